@@ -1,0 +1,139 @@
+// The configuration as plain data: what the YAML file says, with every default
+// applied and every value validated. No sockets, no handles: the server builds
+// its runtime objects from this. Each section remembers where it was written
+// (Mark) so later stages can report file:line:col too.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/duration.h"
+
+namespace switchyard::config {
+
+// 1-based line and column in the YAML file; 0 when not known.
+struct Mark {
+  int line = 0;
+  int col = 0;
+};
+
+struct TlsSpec {
+  std::string cert;  // PEM certificate chain path
+  std::string key;   // PEM private key path
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  Mark mark;
+};
+
+struct Http2Spec {
+  uint32_t max_concurrent_streams = 1024;
+  uint32_t initial_stream_window = 256 * 1024;           // bytes; bounds memory per stream
+  uint32_t initial_connection_window = 4 * 1024 * 1024;  // bytes
+  uint32_t max_frame_size = 16384;
+  uint32_t max_header_list_size = 16 * 1024;
+};
+
+struct ListenerSpec {
+  std::string name;
+  std::string address;  // "host:port" or "[v6]:port"
+  std::optional<TlsSpec> tls;
+  Http2Spec http2;
+  Duration idle_timeout = std::chrono::minutes(5);  // 0 = never
+  Mark mark;
+};
+
+struct RouteMatchSpec {
+  std::string service;  // "pkg.Service"
+  std::string method;   // "Method"; only with service
+  std::string prefix;   // "/pkg." path prefix
+};
+
+struct RetryPolicySpec {
+  std::vector<int> retry_on;  // gRPC codes, e.g. {14}
+  uint32_t max_attempts = 1;  // 1 = no retries; capped at 5
+  Duration backoff_base = std::chrono::milliseconds(25);
+  Duration backoff_max = std::chrono::milliseconds(250);
+};
+
+struct RouteSpec {
+  RouteMatchSpec match;
+  std::string cluster;
+  std::optional<Duration> timeout_default;  // applied when the client sent no grpc-timeout
+  std::optional<Duration> timeout_max;      // caps the client's grpc-timeout
+  std::optional<RetryPolicySpec> retry;
+  Mark mark;
+};
+
+struct HealthCheckSpec {
+  bool enabled = false;
+  std::string service;  // grpc.health.v1 HealthCheckRequest.service
+  std::string mode = "check";  // "check" or "watch"
+  Duration interval = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(1);
+  Duration jitter = Duration::zero();
+  uint32_t unhealthy_threshold = 3;
+  uint32_t healthy_threshold = 2;
+  Mark mark;
+};
+
+struct OutlierSpec {
+  bool enabled = true;
+  uint32_t consecutive_failures = 5;
+  Duration base_ejection_time = std::chrono::seconds(30);
+  Duration max_ejection_time = std::chrono::seconds(300);
+  uint32_t max_ejection_percent = 50;
+};
+
+struct RetryBudgetSpec {
+  double budget_percent = 20.0;  // retries may add at most this share of active RPCs
+  uint32_t min_retry_concurrency = 3;
+};
+
+struct EndpointSpec {
+  std::string host;  // IP literal or DNS name (without brackets)
+  uint16_t port = 0;
+  Mark mark;
+};
+
+struct ClusterSpec {
+  std::string name;
+  std::vector<EndpointSpec> endpoints;
+  std::string lb = "round_robin";
+  std::string authority;  // if set, replaces :authority on forwarded requests
+  Duration connect_timeout = std::chrono::seconds(1);
+  uint32_t max_connections_per_endpoint = 16;
+  Duration dns_refresh = std::chrono::seconds(5);
+  uint64_t retry_buffer = 64 * 1024;  // bytes of request kept for transparent retry
+  uint32_t max_transparent_retries = 2;
+  Duration keepalive_interval = std::chrono::seconds(300);  // idle upstream PING
+  Duration keepalive_timeout = std::chrono::seconds(20);
+  uint32_t panic_threshold = 0;  // percent healthy below which all endpoints are used; 0 = off
+  HealthCheckSpec health_check;
+  OutlierSpec outlier_detection;
+  RetryBudgetSpec retry_budget;
+  Mark mark;
+};
+
+struct AdminSpec {
+  std::string address = "127.0.0.1:9901";  // "" disables the admin listener
+};
+
+struct LoggingSpec {
+  std::string level = "info";
+  std::string access_log = "stdout";  // "stdout", "stderr", "off" or a file path
+};
+
+struct Config {
+  std::string path;     // the file it came from
+  uint32_t workers = 0;  // 0 = auto (one per core)
+  AdminSpec admin;
+  LoggingSpec logging;
+  Duration drain_timeout = std::chrono::seconds(30);
+  std::vector<ListenerSpec> listeners;
+  std::vector<RouteSpec> routes;
+  std::vector<ClusterSpec> clusters;
+};
+
+}  // namespace switchyard::config

@@ -1,0 +1,88 @@
+#include "event/loop.h"
+
+#include <event2/thread.h>
+
+#include <stdexcept>
+
+namespace switchyard::event {
+
+void initThreading() { evthread_use_pthreads(); }
+
+EventLoop::EventLoop() : base_(event_base_new()) {
+  if (!base_) throw std::runtime_error("event_base_new failed");
+  wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &EventLoop::onWake, this));
+  // A persistent event with no fd never fires by itself; post() activates it.
+  event_add(wake_.get(), nullptr);
+}
+
+EventLoop::~EventLoop() {
+  wake_.reset();
+  base_.reset();
+}
+
+void EventLoop::run() { event_base_loop(base_.get(), 0); }
+
+void EventLoop::stop() {
+  post([this] { event_base_loopbreak(base_.get()); });
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  event_active(wake_.get(), EV_READ, 0);
+}
+
+void EventLoop::onWake(evutil_socket_t, short, void* arg) {
+  static_cast<EventLoop*>(arg)->drainPosted();
+}
+
+void EventLoop::drainPosted() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    batch.swap(posted_);
+  }
+  for (auto& fn : batch) fn();
+}
+
+timeval toTimeval(Duration d) {
+  if (d.count() < 0) d = Duration::zero();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  return tv;
+}
+
+Timer::Timer(event_base* base, std::function<void()> fn)
+    : fn_(std::move(fn)), ev_(evtimer_new(base, &Timer::onFire, this)) {}
+
+void Timer::arm(Duration after) {
+  timeval tv = toTimeval(after);
+  evtimer_add(ev_.get(), &tv);
+}
+
+void Timer::cancel() { evtimer_del(ev_.get()); }
+
+bool Timer::armed() const { return evtimer_pending(ev_.get(), nullptr) != 0; }
+
+void Timer::onFire(evutil_socket_t, short, void* arg) { static_cast<Timer*>(arg)->fn_(); }
+
+Deferred::Deferred(event_base* base, std::function<void()> fn)
+    : fn_(std::move(fn)), ev_(event_new(base, -1, 0, &Deferred::onFire, this)) {}
+
+void Deferred::schedule() {
+  if (pending_) return;
+  pending_ = true;
+  event_active(ev_.get(), EV_WRITE, 0);
+}
+
+void Deferred::onFire(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Deferred*>(arg);
+  self->pending_ = false;
+  self->fn_();
+}
+
+}  // namespace switchyard::event

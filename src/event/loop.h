@@ -1,0 +1,79 @@
+// EventLoop: one libevent event_base, driven by one thread. Other threads
+// talk to it only through post(), which queues a closure and wakes the loop.
+#pragma once
+
+#include <event2/event.h>
+
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "common/c_handle.h"
+#include "common/duration.h"
+
+namespace switchyard::event {
+
+using EventBasePtr = CHandle<event_base, event_base_free>;
+using EventPtr = CHandle<struct event, event_free>;
+
+// Must be called once, before any EventLoop is created, so that event bases
+// can be woken from other threads.
+void initThreading();
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  event_base* base() const { return base_.get(); }
+
+  // Runs until stop(). Call from the owning thread.
+  void run();
+  // Thread-safe: makes run() return after the current iteration.
+  void stop();
+  // Thread-safe: runs fn on the loop's thread, in order of posting.
+  void post(std::function<void()> fn);
+
+ private:
+  static void onWake(evutil_socket_t, short, void* arg);
+  void drainPosted();
+
+  EventBasePtr base_;
+  EventPtr wake_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> posted_;
+};
+
+// A one-shot timer owned by an object on the loop's thread. Destroying it cancels it.
+class Timer {
+ public:
+  Timer(event_base* base, std::function<void()> fn);
+  void arm(Duration after);
+  void cancel();
+  bool armed() const;
+
+ private:
+  static void onFire(evutil_socket_t, short, void* arg);
+  std::function<void()> fn_;
+  EventPtr ev_;
+};
+
+// A deferred callback: schedule() makes fn run once on a later pass of the loop,
+// however many times it was scheduled before that. Used to batch writes.
+class Deferred {
+ public:
+  Deferred(event_base* base, std::function<void()> fn);
+  void schedule();
+
+ private:
+  static void onFire(evutil_socket_t, short, void* arg);
+  std::function<void()> fn_;
+  EventPtr ev_;
+  bool pending_ = false;
+};
+
+timeval toTimeval(Duration d);
+
+}  // namespace switchyard::event

@@ -1,0 +1,298 @@
+#include "http2/connection.h"
+
+#include <event2/buffer.h>
+
+#include <array>
+
+#include "common/log.h"
+
+namespace switchyard::http2 {
+namespace {
+
+// Output is generated only while the socket's pending output is below this;
+// the write callback resumes generation once it drains to kLowWater.
+constexpr size_t kHighWater = 256 * 1024;
+constexpr size_t kLowWater = 64 * 1024;
+// Misbehaviour budget per connection: this many glitches per window.
+constexpr uint32_t kGlitchBudget = 1000;
+constexpr auto kGlitchWindow = std::chrono::seconds(10);
+
+}  // namespace
+
+const char* toString(CloseReason r) {
+  switch (r) {
+    case CloseReason::Done: return "done";
+    case CloseReason::PeerEof: return "peer closed";
+    case CloseReason::IoError: return "I/O error";
+    case CloseReason::ConnectFailed: return "connect failed";
+    case CloseReason::ProtocolError: return "HTTP/2 protocol error";
+    case CloseReason::NotHttp2: return "not HTTP/2";
+    case CloseReason::Timeout: return "timeout";
+    case CloseReason::Shutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+// nghttp2 C callbacks: each casts user_data back to the Connection and forwards
+// to one virtual hook. No exception crosses this boundary: the hooks are noexcept
+// by contract (the data path does not throw).
+struct CallbackTrampolines {
+  static Connection* self(void* user_data) { return static_cast<Connection*>(user_data); }
+
+  static int beginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    return self(ud)->onBeginHeaders(frame);
+  }
+  static int header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                    nghttp2_rcbuf* value, uint8_t, void* ud) {
+    return self(ud)->onHeader(frame, name, value);
+  }
+  static int frameRecv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    auto* c = self(ud);
+    c->last_activity_ = std::chrono::steady_clock::now();
+    bool glitch = false;
+    switch (frame->hd.type) {
+      case NGHTTP2_DATA:
+        glitch = frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
+        break;
+      case NGHTTP2_PING:
+      case NGHTTP2_SETTINGS:
+        glitch = !(frame->hd.flags & NGHTTP2_FLAG_ACK);
+        break;
+      default:
+        break;
+    }
+    if (glitch && !c->chargeGlitch()) {
+      log::main().warn("HTTP/2 peer exceeded its misbehaviour budget; sending GOAWAY");
+      nghttp2_session_terminate_session(c->session(), NGHTTP2_ENHANCE_YOUR_CALM);
+      c->closing_after_write_ = true;
+      c->close_reason_ = CloseReason::ProtocolError;
+      return 0;
+    }
+    return c->onFrameRecv(frame);
+  }
+  static int dataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
+                       size_t len, void* ud) {
+    return self(ud)->onDataChunk(stream_id, data, len, flags);
+  }
+  static int streamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* ud) {
+    return self(ud)->onStreamClose(stream_id, error_code);
+  }
+  static int frameSent(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    return self(ud)->onFrameSent(frame);
+  }
+  static int frameNotSent(nghttp2_session*, const nghttp2_frame* frame, int err, void* ud) {
+    return self(ud)->onFrameNotSent(frame, err);
+  }
+  static ssize_t readData(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t len,
+                          uint32_t* flags, nghttp2_data_source*, void* ud) {
+    return self(ud)->onReadData(stream_id, buf, len, flags);
+  }
+};
+
+nghttp2_session_callbacks* Connection::callbacks() {
+  static nghttp2_session_callbacks* cbs = [] {
+    nghttp2_session_callbacks* c = nullptr;
+    nghttp2_session_callbacks_new(&c);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(c, CallbackTrampolines::beginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback2(c, CallbackTrampolines::header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(c, CallbackTrampolines::frameRecv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, CallbackTrampolines::dataChunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(c, CallbackTrampolines::streamClose);
+    nghttp2_session_callbacks_set_on_frame_send_callback(c, CallbackTrampolines::frameSent);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(c, CallbackTrampolines::frameNotSent);
+    return c;
+  }();
+  return cbs;
+}
+
+Connection::Connection(event_base* base, bufferevent* bev, Role role,
+                       const SessionSettings& settings)
+    : bev_(bev),
+      role_(role),
+      settings_(settings),
+      flush_(base,
+             [this] {
+               if (!closed_) flush();
+               finishIfDone();
+             }),
+      last_activity_(std::chrono::steady_clock::now()),
+      glitch_window_start_(last_activity_) {
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  // Flow control is end to end: we consume a stream's bytes only once the
+  // other side has taken them (see proxy/rpc.cc).
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_option_set_max_continuations(opt, 8);
+  nghttp2_session* s = nullptr;
+  if (role == Role::Server) {
+    // Rapid-reset protection (CVE-2023-44487): a burst of 1000 resets, then 33/s.
+    nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+    nghttp2_session_server_new2(&s, callbacks(), this, opt);
+  } else {
+    nghttp2_session_client_new2(&s, callbacks(), this, opt);
+  }
+  nghttp2_option_del(opt);
+  session_.reset(s);
+  bufferevent_setcb(bev_.get(), &Connection::readCb, &Connection::writeCb, &Connection::eventCb,
+                    this);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, kLowWater, 0);
+}
+
+Connection::~Connection() {
+  // Free the session before the socket: nghttp2_session_del fires no callbacks.
+  session_.reset();
+  bev_.reset();
+}
+
+void Connection::start() {
+  std::array<nghttp2_settings_entry, 5> iv{{
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.initial_stream_window},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, settings_.max_frame_size},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list_size},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  }};
+  // A server must not send ENABLE_PUSH; a client must not advertise stream limits it
+  // does not need, but it is harmless.
+  size_t n = role_ == Role::Server ? 4 : 5;
+  nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, iv.data(), n);
+  if (settings_.initial_connection_window > 65535) {
+    nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<int32_t>(settings_.initial_connection_window));
+  }
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  scheduleFlush();
+}
+
+nghttp2_data_provider Connection::dataProvider() const {
+  nghttp2_data_provider p;
+  p.source.ptr = nullptr;  // always resolved through stream user data, never a raw pointer
+  p.read_callback = CallbackTrampolines::readData;
+  return p;
+}
+
+void Connection::terminate(uint32_t h2_error, CloseReason reason) {
+  if (closed_) return;
+  nghttp2_session_terminate_session(session_.get(), h2_error);
+  closing_after_write_ = true;
+  close_reason_ = reason;
+  scheduleFlush();
+}
+
+void Connection::closeNow(CloseReason reason) {
+  if (closed_) return;
+  closed_ = true;
+  close_reason_ = reason;
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  scheduleFlush();  // reports onClosed() from the top of the loop
+}
+
+bool Connection::chargeGlitch() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - glitch_window_start_ > kGlitchWindow) {
+    glitch_window_start_ = now;
+    glitches_ = 0;
+  }
+  return ++glitches_ <= kGlitchBudget;
+}
+
+void Connection::readCb(bufferevent*, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  if (!c->closed_) c->onReadable();
+  c->finishIfDone();
+}
+
+void Connection::writeCb(bufferevent*, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  if (!c->closed_) c->flush();
+  c->finishIfDone();
+}
+
+void Connection::eventCb(bufferevent*, short what, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  if (!c->closed_) c->onEvent(what);
+  c->finishIfDone();
+}
+
+void Connection::onEvent(short what) {
+  if (what & BEV_EVENT_CONNECTED) {
+    onConnected();
+    if (!closed_) flush();
+    return;
+  }
+  if (what & BEV_EVENT_EOF) {
+    closeNow(CloseReason::PeerEof);
+  } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    closeNow(CloseReason::IoError);
+  }
+}
+
+void Connection::onReadable() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  while (!closed_ && evbuffer_get_length(in) > 0) {
+    std::array<evbuffer_iovec, 16> vec;
+    int n = evbuffer_peek(in, -1, nullptr, vec.data(), static_cast<int>(vec.size()));
+    if (n <= 0) break;
+    size_t used = 0;
+    for (int i = 0; i < n && i < static_cast<int>(vec.size()); ++i) {
+      ssize_t rv = nghttp2_session_mem_recv(
+          session_.get(), static_cast<const uint8_t*>(vec[i].iov_base), vec[i].iov_len);
+      if (rv < 0) {
+        evbuffer_drain(in, used);
+        onProtocolError(static_cast<int>(rv));
+        if (closed_) return;
+        if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+          closing_after_write_ = true;
+          close_reason_ = CloseReason::NotHttp2;
+          bufferevent_disable(bev_.get(), EV_READ);
+        } else {
+          // nghttp2 has queued GOAWAY for protocol violations; make sure one goes out.
+          nghttp2_session_terminate_session(session_.get(), NGHTTP2_PROTOCOL_ERROR);
+          closing_after_write_ = true;
+          close_reason_ = CloseReason::ProtocolError;
+          bufferevent_disable(bev_.get(), EV_READ);
+        }
+        flush();
+        return;
+      }
+      used += static_cast<size_t>(rv);
+    }
+    evbuffer_drain(in, used);
+  }
+  if (!closed_) flush();
+}
+
+bool Connection::flush() {
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  if (!closing_after_write_ || nghttp2_session_want_write(session_.get())) {
+    while (evbuffer_get_length(out) < kHighWater) {
+      const uint8_t* data = nullptr;
+      ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
+      if (n < 0) {
+        log::main().debug("nghttp2_session_mem_send: {}", nghttp2_strerror(static_cast<int>(n)));
+        closeNow(CloseReason::IoError);
+        return false;
+      }
+      if (n == 0) break;
+      evbuffer_add(out, data, static_cast<size_t>(n));
+    }
+  }
+  bool idle = !nghttp2_session_want_read(session_.get()) &&
+              !nghttp2_session_want_write(session_.get());
+  if ((closing_after_write_ || idle) && evbuffer_get_length(out) == 0) {
+    closeNow(closing_after_write_ ? close_reason_ : CloseReason::Done);
+    return false;
+  }
+  return true;
+}
+
+void Connection::finishIfDone() {
+  if (closed_ && !reported_ && !in_callback_) {
+    reported_ = true;
+    onClosed(close_reason_);  // may delete this
+  }
+}
+
+}  // namespace switchyard::http2

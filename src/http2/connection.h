@@ -1,0 +1,139 @@
+// Connection: one HTTP/2 connection over a bufferevent (plain TCP or OpenSSL),
+// driving an nghttp2 session that does no I/O of its own. Bytes read from the
+// socket are fed to nghttp2 in one pass per read event; frames nghttp2 wants
+// to send are written once per loop pass (flush), and only while the socket's
+// output buffer is below a high-water mark, which is how a slow peer pushes
+// back on the rest of the proxy.
+//
+// Subclasses (the client-facing and the backend-facing connections) receive
+// nghttp2's events through the virtual hooks below. Lifetime rule: a
+// Connection is never destroyed from inside one of its own nghttp2 callbacks;
+// when it is finished it calls onClosed() from the top of a libevent callback.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <nghttp2/nghttp2.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/c_handle.h"
+#include "event/loop.h"
+
+namespace switchyard::http2 {
+
+using SessionPtr = CHandle<nghttp2_session, nghttp2_session_del>;
+using BufferEventPtr = CHandle<bufferevent, bufferevent_free>;
+
+struct SessionSettings {
+  uint32_t max_concurrent_streams = 1024;
+  uint32_t initial_stream_window = 256 * 1024;
+  uint32_t initial_connection_window = 4 * 1024 * 1024;
+  uint32_t max_frame_size = 16384;
+  uint32_t max_header_list_size = 16 * 1024;
+};
+
+enum class Role { Server, Client };
+
+// Why a connection ended; used for logs and for the status RPCs on it get.
+enum class CloseReason {
+  Done,           // both sides finished (GOAWAY exchanged or idle close)
+  PeerEof,        // the peer closed the socket
+  IoError,        // read/write error or TLS failure
+  ConnectFailed,  // client role: TCP connect failed or timed out
+  ProtocolError,  // the peer broke HTTP/2; we sent GOAWAY
+  NotHttp2,       // server role: the peer did not start with the HTTP/2 preface
+  Timeout,        // idle or keepalive timeout
+  Shutdown,       // we are stopping
+};
+const char* toString(CloseReason r);
+
+class Connection {
+ public:
+  Connection(event_base* base, bufferevent* bev, Role role, const SessionSettings& settings);
+  virtual ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Sends our SETTINGS and starts reading. For a client, call once the TCP
+  // connect has been started: writes are buffered until it completes.
+  void start();
+
+  // Makes pending frames go out on a later loop pass. Safe from anywhere on
+  // this connection's thread, including other connections' callbacks.
+  void scheduleFlush() { flush_.schedule(); }
+
+  nghttp2_session* session() const { return session_.get(); }
+  bufferevent* bev() const { return bev_.get(); }
+  bool closed() const { return closed_; }
+
+  // Sends GOAWAY(error) and closes once it is written.
+  void terminate(uint32_t h2_error, CloseReason reason);
+
+ protected:
+  // --- nghttp2 events (return 0, NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE to reset
+  // just that stream, or NGHTTP2_ERR_CALLBACK_FAILURE to kill the connection).
+  virtual int onBeginHeaders(const nghttp2_frame* frame) = 0;
+  virtual int onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value) = 0;
+  virtual int onFrameRecv(const nghttp2_frame* frame) = 0;
+  virtual int onDataChunk(int32_t stream_id, const uint8_t* data, size_t len, uint8_t flags) = 0;
+  virtual int onStreamClose(int32_t stream_id, uint32_t error_code) = 0;
+  virtual int onFrameSent(const nghttp2_frame*) { return 0; }
+  virtual int onFrameNotSent(const nghttp2_frame*, int) { return 0; }
+  // Data provider: fill buf, set *flags; NGHTTP2_ERR_DEFERRED to pause.
+  virtual ssize_t onReadData(int32_t stream_id, uint8_t* buf, size_t len, uint32_t* flags) = 0;
+  // The socket connected (client role, and TLS after the handshake).
+  virtual void onConnected() {}
+  // The connection is finished. The subclass's owner should destroy it; this
+  // is always called from the top of a libevent callback, so it may delete this.
+  virtual void onClosed(CloseReason reason) = 0;
+  // Received bytes that nghttp2 rejected (used for logging/metrics).
+  virtual void onProtocolError(int nghttp2_error) { (void)nghttp2_error; }
+
+  // Data provider to pass to nghttp2_submit_request/response.
+  nghttp2_data_provider dataProvider() const;
+
+  // Closes now (no more reads or writes) and reports reason via onClosed().
+  void closeNow(CloseReason reason);
+  // Called by subclasses after a connect attempt completes on client role.
+  Role role() const { return role_; }
+  // Time of last frame activity, for idle timeouts.
+  std::chrono::steady_clock::time_point lastActivity() const { return last_activity_; }
+
+  // Per-connection misbehaviour accounting (HTTP/2 "glitches": empty DATA,
+  // PING/SETTINGS floods...). Returns false once the budget is spent; the
+  // caller then terminates with ENHANCE_YOUR_CALM.
+  bool chargeGlitch();
+
+ private:
+  static void readCb(bufferevent* bev, void* arg);
+  static void writeCb(bufferevent* bev, void* arg);
+  static void eventCb(bufferevent* bev, short what, void* arg);
+  void onReadable();
+  void onEvent(short what);
+  // Returns false if the connection failed while flushing.
+  bool flush();
+  // After any top-level callback: if done, report onClosed.
+  void finishIfDone();
+
+  static nghttp2_session_callbacks* callbacks();
+
+  BufferEventPtr bev_;
+  SessionPtr session_;
+  Role role_;
+  SessionSettings settings_;
+  event::Deferred flush_;
+  bool closed_ = false;
+  bool closing_after_write_ = false;
+  bool reported_ = false;
+  bool in_callback_ = false;
+  CloseReason close_reason_ = CloseReason::Done;
+  std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point glitch_window_start_;
+  uint32_t glitches_ = 0;
+
+  friend struct CallbackTrampolines;
+};
+
+}  // namespace switchyard::http2

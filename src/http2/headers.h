@@ -1,0 +1,92 @@
+// HeaderList: the header fields of one HEADERS block as nghttp2 handed them
+// to us, kept by reference (nghttp2_rcbuf) so that forwarding a header never
+// copies its bytes until nghttp2 serialises the outgoing block.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace switchyard::http2 {
+
+inline std::string_view view(nghttp2_rcbuf* buf) {
+  nghttp2_vec v = nghttp2_rcbuf_get_buf(buf);
+  return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
+inline nghttp2_nv makeNv(std::string_view name, std::string_view value, uint8_t flags = 0) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), flags};
+}
+
+class HeaderList {
+ public:
+  HeaderList() = default;
+  ~HeaderList() { clear(); }
+  HeaderList(const HeaderList&) = delete;
+  HeaderList& operator=(const HeaderList&) = delete;
+  HeaderList(HeaderList&& o) noexcept : fields_(std::move(o.fields_)), bytes_(o.bytes_) {
+    o.fields_.clear();
+    o.bytes_ = 0;
+  }
+  HeaderList& operator=(HeaderList&& o) noexcept {
+    if (this != &o) {
+      clear();
+      fields_ = std::move(o.fields_);
+      bytes_ = o.bytes_;
+      o.fields_.clear();
+      o.bytes_ = 0;
+    }
+    return *this;
+  }
+
+  void add(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
+    nghttp2_rcbuf_incref(name);
+    nghttp2_rcbuf_incref(value);
+    fields_.emplace_back(name, value);
+    bytes_ += view(name).size() + view(value).size() + 32;  // RFC 7541 4.1 accounting
+  }
+  void clear() {
+    for (auto& [n, v] : fields_) {
+      nghttp2_rcbuf_decref(n);
+      nghttp2_rcbuf_decref(v);
+    }
+    fields_.clear();
+    bytes_ = 0;
+  }
+
+  // First value of `name`, or empty view with found=false.
+  std::string_view get(std::string_view name, bool* found = nullptr) const {
+    for (const auto& [n, v] : fields_) {
+      if (view(n) == name) {
+        if (found) *found = true;
+        return view(v);
+      }
+    }
+    if (found) *found = false;
+    return {};
+  }
+  bool has(std::string_view name) const {
+    bool found = false;
+    get(name, &found);
+    return found;
+  }
+
+  size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+  size_t hpackBytes() const { return bytes_; }
+  const std::vector<std::pair<nghttp2_rcbuf*, nghttp2_rcbuf*>>& fields() const { return fields_; }
+
+ private:
+  std::vector<std::pair<nghttp2_rcbuf*, nghttp2_rcbuf*>> fields_;
+  size_t bytes_ = 0;
+};
+
+// Connection-specific fields that must not cross a hop (RFC 9113 8.2.2).
+// nghttp2 already rejects most of them on receipt; this guards what we emit.
+bool isHopByHop(std::string_view name);
+
+}  // namespace switchyard::http2

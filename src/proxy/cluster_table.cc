@@ -1,0 +1,88 @@
+#include "proxy/cluster_table.h"
+
+#include <set>
+
+namespace switchyard::proxy {
+
+ClusterTable::ClusterTable(event_base* base, size_t worker_index)
+    : base_(base), worker_index_(worker_index) {}
+
+ClusterTable::~ClusterTable() = default;
+
+void ClusterTable::apply(const Runtime& runtime) {
+  std::vector<ClusterState> next(runtime.clusters.size());
+  std::set<std::string> live;
+  for (size_t ci = 0; ci < runtime.clusters.size(); ++ci) {
+    const auto& cluster = *runtime.clusters[ci];
+    const auto& spec = *cluster.spec;
+    // Keep each cluster's rotation where it was across reloads; start each
+    // worker at a different offset so workers do not pick in lockstep.
+    if (ci < clusters_.size()) {
+      next[ci].rr = clusters_[ci].rr;
+    } else {
+      next[ci].rr = upstream::RoundRobin(worker_index_);
+    }
+    upstream::ConnectionSettings cs;
+    cs.connect_timeout = spec.connect_timeout;
+    cs.keepalive_interval = spec.keepalive_interval;
+    cs.keepalive_timeout = spec.keepalive_timeout;
+    // Upstream windows are generous: the downstream side bounds memory.
+    cs.h2.initial_stream_window = 256 * 1024;
+    cs.h2.initial_connection_window = 16 * 1024 * 1024;
+    cs.h2.max_concurrent_streams = 100;  // streams the backend may open to us (none in gRPC)
+    for (const auto& ep : cluster.endpoints) {
+      std::string key = spec.name + "|" + ep.address;
+      live.insert(key);
+      auto it = pools_.find(key);
+      if (it == pools_.end()) {
+        it = pools_
+                 .emplace(key, std::make_unique<upstream::Pool>(base_, ep.address, ep.sockaddr, cs,
+                                                                spec.max_connections_per_endpoint))
+                 .first;
+      }
+      next[ci].pools.push_back(it->second.get());
+    }
+  }
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    if (live.count(it->first) == 0) {
+      it->second->drain();
+      if (!it->second->idle()) draining_.push_back(std::move(it->second));
+      it = pools_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Forget drained pools whose connections are all gone.
+  std::erase_if(draining_, [](const auto& p) { return p->idle(); });
+  clusters_ = std::move(next);
+}
+
+std::optional<ClusterTable::Pick> ClusterTable::pick(const Runtime& runtime, size_t cluster_index,
+                                                     int exclude) {
+  if (cluster_index >= clusters_.size()) return std::nullopt;
+  auto& state = clusters_[cluster_index];
+  const auto& cluster = *runtime.clusters[cluster_index];
+  const auto& eps = cluster.endpoints;
+  size_t n = eps.size();
+  uint32_t panic = cluster.spec->panic_threshold;
+  bool panic_mode = panic > 0 && cluster.healthyCount() * 100 < panic * n;
+  auto idx = state.rr.pick(n, [&](size_t i) {
+    if (static_cast<int>(i) == exclude && n > 1) return false;
+    return panic_mode || eps[i].health == upstream::Health::Healthy;
+  });
+  if (!idx) return std::nullopt;
+  return Pick{state.pools[*idx], &eps[*idx], *idx};
+}
+
+void ClusterTable::drainAll() {
+  for (auto& [key, pool] : pools_) pool->drain();
+}
+
+size_t ClusterTable::activeUpstreamStreams() const {
+  size_t n = 0;
+  for (const auto& [key, pool] : pools_) n += pool->activeStreams();
+  for (const auto& pool : draining_) n += pool->activeStreams();
+  return n;
+}
+
+}  // namespace switchyard::proxy

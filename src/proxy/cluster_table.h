@@ -1,0 +1,54 @@
+// ClusterTable: one worker's view of the clusters: a round-robin cursor per
+// cluster and a connection pool per endpoint. Rebuilt from each new Runtime;
+// pools of endpoints that disappear are drained, not cut, so their RPCs finish.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/runtime.h"
+#include "upstream/pool.h"
+#include "upstream/round_robin.h"
+
+namespace switchyard::proxy {
+
+class ClusterTable {
+ public:
+  ClusterTable(event_base* base, size_t worker_index);
+  ~ClusterTable();
+
+  void apply(const Runtime& runtime);
+
+  struct Pick {
+    upstream::Pool* pool = nullptr;
+    const upstream::Endpoint* endpoint = nullptr;
+    size_t endpoint_index = 0;
+  };
+  // Next endpoint of the cluster, round-robin over healthy endpoints (all
+  // endpoints while the cluster is below its panic threshold), skipping
+  // `exclude` (an endpoint index already tried by this RPC). nullopt when no
+  // endpoint is eligible.
+  std::optional<Pick> pick(const Runtime& runtime, size_t cluster_index, int exclude = -1);
+
+  // Drains every pool (shutdown).
+  void drainAll();
+  size_t activeUpstreamStreams() const;
+
+ private:
+  struct ClusterState {
+    upstream::RoundRobin rr;
+    std::vector<upstream::Pool*> pools;  // parallel to the snapshot's endpoints
+  };
+
+  event_base* base_;
+  size_t worker_index_;
+  std::vector<ClusterState> clusters_;
+  // key: cluster name + '|' + endpoint address
+  std::map<std::string, std::unique_ptr<upstream::Pool>> pools_;
+  std::vector<std::unique_ptr<upstream::Pool>> draining_;
+};
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,227 @@
+#include "proxy/downstream_connection.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "common/log.h"
+#include "metrics/worker_stats.h"
+#include "tls/context.h"
+
+namespace switchyard::proxy {
+namespace {
+
+// RFC 9113 6.8: wait about one round trip between the two GOAWAYs of a graceful close.
+constexpr auto kGoawayGrace = std::chrono::milliseconds(500);
+
+constexpr std::string_view kNotHttp2Reply =
+    "HTTP/1.1 505 HTTP Version Not Supported\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 60\r\n"
+    "Connection: close\r\n\r\n"
+    "This port speaks HTTP/2 (gRPC) only; use HTTP/2 to connect.\n";
+
+}  // namespace
+
+DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* bev,
+                                           const event::SocketAddress& peer,
+                                           const ListenerInfo& listener)
+    : http2::Connection(worker.base(), bev, http2::Role::Server, listener.h2),
+      worker_(worker),
+      peer_(peer),
+      peer_ip_(peer.ip()),
+      listener_(listener),
+      idle_timer_(worker.base(),
+                  [this] {
+                    if (rpcs_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Timeout);
+                  }),
+      goaway_timer_(worker.base(), [this] { sendFinalGoaway(); }) {
+  if (listener_.stats != nullptr) listener_.stats->connectionOpened();
+}
+
+DownstreamConnection::~DownstreamConnection() {
+  rpcs_.clear();
+  if (listener_.stats != nullptr) listener_.stats->connectionClosed();
+}
+
+void DownstreamConnection::begin() {
+  if (listener_.tls) {
+    // The handshake runs first; onConnected() starts HTTP/2 once ALPN chose h2.
+    bufferevent_enable(bev(), EV_READ | EV_WRITE);
+    return;
+  }
+  started_ = true;
+  start();
+  armIdleTimer();
+}
+
+void DownstreamConnection::onConnected() {
+  if (!listener_.tls || started_) return;
+  SSL* ssl = bufferevent_openssl_get_ssl(bev());
+  std::string alpn = ssl != nullptr ? tls::negotiatedAlpn(ssl) : "";
+  if (alpn != "h2") {
+    log::main().info("listener {}: client {} negotiated ALPN \"{}\", not h2; closing", listener_.name,
+                     peer_.toString(), alpn);
+    if (listener_.stats != nullptr) listener_.stats->tlsHandshakeFailed();
+    closeNow(http2::CloseReason::NotHttp2);
+    return;
+  }
+  started_ = true;
+  start();
+  armIdleTimer();
+}
+
+void DownstreamConnection::startDrain() {
+  if (draining_ || closed()) return;
+  draining_ = true;
+  nghttp2_submit_shutdown_notice(session());
+  scheduleFlush();
+  goaway_timer_.arm(kGoawayGrace);
+}
+
+void DownstreamConnection::sendFinalGoaway() {
+  if (closed()) return;
+  nghttp2_submit_goaway(session(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session()),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  scheduleFlush();
+}
+
+void DownstreamConnection::forceClose() {
+  terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Shutdown);
+}
+
+Rpc* DownstreamConnection::rpc(int32_t stream_id) const {
+  auto it = rpcs_.find(stream_id);
+  return it == rpcs_.end() ? nullptr : it->second.get();
+}
+
+void DownstreamConnection::armIdleTimer() {
+  if (listener_.idle_timeout > Duration::zero() && rpcs_.empty()) {
+    idle_timer_.arm(listener_.idle_timeout);
+  }
+}
+
+int DownstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  int32_t id = frame->hd.stream_id;
+  auto rpc = std::make_unique<Rpc>(*this, id);
+  nghttp2_session_set_stream_user_data(session(), id, rpc.get());
+  rpcs_[id] = std::move(rpc);
+  idle_timer_.cancel();
+  return 0;
+}
+
+int DownstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                                   nghttp2_rcbuf* value) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  Rpc* r = rpc(frame->hd.stream_id);
+  if (r == nullptr) return 0;
+  auto& headers = r->requestHeaders();
+  // Bound what one client can make us hold (nghttp2 does not enforce our
+  // SETTINGS_MAX_HEADER_LIST_SIZE on receipt).
+  if (headers.hpackBytes() > listener_.h2.max_header_list_size) {
+    r->markHeadersTooLarge();
+    return 0;
+  }
+  headers.add(name, value);
+  return 0;
+}
+
+int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      Rpc* r = rpc(frame->hd.stream_id);
+      if (r == nullptr) return 0;
+      bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        r->onRequestHeaders(end);
+      } else if (end) {
+        r->onRequestEnd();  // request trailers: not used by gRPC, but end the stream
+      }
+      return 0;
+    }
+    case NGHTTP2_DATA:
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+        if (Rpc* r = rpc(frame->hd.stream_id)) r->onRequestEnd();
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int DownstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, size_t len,
+                                      uint8_t) {
+  Rpc* r = rpc(stream_id);
+  if (r == nullptr) {
+    nghttp2_session_consume(session(), stream_id, len);
+    return 0;
+  }
+  r->onRequestData(data, len);
+  return 0;
+}
+
+int DownstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) {
+  auto it = rpcs_.find(stream_id);
+  if (it == rpcs_.end()) return 0;
+  it->second->onDownstreamClosed(error_code);
+  rpcs_.erase(it);
+  if (rpcs_.empty() && !draining_) armIdleTimer();
+  return 0;
+}
+
+int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
+  bool end_stream = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+                    (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
+  if (!end_stream) return 0;
+  Rpc* r = rpc(frame->hd.stream_id);
+  if (r != nullptr && !r->requestEnded()) {
+    // gRPC spec: a server that ends the call before the client's END_STREAM
+    // follows with RST_STREAM(NO_ERROR), so the client stops sending.
+    nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  }
+  return 0;
+}
+
+ssize_t DownstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t len,
+                                         uint32_t* flags) {
+  Rpc* r = rpc(stream_id);
+  if (r == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  return r->readResponseBody(buf, len, flags);
+}
+
+void DownstreamConnection::onProtocolError(int nghttp2_error) {
+  if (listener_.stats != nullptr) listener_.stats->protocolError();
+  if (nghttp2_error == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+    log::main().info("listener {}: client {} did not send the HTTP/2 preface (HTTP/1.x or TLS "
+                     "to a cleartext port?); answered 505 and closed",
+                     listener_.name, peer_.toString());
+    evbuffer_add(bufferevent_get_output(bev()), kNotHttp2Reply.data(), kNotHttp2Reply.size());
+    return;
+  }
+  log::main().info("listener {}: client {} broke HTTP/2 ({}); sending GOAWAY", listener_.name,
+                   peer_.toString(), nghttp2_strerror(nghttp2_error));
+}
+
+void DownstreamConnection::onClosed(http2::CloseReason reason) {
+  if (listener_.tls && !started_ && reason == http2::CloseReason::IoError) {
+    unsigned long err = 0;
+    std::string detail;
+    while ((err = bufferevent_get_openssl_error(bev())) != 0) {
+      char buf[256];
+      ERR_error_string_n(err, buf, sizeof buf);
+      detail = buf;
+    }
+    log::main().info("listener {}: TLS handshake with {} failed: {}", listener_.name,
+                     peer_.toString(), detail.empty() ? "connection closed" : detail);
+    if (listener_.stats != nullptr) listener_.stats->tlsHandshakeFailed();
+  } else {
+    log::main().debug("listener {}: connection from {} closed ({})", listener_.name,
+                      peer_.toString(), http2::toString(reason));
+  }
+  // Destroy the RPCs while the session still exists, then the connection.
+  rpcs_.clear();
+  worker_.connectionClosed(this);
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,84 @@
+// DownstreamConnection: one client connection (TLS with ALPN h2, or h2c with
+// prior knowledge) and the RPCs multiplexed on it. Owned by its Worker.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "event/loop.h"
+#include "event/socket_address.h"
+#include "http2/connection.h"
+#include "proxy/rpc.h"
+#include "proxy/worker_context.h"
+
+namespace switchyard::metrics {
+class ListenerSeries;
+}
+
+namespace switchyard::proxy {
+
+struct ListenerInfo {
+  std::string name;
+  bool tls = false;
+  http2::SessionSettings h2;
+  Duration idle_timeout = std::chrono::minutes(5);
+  metrics::ListenerSeries* stats = nullptr;
+};
+
+class DownstreamConnection final : public http2::Connection {
+ public:
+  // `bev` is a connected socket or an accepting OpenSSL bufferevent.
+  DownstreamConnection(WorkerContext& worker, bufferevent* bev, const event::SocketAddress& peer,
+                       const ListenerInfo& listener);
+  ~DownstreamConnection() override;
+
+  // For a plain socket, starts HTTP/2 now; TLS waits for the handshake.
+  void begin();
+  // Graceful shutdown, as RFC 9113 6.8 suggests: GOAWAY with the maximum stream
+  // id first, then, after a round trip, the real last stream id. In-flight
+  // RPCs finish; the connection closes when they are done.
+  void startDrain();
+  // Drain deadline passed: reset what is left and close.
+  void forceClose();
+
+  WorkerContext& worker() { return worker_; }
+  const event::SocketAddress& peer() const { return peer_; }
+  const std::string& peerIp() const { return peer_ip_; }
+  const ListenerInfo& listener() const { return listener_; }
+  size_t activeRpcs() const { return rpcs_.size(); }
+
+  // For Rpc: queue frames to this connection (sent on a later loop pass).
+  using http2::Connection::dataProvider;
+  using http2::Connection::scheduleFlush;
+  using http2::Connection::session;
+
+ private:
+  Rpc* rpc(int32_t stream_id) const;
+  void armIdleTimer();
+  void sendFinalGoaway();
+
+  // http2::Connection hooks
+  int onBeginHeaders(const nghttp2_frame* frame) override;
+  int onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value) override;
+  int onFrameRecv(const nghttp2_frame* frame) override;
+  int onDataChunk(int32_t stream_id, const uint8_t* data, size_t len, uint8_t flags) override;
+  int onStreamClose(int32_t stream_id, uint32_t error_code) override;
+  int onFrameSent(const nghttp2_frame* frame) override;
+  ssize_t onReadData(int32_t stream_id, uint8_t* buf, size_t len, uint32_t* flags) override;
+  void onConnected() override;
+  void onClosed(http2::CloseReason reason) override;
+  void onProtocolError(int nghttp2_error) override;
+
+  WorkerContext& worker_;
+  event::SocketAddress peer_;
+  std::string peer_ip_;
+  ListenerInfo listener_;
+  std::unordered_map<int32_t, std::unique_ptr<Rpc>> rpcs_;
+  event::Timer idle_timer_;
+  event::Timer goaway_timer_;
+  bool started_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace switchyard::proxy

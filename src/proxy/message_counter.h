@@ -1,0 +1,44 @@
+// MessageCounter: counts gRPC length-prefixed messages in a byte stream whose
+// DATA frame boundaries have nothing to do with message boundaries (gRPC
+// spec: 1-byte flag, 4-byte big-endian length, payload). O(1) per chunk when
+// a chunk lies inside a message; no buffering.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace switchyard::proxy {
+
+class MessageCounter {
+ public:
+  void feed(const uint8_t* data, size_t len) {
+    while (len > 0) {
+      if (remaining_ > 0) {
+        size_t take = len < remaining_ ? len : static_cast<size_t>(remaining_);
+        remaining_ -= take;
+        data += take;
+        len -= take;
+        continue;
+      }
+      // Reading the 5-byte prefix.
+      if (header_pos_ >= 1) length_ = (length_ << 8) | *data;
+      ++data;
+      --len;
+      if (++header_pos_ == 5) {
+        ++messages_;
+        remaining_ = length_;
+        header_pos_ = 0;
+        length_ = 0;
+      }
+    }
+  }
+  uint64_t messages() const { return messages_; }
+
+ private:
+  uint64_t remaining_ = 0;
+  uint32_t length_ = 0;
+  int header_pos_ = 0;
+  uint64_t messages_ = 0;
+};
+
+}  // namespace switchyard::proxy

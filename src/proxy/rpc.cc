@@ -1,0 +1,464 @@
+#include "proxy/rpc.h"
+
+#include <charconv>
+
+#include "common/log.h"
+#include "grpc/content_type.h"
+#include "grpc/message.h"
+#include "grpc/method_path.h"
+#include "grpc/status_map.h"
+#include "grpc/timeout.h"
+#include "metrics/worker_stats.h"
+#include "proxy/downstream_connection.h"
+
+namespace switchyard::proxy {
+namespace {
+
+using grpc::StatusCode;
+
+int parseHttpStatus(std::string_view s) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (ec == std::errc() && p == s.data() + s.size()) ? v : 0;
+}
+
+std::string h2ErrorName(uint32_t code) { return nghttp2_http2_strerror(code); }
+
+}  // namespace
+
+Rpc::Rpc(DownstreamConnection& conn, int32_t stream_id)
+    : conn_(conn),
+      stream_id_(stream_id),
+      req_buf_(evbuffer_new()),
+      resp_buf_(evbuffer_new()),
+      start_(std::chrono::steady_clock::now()),
+      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }) {}
+
+Rpc::~Rpc() {
+  detachUpstream(NGHTTP2_CANCEL);
+  if (series_ != nullptr) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    series_->messagesReceived(msgs_in_.messages());
+    series_->messagesSent(msgs_out_.messages());
+    series_->bytesReceived(bytes_in_);
+    series_->bytesSent(bytes_out_);
+    series_->handled(status_ < 0 ? static_cast<int>(StatusCode::Cancelled) : status_, secs);
+  }
+  logAccess();
+}
+
+std::string_view Rpc::methodPath() const { return req_headers_.get(":path"); }
+
+// ---------------------------------------------------------------- downstream
+
+void Rpc::onRequestHeaders(bool end_stream) {
+  if (end_stream) req_ended_ = true;
+  route();
+}
+
+void Rpc::route() {
+  runtime_ = conn_.worker().runtime();
+  if (headers_too_large_) {
+    finishLocal(StatusCode::ResourceExhausted,
+                "request headers exceed " + std::to_string(conn_.listener().h2.max_header_list_size) +
+                    " bytes");
+    return;
+  }
+  if (!grpc::isGrpcContentType(req_headers_.get("content-type"))) {
+    // gRPC spec: a server SHOULD answer a non-gRPC content-type with HTTP 415.
+    replyHttp(415);
+    return;
+  }
+  if (req_headers_.get(":method") != "POST") {
+    replyHttp(405);
+    return;
+  }
+  std::string_view path = methodPath();
+  route_ = runtime_->routes->match(path);
+  auto* stats = conn_.worker().stats();
+  if (route_ == nullptr) {
+    if (stats != nullptr) {
+      series_ = stats->rpc("unmatched", "unmatched", "");
+      series_->started();
+      stats->localError(metrics::LocalError::NoRoute);
+    }
+    finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
+    return;
+  }
+  cluster_index_ = static_cast<int>(runtime_->route_cluster[route_->index]);
+  if (stats != nullptr) {
+    auto parsed = grpc::parseMethodPath(path);
+    std::string_view service = parsed ? parsed->service : std::string_view("unknown");
+    std::string_view method = parsed ? parsed->method : std::string_view("unknown");
+    series_ = stats->rpc(service, method, route_->cluster);
+    series_->started();
+  }
+
+  std::optional<Duration> timeout;
+  bool found = false;
+  std::string_view timeout_text = req_headers_.get("grpc-timeout", &found);
+  if (found) {
+    timeout = grpc::parseGrpcTimeout(timeout_text);
+    if (!timeout) {
+      if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
+      finishLocal(StatusCode::Internal,
+                  "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
+      return;
+    }
+    if (route_->timeout_max && *timeout > *route_->timeout_max) timeout = route_->timeout_max;
+  } else if (route_->timeout_default) {
+    timeout = route_->timeout_default;
+  }
+  if (timeout) {
+    has_deadline_ = true;
+    deadline_at_ = start_ + *timeout;
+    deadline_timer_.arm(*timeout);
+  }
+  phase_ = Phase::Upstream;
+  startAttempt();
+}
+
+bool Rpc::startAttempt() {
+  auto* stats = conn_.worker().stats();
+  const auto& cluster = *runtime_->clusters[static_cast<size_t>(cluster_index_)];
+  auto pick = conn_.worker().clusters().pick(*runtime_, static_cast<size_t>(cluster_index_));
+  if (!pick) {
+    if (stats != nullptr) stats->localError(metrics::LocalError::NoHealthyEndpoint);
+    finishLocal(StatusCode::Unavailable, "no healthy endpoint in cluster " + cluster.name());
+    return false;
+  }
+  endpoint_ = pick->endpoint->address;
+  upstream::UpstreamConnection* up = pick->pool->acquire();
+  if (up == nullptr) {
+    finishLocal(StatusCode::Unavailable, "cannot open a connection to " + endpoint_);
+    return false;
+  }
+  std::vector<nghttp2_nv> nva;
+  std::string timeout_buf;
+  std::string xff_buf;
+  buildUpstreamHeaders(nva, timeout_buf, xff_buf);
+  int32_t id = up->submit(this, nva.data(), nva.size());
+  if (id < 0) {
+    finishLocal(StatusCode::Unavailable,
+                "cannot open a stream to " + endpoint_ + ": " + nghttp2_strerror(id));
+    return false;
+  }
+  up_ = up;
+  up_stream_ = id;
+  return true;
+}
+
+void Rpc::buildUpstreamHeaders(std::vector<nghttp2_nv>& nva, std::string& timeout_buf,
+                               std::string& xff_buf) const {
+  const auto& cluster = *runtime_->clusters[static_cast<size_t>(cluster_index_)];
+  nva.reserve(req_headers_.size() + 2);
+  std::string_view prior_xff;
+  bool has_xff = false;
+  for (const auto& [n, v] : req_headers_.fields()) {
+    std::string_view name = http2::view(n);
+    std::string_view value = http2::view(v);
+    if (name == ":authority" && !cluster.spec->authority.empty()) {
+      value = cluster.spec->authority;
+    } else if (name == ":scheme") {
+      value = "http";  // backends are reached over h2c
+    } else if (name == "grpc-timeout") {
+      continue;  // replaced by the remaining budget below
+    } else if (name == "x-forwarded-for") {
+      prior_xff = value;
+      has_xff = true;
+      continue;
+    } else if (http2::isHopByHop(name)) {
+      continue;
+    }
+    nva.push_back(http2::makeNv(name, value));
+  }
+  if (has_deadline_) {
+    // Forward what is left of the caller's budget, not what it started with.
+    timeout_buf = grpc::formatGrpcTimeout(deadline_at_ - std::chrono::steady_clock::now());
+    nva.push_back(http2::makeNv("grpc-timeout", timeout_buf));
+  }
+  xff_buf = has_xff ? std::string(prior_xff) + ", " + conn_.peerIp() : conn_.peerIp();
+  nva.push_back(http2::makeNv("x-forwarded-for", xff_buf));
+}
+
+void Rpc::onRequestData(const uint8_t* data, size_t len) {
+  bytes_in_ += len;
+  msgs_in_.feed(data, len);
+  if (phase_ == Phase::Responded || (phase_ == Phase::Upstream && up_ == nullptr)) {
+    // Nobody will forward these bytes: reopen the client's window at once.
+    nghttp2_session_consume(conn_.session(), stream_id_, len);
+    conn_.scheduleFlush();
+    return;
+  }
+  evbuffer_add(req_buf_.get(), data, len);
+  if (up_ != nullptr) up_->resume(up_stream_);
+}
+
+void Rpc::onRequestEnd() {
+  req_ended_ = true;
+  if (up_ != nullptr) up_->resume(up_stream_);
+}
+
+ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
+  int n = evbuffer_remove(req_buf_.get(), buf, len);
+  if (n > 0) {
+    // The backend took these bytes: let the client send as many more.
+    nghttp2_session_consume(conn_.session(), stream_id_, static_cast<size_t>(n));
+    conn_.scheduleFlush();
+  }
+  if (evbuffer_get_length(req_buf_.get()) == 0 && req_ended_) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return n > 0 ? n : 0;
+  }
+  if (n <= 0) return NGHTTP2_ERR_DEFERRED;
+  return n;
+}
+
+void Rpc::onDownstreamClosed(uint32_t h2_error) {
+  if (up_ != nullptr) {
+    // The client went away (RST_STREAM CANCEL, or an early close): the backend must see
+    // its call cancelled. If the backend had already finished, say so with NO_ERROR.
+    detachUpstream(resp_complete_ ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+  }
+  if (status_ < 0 || (!trailers_submitted_ && h2_error != NGHTTP2_NO_ERROR)) {
+    status_ = static_cast<int>(StatusCode::Cancelled);
+  }
+  size_t pending = evbuffer_get_length(req_buf_.get());
+  if (pending > 0) {
+    nghttp2_session_consume(conn_.session(), stream_id_, pending);
+    evbuffer_drain(req_buf_.get(), pending);
+  }
+  deadline_timer_.cancel();
+  phase_ = Phase::Responded;
+}
+
+ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
+  int n = evbuffer_remove(resp_buf_.get(), buf, len);
+  if (n > 0 && up_ != nullptr) up_->consume(up_stream_, static_cast<size_t>(n));
+  if (evbuffer_get_length(resp_buf_.get()) == 0 && resp_complete_ && !trailers_submitted_) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    std::vector<nghttp2_nv> nva;
+    if (use_local_trailers_) {
+      for (const auto& f : local_trailers_) nva.push_back(http2::makeNv(f.name, f.value));
+    } else {
+      nva.reserve(resp_trailers_.size());
+      for (const auto& [name, value] : resp_trailers_.fields()) {
+        if (http2::isHopByHop(http2::view(name))) continue;
+        nva.push_back(http2::makeNv(http2::view(name), http2::view(value)));
+      }
+    }
+    nghttp2_submit_trailer(conn_.session(), stream_id_, nva.data(), nva.size());
+    trailers_submitted_ = true;
+    return n > 0 ? n : 0;
+  }
+  if (n <= 0) return NGHTTP2_ERR_DEFERRED;
+  return n;
+}
+
+// ------------------------------------------------------------------ upstream
+
+void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
+  if (phase_ != Phase::Upstream) return;
+  std::string_view status = headers.get(":status");
+  bool has_grpc_status = false;
+  std::string_view grpc_status = headers.get("grpc-status", &has_grpc_status);
+  if (status != "200") {
+    // gRPC spec: the HTTP status maps to a gRPC code only when no grpc-status came.
+    StatusCode code = grpc::statusFromHttpStatus(parseHttpStatus(status));
+    std::string message = "backend answered HTTP " + std::string(status);
+    if (has_grpc_status) {
+      code = grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown);
+      std::string_view m = headers.get("grpc-message");
+      if (!m.empty()) message = grpc::percentDecodeGrpcMessage(m);
+    }
+    finishLocal(code, message);
+    return;
+  }
+  if (!has_grpc_status && !grpc::isGrpcContentType(headers.get("content-type"))) {
+    finishLocal(StatusCode::Unknown, "backend answered with content-type \"" +
+                                         std::string(headers.get("content-type")) + "\"");
+    return;
+  }
+  if (end_stream) {
+    // Trailers-Only stays Trailers-Only.
+    resp_complete_ = true;
+    status_ = has_grpc_status
+                  ? static_cast<int>(grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown))
+                  : static_cast<int>(StatusCode::Unknown);
+    deadline_timer_.cancel();
+  }
+  forwardResponseHeaders(headers, end_stream);
+}
+
+void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(headers.size());
+  for (const auto& [name, value] : headers.fields()) {
+    if (http2::isHopByHop(http2::view(name))) continue;
+    nva.push_back(http2::makeNv(http2::view(name), http2::view(value)));
+  }
+  if (end_stream) {
+    nghttp2_submit_response(conn_.session(), stream_id_, nva.data(), nva.size(), nullptr);
+    trailers_submitted_ = true;
+  } else {
+    nghttp2_data_provider prd = conn_.dataProvider();
+    nghttp2_submit_response(conn_.session(), stream_id_, nva.data(), nva.size(), &prd);
+  }
+  resp_headers_sent_ = true;
+  conn_.scheduleFlush();
+}
+
+void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
+  if (phase_ != Phase::Upstream || !resp_headers_sent_ || trailers_submitted_) {
+    if (up_ != nullptr) up_->consume(up_stream_, len);
+    return;
+  }
+  bytes_out_ += len;
+  msgs_out_.feed(data, len);
+  evbuffer_add(resp_buf_.get(), data, len);
+  resumeDownstream();
+}
+
+void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
+  if (phase_ != Phase::Upstream || trailers_submitted_) return;
+  bool found = false;
+  std::string_view gs = trailers.get("grpc-status", &found);
+  deadline_timer_.cancel();
+  resp_complete_ = true;
+  if (!found) {
+    // A gRPC response must end with grpc-status; synthesise one rather than
+    // leave the client to guess (spec: clients would report UNKNOWN/INTERNAL).
+    status_ = static_cast<int>(StatusCode::Unknown);
+    local_trailers_ =
+        grpc::trailersFields(StatusCode::Unknown, "backend ended the stream without grpc-status");
+    use_local_trailers_ = true;
+  } else {
+    status_ = static_cast<int>(grpc::parseGrpcStatus(gs).value_or(StatusCode::Unknown));
+    resp_trailers_ = std::move(trailers);
+  }
+  resumeDownstream();
+}
+
+void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
+  upstream::UpstreamConnection* up = up_;
+  if (up != nullptr) {
+    // Bytes still buffered here were counted against the connection's window.
+    // Give them back now: the stream is going and cannot be consumed later.
+    size_t pending = evbuffer_get_length(resp_buf_.get());
+    if (pending > 0) nghttp2_session_consume_connection(up->session(), pending);
+    up_ = nullptr;
+    up_stream_ = -1;
+  }
+  if (phase_ != Phase::Upstream || resp_complete_) return;
+  auto* stats = conn_.worker().stats();
+  StatusCode code = StatusCode::Unavailable;
+  std::string message;
+  switch (failure) {
+    case upstream::StreamFailure::None:
+      code = StatusCode::Internal;
+      message = "backend closed the stream without a response";
+      break;
+    case upstream::StreamFailure::Reset:
+      code = grpc::statusFromRstStream(h2_error, true);
+      message = "backend reset the stream (" + h2ErrorName(h2_error) + ")";
+      if (stats != nullptr) stats->localError(metrics::LocalError::UpstreamReset);
+      break;
+    case upstream::StreamFailure::Refused:
+      message = "backend " + endpoint_ + " refused the stream";
+      if (stats != nullptr) stats->localError(metrics::LocalError::UpstreamReset);
+      break;
+    case upstream::StreamFailure::ConnectFailed:
+      message = "cannot connect to backend " + endpoint_;
+      if (stats != nullptr) stats->localError(metrics::LocalError::UpstreamConnectFailure);
+      break;
+    case upstream::StreamFailure::ConnectionLost:
+      message = "connection to backend " + endpoint_ + " lost";
+      if (stats != nullptr) stats->localError(metrics::LocalError::UpstreamReset);
+      break;
+  }
+  finishLocal(code, message);
+}
+
+// -------------------------------------------------------------------- endings
+
+void Rpc::finishLocal(StatusCode code, std::string message) {
+  if (phase_ == Phase::Responded) return;
+  phase_ = Phase::Responded;
+  status_ = static_cast<int>(code);
+  deadline_timer_.cancel();
+  detachUpstream(NGHTTP2_CANCEL);
+  size_t pending = evbuffer_get_length(req_buf_.get());
+  if (pending > 0) {
+    nghttp2_session_consume(conn_.session(), stream_id_, pending);
+    evbuffer_drain(req_buf_.get(), pending);
+  }
+  if (!resp_headers_sent_) {
+    auto fields = grpc::trailersOnlyHeaders(code, message);
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(fields.size());
+    for (const auto& f : fields) nva.push_back(http2::makeNv(f.name, f.value));
+    nghttp2_submit_response(conn_.session(), stream_id_, nva.data(), nva.size(), nullptr);
+    resp_headers_sent_ = true;
+    trailers_submitted_ = true;
+  } else if (!trailers_submitted_) {
+    // Headers already went out: end with trailers carrying the status, after
+    // dropping response bytes that can no longer be delivered whole.
+    evbuffer_drain(resp_buf_.get(), evbuffer_get_length(resp_buf_.get()));
+    local_trailers_ = grpc::trailersFields(code, message);
+    use_local_trailers_ = true;
+    resp_complete_ = true;
+    nghttp2_session_resume_data(conn_.session(), stream_id_);
+  }
+  conn_.scheduleFlush();
+}
+
+void Rpc::replyHttp(int status) {
+  phase_ = Phase::Responded;
+  std::string code = std::to_string(status);
+  nghttp2_nv nva[] = {http2::makeNv(":status", code),
+                      http2::makeNv("content-type", "text/plain")};
+  nghttp2_submit_response(conn_.session(), stream_id_, nva, 2, nullptr);
+  resp_headers_sent_ = true;
+  trailers_submitted_ = true;
+  conn_.scheduleFlush();
+}
+
+void Rpc::detachUpstream(uint32_t rst_code) {
+  if (up_ == nullptr) return;
+  size_t pending = evbuffer_get_length(resp_buf_.get());
+  if (pending > 0) up_->consume(up_stream_, pending);
+  up_->cancel(up_stream_, rst_code);
+  up_ = nullptr;
+  up_stream_ = -1;
+}
+
+void Rpc::onDeadline() {
+  if (phase_ == Phase::Responded) return;
+  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::DeadlineExceeded);
+  auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_at_ - start_);
+  finishLocal(StatusCode::DeadlineExceeded,
+              "deadline of " + std::to_string(budget.count()) + "ms exceeded at the proxy");
+}
+
+void Rpc::resumeDownstream() {
+  if (!resp_headers_sent_ || trailers_submitted_) return;
+  nghttp2_session_resume_data(conn_.session(), stream_id_);
+  conn_.scheduleFlush();
+}
+
+void Rpc::logAccess() {
+  spdlog::logger* access = log::access();
+  if (access == nullptr) return;
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  start_)
+                .count();
+  access->info("{} \"{}\" listener={} cluster={} endpoint={} grpc_status={} duration_ms={:.3f} "
+               "bytes_in={} bytes_out={} msgs_in={} msgs_out={}",
+               conn_.peerIp(), methodPath(), conn_.listener().name,
+               route_ != nullptr ? route_->cluster : std::string("-"),
+               endpoint_.empty() ? std::string("-") : endpoint_, status_,
+               static_cast<double>(us) / 1000.0, bytes_in_, bytes_out_, msgs_in_.messages(),
+               msgs_out_.messages());
+}
+
+}  // namespace switchyard::proxy

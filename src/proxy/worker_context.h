@@ -1,0 +1,30 @@
+// WorkerContext: what the data path needs from the worker that owns it.
+// Implemented by server::Worker; kept abstract so proxy/ does not depend on server/.
+#pragma once
+
+#include <event2/event.h>
+
+#include "proxy/cluster_table.h"
+#include "proxy/runtime.h"
+
+namespace switchyard::metrics {
+class WorkerStats;
+}
+
+namespace switchyard::proxy {
+
+class DownstreamConnection;
+
+class WorkerContext {
+ public:
+  virtual ~WorkerContext() = default;
+  virtual event_base* base() = 0;
+  virtual const RuntimePtr& runtime() const = 0;
+  virtual ClusterTable& clusters() = 0;
+  // May be null (tests, or metrics disabled).
+  virtual metrics::WorkerStats* stats() = 0;
+  // The connection is finished: destroy it (called from the top of a libevent callback).
+  virtual void connectionClosed(DownstreamConnection* conn) = 0;
+};
+
+}  // namespace switchyard::proxy

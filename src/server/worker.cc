@@ -1,0 +1,144 @@
+#include "server/worker.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "metrics/worker_stats.h"
+
+namespace switchyard::server {
+
+Worker::Worker(size_t index, metrics::WorkerStats* stats)
+    : index_(index), stats_(stats), clusters_(loop_.base(), index) {}
+
+Worker::~Worker() {
+  join();
+  conns_.clear();
+  listeners_.clear();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { loop_.run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::stop() { loop_.stop(); }
+
+void Worker::setRuntime(proxy::RuntimePtr runtime) {
+  loop_.post([this, rt = std::move(runtime)]() mutable {
+    clusters_.apply(*rt);
+    runtime_ = std::move(rt);
+  });
+}
+
+void Worker::addListener(int fd, proxy::ListenerInfo info, tls::SharedSslCtx tls) {
+  loop_.post([this, fd, info = std::move(info), tls = std::move(tls)]() mutable {
+    if (draining_) {
+      ::close(fd);
+      return;
+    }
+    auto l = std::make_unique<Listener>();
+    l->info = std::move(info);
+    if (stats_ != nullptr) l->info.stats = stats_->listener(l->info.name);
+    l->tls = std::move(tls);
+    l->worker = this;
+    // backlog 0: the socket is already listening.
+    l->lev.reset(evconnlistener_new(loop_.base(), &Worker::onAccept, l.get(),
+                                    LEV_OPT_CLOSE_ON_FREE, 0, fd));
+    if (!l->lev) {
+      log::main().error("worker {}: cannot watch listener {}", index_, l->info.name);
+      ::close(fd);
+      return;
+    }
+    listeners_.push_back(std::move(l));
+  });
+}
+
+void Worker::updateListener(proxy::ListenerInfo info, tls::SharedSslCtx tls) {
+  loop_.post([this, info = std::move(info), tls = std::move(tls)]() mutable {
+    for (auto& l : listeners_) {
+      if (l->info.name == info.name) {
+        auto* stats = l->info.stats;
+        l->info = info;
+        l->info.stats = stats;
+        l->tls = tls;
+      }
+    }
+  });
+}
+
+void Worker::removeListener(const std::string& name) {
+  loop_.post([this, name] {
+    std::erase_if(listeners_, [&](const auto& l) { return l->info.name == name; });
+  });
+}
+
+void Worker::drain() {
+  loop_.post([this] {
+    draining_ = true;
+    listeners_.clear();  // closes the listening sockets: no new connections here
+    for (auto& [ptr, conn] : conns_) conn->startDrain();
+    clusters_.drainAll();
+  });
+}
+
+void Worker::forceClose() {
+  loop_.post([this] {
+    for (auto& [ptr, conn] : conns_) conn->forceClose();
+  });
+}
+
+void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int socklen, void* arg) {
+  auto* l = static_cast<Listener*>(arg);
+  l->worker->accept(*l, fd, sa, socklen);
+}
+
+void Worker::accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen) {
+  if (!runtime_) {
+    ::close(fd);
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  bufferevent* bev = nullptr;
+  if (l.tls) {
+    SSL* ssl = SSL_new(l.tls.get());
+    if (ssl == nullptr) {
+      ::close(fd);
+      return;
+    }
+    // The bufferevent owns the SSL object and the socket from here on.
+    bev = bufferevent_openssl_socket_new(loop_.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+  } else {
+    bev = bufferevent_socket_new(loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  }
+  if (bev == nullptr) {
+    ::close(fd);
+    return;
+  }
+  auto peer = event::SocketAddress::fromSockaddr(sa, static_cast<socklen_t>(socklen));
+  auto conn = std::make_unique<proxy::DownstreamConnection>(*this, bev, peer, l.info);
+  auto* raw = conn.get();
+  conns_.emplace(raw, std::move(conn));
+  conn_count_.fetch_add(1, std::memory_order_relaxed);
+  raw->begin();
+}
+
+void Worker::connectionClosed(proxy::DownstreamConnection* conn) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  auto doomed = std::move(it->second);
+  conns_.erase(it);
+  conn_count_.fetch_sub(1, std::memory_order_relaxed);
+  doomed.reset();
+}
+
+}  // namespace switchyard::server

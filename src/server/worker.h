@@ -1,0 +1,79 @@
+// Worker: one thread with its own event loop, listeners, client connections
+// and upstream connection pools. Nothing on the per-RPC path is shared with
+// other threads; the main thread talks to a worker only by posting closures
+// (new runtime snapshot, listener changes, drain).
+#pragma once
+
+#include <event2/listener.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "event/loop.h"
+#include "proxy/cluster_table.h"
+#include "proxy/downstream_connection.h"
+#include "proxy/worker_context.h"
+#include "tls/context.h"
+
+namespace switchyard::server {
+
+class Worker final : public proxy::WorkerContext {
+ public:
+  Worker(size_t index, metrics::WorkerStats* stats);
+  ~Worker() override;
+
+  void start();
+  void join();
+
+  // --- called from the main thread; each posts to the worker's loop.
+  void setRuntime(proxy::RuntimePtr runtime);
+  // Takes ownership of `fd` (a listening socket).
+  void addListener(int fd, proxy::ListenerInfo info, tls::SharedSslCtx tls);
+  // New TLS context or settings for an existing listener (new connections only).
+  void updateListener(proxy::ListenerInfo info, tls::SharedSslCtx tls);
+  void removeListener(const std::string& name);
+  // Stop accepting and send GOAWAY on every client connection.
+  void drain();
+  // Close whatever is left.
+  void forceClose();
+  void stop();
+
+  size_t connectionCount() const { return conn_count_.load(std::memory_order_relaxed); }
+  size_t index() const { return index_; }
+
+  // --- proxy::WorkerContext
+  event_base* base() override { return loop_.base(); }
+  const proxy::RuntimePtr& runtime() const override { return runtime_; }
+  proxy::ClusterTable& clusters() override { return clusters_; }
+  metrics::WorkerStats* stats() override { return stats_; }
+  void connectionClosed(proxy::DownstreamConnection* conn) override;
+
+ private:
+  struct Listener {
+    CHandle<evconnlistener, evconnlistener_free> lev;
+    proxy::ListenerInfo info;
+    tls::SharedSslCtx tls;
+    Worker* worker = nullptr;
+  };
+  static void onAccept(evconnlistener* lev, evutil_socket_t fd, sockaddr* sa, int socklen,
+                       void* arg);
+  void accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen);
+
+  size_t index_;
+  metrics::WorkerStats* stats_;
+  event::EventLoop loop_;
+  proxy::ClusterTable clusters_;
+  proxy::RuntimePtr runtime_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<proxy::DownstreamConnection*, std::unique_ptr<proxy::DownstreamConnection>>
+      conns_;
+  std::atomic<size_t> conn_count_{0};
+  bool draining_ = false;
+  std::thread thread_;
+};
+
+}  // namespace switchyard::server

@@ -1,0 +1,256 @@
+#include "upstream/upstream_connection.h"
+
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "common/log.h"
+
+namespace switchyard::upstream {
+
+std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(
+    event_base* base, const event::SocketAddress& addr, const ConnectionSettings& settings,
+    ClosedFn on_closed) {
+  bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  if (bev == nullptr) return nullptr;
+  std::unique_ptr<UpstreamConnection> conn(
+      new UpstreamConnection(base, bev, settings, std::move(on_closed)));
+  // A connect that fails at once (e.g. no route) still reports through the
+  // event callback, so the caller always sees one onClosed().
+  bufferevent_socket_connect(bev, const_cast<sockaddr*>(addr.sa()), static_cast<int>(addr.len));
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  if (fd >= 0) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  conn->connect_timer_.arm(settings.connect_timeout);
+  conn->start();
+  return conn;
+}
+
+UpstreamConnection::UpstreamConnection(event_base* base, bufferevent* bev,
+                                       const ConnectionSettings& settings, ClosedFn on_closed)
+    : http2::Connection(base, bev, http2::Role::Client, settings.h2),
+      settings_(settings),
+      on_closed_(std::move(on_closed)),
+      connect_timer_(base,
+                     [this] {
+                       if (!connected_) closeNow(http2::CloseReason::ConnectFailed);
+                     }),
+      keepalive_timer_(base, [this] { onKeepaliveTimer(); }) {}
+
+UpstreamConnection::~UpstreamConnection() {
+  // Streams still attached learn that the connection is gone.
+  failAll(connected_ ? StreamFailure::ConnectionLost : StreamFailure::ConnectFailed);
+}
+
+int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva, size_t nvlen) {
+  nghttp2_data_provider prd = dataProvider();
+  int32_t id = nghttp2_submit_request(session(), nullptr, nva, nvlen, &prd, handler);
+  if (id < 0) return id;
+  streams_[id].handler = handler;
+  scheduleFlush();
+  return id;
+}
+
+StreamHandler* UpstreamConnection::handler(int32_t stream_id) const {
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? nullptr : it->second.handler;
+}
+
+void UpstreamConnection::cancel(int32_t stream_id, uint32_t h2_error) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  it->second.handler = nullptr;
+  nghttp2_session_set_stream_user_data(session(), stream_id, nullptr);
+  nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, stream_id, h2_error);
+  scheduleFlush();
+}
+
+void UpstreamConnection::detach(int32_t stream_id) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  it->second.handler = nullptr;
+  nghttp2_session_set_stream_user_data(session(), stream_id, nullptr);
+}
+
+void UpstreamConnection::consume(int32_t stream_id, size_t n) {
+  if (n == 0) return;
+  if (nghttp2_session_consume(session(), stream_id, n) != 0) {
+    nghttp2_session_consume_connection(session(), n);
+  }
+  scheduleFlush();
+}
+
+void UpstreamConnection::resume(int32_t stream_id) {
+  nghttp2_session_resume_data(session(), stream_id);
+  scheduleFlush();
+}
+
+bool UpstreamConnection::hasCapacity() const {
+  if (draining_ || closed()) return false;
+  uint32_t max = nghttp2_session_get_remote_settings(session(),
+                                                     NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  return streams_.size() < max;
+}
+
+void UpstreamConnection::drain() {
+  draining_ = true;
+  if (streams_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Done);
+}
+
+void UpstreamConnection::failAll(StreamFailure failure) {
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, st] : streams) {
+    if (st.handler != nullptr) {
+      // A stream nghttp2 never got to send was refused before reaching the backend.
+      StreamFailure f = failure;
+      if (id > goaway_last_stream_id_) f = StreamFailure::Refused;
+      st.handler->onUpstreamClosed(f, 0);
+    }
+  }
+}
+
+void UpstreamConnection::onConnected() {
+  connected_ = true;
+  connect_timer_.cancel();
+  evutil_socket_t fd = bufferevent_getfd(bev());
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  keepalive_timer_.arm(settings_.keepalive_interval);
+}
+
+void UpstreamConnection::onKeepaliveTimer() {
+  if (closed()) return;
+  if (ping_outstanding_) {
+    log::main().warn("upstream keepalive: no PING ack within {}s; closing",
+                     std::chrono::duration_cast<std::chrono::seconds>(settings_.keepalive_timeout)
+                         .count());
+    closeNow(http2::CloseReason::Timeout);
+    return;
+  }
+  // Only ping a connection that has been quiet: traffic proves it is alive.
+  auto idle = std::chrono::steady_clock::now() - lastActivity();
+  if (idle >= settings_.keepalive_interval) {
+    nghttp2_submit_ping(session(), NGHTTP2_FLAG_NONE, nullptr);
+    ping_outstanding_ = true;
+    scheduleFlush();
+    keepalive_timer_.arm(settings_.keepalive_timeout);
+  } else {
+    keepalive_timer_.arm(settings_.keepalive_interval - idle);
+  }
+}
+
+int UpstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
+  auto it = streams_.find(frame->hd.stream_id);
+  if (it != streams_.end()) it->second.headers.clear();
+  return 0;
+}
+
+int UpstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                                 nghttp2_rcbuf* value) {
+  auto it = streams_.find(frame->hd.stream_id);
+  if (it == streams_.end() || it->second.handler == nullptr) return 0;
+  it->second.headers.add(name, value);
+  return 0;
+}
+
+int UpstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      auto it = streams_.find(frame->hd.stream_id);
+      if (it == streams_.end() || it->second.handler == nullptr) return 0;
+      auto& st = it->second;
+      bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+      if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+        // 1xx interim responses are skipped (gRPC spec); nghttp2 reports them as RESPONSE too.
+        std::string_view status = st.headers.get(":status");
+        if (!status.empty() && status[0] == '1') {
+          st.headers.clear();
+          return 0;
+        }
+        st.got_response_headers = true;
+        st.handler->onUpstreamHeaders(std::move(st.headers), end);
+      } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS && st.got_response_headers) {
+        st.handler->onUpstreamTrailers(std::move(st.headers));
+      }
+      st.headers.clear();
+      return 0;
+    }
+    case NGHTTP2_DATA:
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+        // DATA with END_STREAM and no trailers: a broken gRPC server. The
+        // RPC sees an empty trailer block and synthesises the status.
+        auto it = streams_.find(frame->hd.stream_id);
+        if (it != streams_.end() && it->second.handler != nullptr) {
+          it->second.handler->onUpstreamTrailers(http2::HeaderList{});
+        }
+      }
+      return 0;
+    case NGHTTP2_GOAWAY:
+      draining_ = true;
+      goaway_last_stream_id_ = frame->goaway.last_stream_id;
+      log::main().debug("upstream GOAWAY (last stream {}, error {})", frame->goaway.last_stream_id,
+                        frame->goaway.error_code);
+      if (streams_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Done);
+      return 0;
+    case NGHTTP2_PING:
+      if (frame->hd.flags & NGHTTP2_FLAG_ACK) {
+        ping_outstanding_ = false;
+        keepalive_timer_.arm(settings_.keepalive_interval);
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int UpstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, size_t len, uint8_t) {
+  StreamHandler* h = handler(stream_id);
+  if (h == nullptr) {
+    // Nobody will read it: give the window back now.
+    nghttp2_session_consume(session(), stream_id, len);
+    scheduleFlush();
+    return 0;
+  }
+  h->onUpstreamData(data, len);
+  return 0;
+}
+
+int UpstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return 0;
+  StreamHandler* h = it->second.handler;
+  streams_.erase(it);
+  if (h != nullptr) {
+    StreamFailure f = StreamFailure::None;
+    if (error_code == NGHTTP2_REFUSED_STREAM) {
+      f = StreamFailure::Refused;
+    } else if (error_code != NGHTTP2_NO_ERROR) {
+      f = StreamFailure::Reset;
+    }
+    h->onUpstreamClosed(f, error_code);
+  }
+  if (draining_ && streams_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Done);
+  return 0;
+}
+
+ssize_t UpstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t len,
+                                       uint32_t* flags) {
+  StreamHandler* h = handler(stream_id);
+  if (h == nullptr) {
+    // The RPC is gone and the stream is being reset: send nothing more.
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  return h->readRequestBody(buf, len, flags);
+}
+
+void UpstreamConnection::onClosed(http2::CloseReason reason) {
+  connect_timer_.cancel();
+  keepalive_timer_.cancel();
+  failAll(connected_ ? StreamFailure::ConnectionLost : StreamFailure::ConnectFailed);
+  if (on_closed_) on_closed_(this, reason);  // destroys this
+}
+
+}  // namespace switchyard::upstream

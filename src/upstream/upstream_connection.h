@@ -1,0 +1,95 @@
+// UpstreamConnection: one HTTP/2 (h2c) connection to one backend endpoint,
+// multiplexing many RPC streams. Owned by its Pool; each open stream points
+// at the StreamHandler (the RPC) it serves, and the RPC holds the stream id.
+// Either side detaches from the other before it goes away.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "event/loop.h"
+#include "event/socket_address.h"
+#include "http2/connection.h"
+#include "upstream/stream_handler.h"
+
+namespace switchyard::upstream {
+
+struct ConnectionSettings {
+  http2::SessionSettings h2;
+  Duration connect_timeout = std::chrono::seconds(1);
+  Duration keepalive_interval = std::chrono::seconds(300);
+  Duration keepalive_timeout = std::chrono::seconds(20);
+};
+
+class UpstreamConnection final : public http2::Connection {
+ public:
+  using ClosedFn = std::function<void(UpstreamConnection*, http2::CloseReason)>;
+
+  // Starts a non-blocking connect to `addr`. `on_closed` is called once, from
+  // the top of a libevent callback, when the connection is finished; the owner
+  // then destroys it.
+  static std::unique_ptr<UpstreamConnection> connect(event_base* base,
+                                                     const event::SocketAddress& addr,
+                                                     const ConnectionSettings& settings,
+                                                     ClosedFn on_closed);
+  ~UpstreamConnection() override;
+
+  // Opens a stream carrying `nva` as request headers; the body is pulled from
+  // handler->readRequestBody(). Returns the stream id, or a negative nghttp2 error.
+  int32_t submit(StreamHandler* handler, const nghttp2_nv* nva, size_t nvlen);
+  // Resets a stream and detaches its handler (no more events for it).
+  void cancel(int32_t stream_id, uint32_t h2_error);
+  // The handler stops listening without resetting the stream (it already ended).
+  void detach(int32_t stream_id);
+  // Tells nghttp2 the proxy passed on `n` bytes of this stream's response: opens the window.
+  void consume(int32_t stream_id, size_t n);
+  // More request body is ready for this stream.
+  void resume(int32_t stream_id);
+
+  // Whether a new stream may be opened here now (not draining, under the
+  // backend's SETTINGS_MAX_CONCURRENT_STREAMS).
+  bool hasCapacity() const;
+  bool draining() const { return draining_; }
+  size_t activeStreams() const { return streams_.size(); }
+  bool connected() const { return connected_; }
+  // Stops new streams; the connection closes once its streams finish.
+  void drain();
+
+ private:
+  UpstreamConnection(event_base* base, bufferevent* bev, const ConnectionSettings& settings,
+                     ClosedFn on_closed);
+
+  StreamHandler* handler(int32_t stream_id) const;
+  void failAll(StreamFailure failure);
+  void onKeepaliveTimer();
+
+  // http2::Connection hooks
+  int onBeginHeaders(const nghttp2_frame* frame) override;
+  int onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value) override;
+  int onFrameRecv(const nghttp2_frame* frame) override;
+  int onDataChunk(int32_t stream_id, const uint8_t* data, size_t len, uint8_t flags) override;
+  int onStreamClose(int32_t stream_id, uint32_t error_code) override;
+  ssize_t onReadData(int32_t stream_id, uint8_t* buf, size_t len, uint32_t* flags) override;
+  void onConnected() override;
+  void onClosed(http2::CloseReason reason) override;
+
+  struct StreamState {
+    StreamHandler* handler = nullptr;
+    http2::HeaderList headers;  // the HEADERS block being received
+    bool got_response_headers = false;
+  };
+
+  ConnectionSettings settings_;
+  ClosedFn on_closed_;
+  std::unordered_map<int32_t, StreamState> streams_;
+  event::Timer connect_timer_;
+  event::Timer keepalive_timer_;
+  bool connected_ = false;
+  bool draining_ = false;
+  bool ping_outstanding_ = false;
+  int32_t goaway_last_stream_id_ = INT32_MAX;
+};
+
+}  // namespace switchyard::upstream
