@@ -1,0 +1,73 @@
+// The route table: maps a request :path to the first configured route that
+// matches it. Built once per configuration (and per reload) from the validated
+// config; read-only afterwards, so it can be shared by all workers.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/duration.h"
+#include "config/spec.h"
+
+namespace switchyard::routing {
+
+struct Route {
+  size_t index = 0;  // position in the configured route list
+  std::string cluster;
+  std::optional<Duration> timeout_default;
+  std::optional<Duration> timeout_max;
+  std::optional<config::RetryPolicySpec> retry;
+  std::string service;  // set for exact-method and whole-service routes
+  std::string method;   // set for exact-method routes
+  std::string prefix;   // set for prefix routes
+  // A human label for metrics and logs:
+  //   "helloworld.Greeter/SayHello", "helloworld.Greeter/*",
+  //   "prefix:/grpc.reflection.", or "*" for a route with an empty match
+  //   (which matches every path).
+  std::string name;
+};
+
+class RouteTable {
+ public:
+  // One Route per spec, in spec order (Route::index == position in `specs`).
+  // The kind of match follows from which fields are set:
+  //   service + method -> exact method: path == "/" service "/" method
+  //   service only     -> whole service: "/" service "/" <method>, where
+  //                       <method> is non-empty (see grpc::parseMethodPath)
+  //   prefix only      -> path.starts_with(prefix)
+  //   nothing          -> matches every path
+  // If both service and prefix are set, service wins and prefix is ignored.
+  // A method without a service is invalid; such a route is kept in routes()
+  // (so indexes line up) but never matches. The config loader is expected to
+  // reject both cases before this point.
+  static RouteTable build(const std::vector<config::RouteSpec>& specs);
+
+  // The first route in spec order that matches `path`, or nullptr.
+  // Case-sensitive. No allocation: exact and service routes are found through
+  // hash maps keyed by the precomputed "/svc/method" and "/svc/" strings, and
+  // only prefix routes that come before the best hash hit are scanned, which
+  // keeps first-match-wins across all three kinds.
+  const Route* match(std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Index = std::unordered_map<std::string, size_t, StringHash, std::equal_to<>>;
+
+  std::vector<Route> routes_;
+  Index exact_;       // "/svc/method" -> first route index with that key
+  Index by_service_;  // "/svc/" -> first route index with that key
+  std::vector<std::pair<std::string, size_t>> prefixes_;  // in spec order
+};
+
+}  // namespace switchyard::routing
