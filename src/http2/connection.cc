@@ -218,6 +218,7 @@ void Connection::eventCb(bufferevent*, short what, void* arg) {
 
 void Connection::onEvent(short what) {
   if (what & BEV_EVENT_CONNECTED) {
+    got_connected_ = true;
     onConnected();
     if (!closed_) flush();
     return;
@@ -225,7 +226,8 @@ void Connection::onEvent(short what) {
   if (what & BEV_EVENT_EOF) {
     closeNow(CloseReason::PeerEof);
   } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-    closeNow(CloseReason::IoError);
+    closeNow(role_ == Role::Client && !got_connected_ ? CloseReason::ConnectFailed
+                                                      : CloseReason::IoError);
   }
 }
 

@@ -128,6 +128,7 @@ class Connection {
   bool closing_after_write_ = false;
   bool reported_ = false;
   bool in_callback_ = false;
+  bool got_connected_ = false;
   CloseReason close_reason_ = CloseReason::Done;
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point glitch_window_start_;

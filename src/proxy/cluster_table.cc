@@ -40,6 +40,16 @@ void ClusterTable::apply(const Runtime& runtime) {
                                                                 spec.max_connections_per_endpoint))
                  .first;
       }
+      if (spec.outlier_detection.enabled && outlier_sink_) {
+        std::string cluster_name = spec.name;
+        it->second->setOutlierCallback(
+            spec.outlier_detection.consecutive_failures,
+            [sink = outlier_sink_, cluster_name](const std::string& address) {
+              sink(cluster_name, address);
+            });
+      } else {
+        it->second->setOutlierCallback(0, nullptr);
+      }
       next[ci].pools.push_back(it->second.get());
     }
   }

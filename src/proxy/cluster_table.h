@@ -3,6 +3,7 @@
 // pools of endpoints that disappear are drained, not cut, so their RPCs finish.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,9 +16,21 @@
 
 namespace switchyard::proxy {
 
+// Per-worker, per-cluster load counters for the retry budget. Entries live as
+// long as the worker (cluster names are few), so RPCs may hold raw pointers.
+struct ClusterCounters {
+  uint32_t active_rpcs = 0;
+  uint32_t active_retries = 0;
+};
+
 class ClusterTable {
  public:
+  // Receives (cluster, endpoint address) when passive checks suggest ejection.
+  using OutlierSink = std::function<void(const std::string& cluster, const std::string& address)>;
+
   ClusterTable(event_base* base, size_t worker_index);
+  void setOutlierSink(OutlierSink sink) { outlier_sink_ = std::move(sink); }
+  ClusterCounters* counters(const std::string& cluster) { return &counters_[cluster]; }
   ~ClusterTable();
 
   void apply(const Runtime& runtime);
@@ -49,6 +62,8 @@ class ClusterTable {
   // key: cluster name + '|' + endpoint address
   std::map<std::string, std::unique_ptr<upstream::Pool>> pools_;
   std::vector<std::unique_ptr<upstream::Pool>> draining_;
+  std::map<std::string, ClusterCounters> counters_;
+  OutlierSink outlier_sink_;
 };
 
 }  // namespace switchyard::proxy

@@ -1,5 +1,6 @@
 #include "proxy/rpc.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/log.h"
@@ -32,10 +33,17 @@ Rpc::Rpc(DownstreamConnection& conn, int32_t stream_id)
       req_buf_(evbuffer_new()),
       resp_buf_(evbuffer_new()),
       start_(std::chrono::steady_clock::now()),
-      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }) {}
+      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }),
+      retry_timer_(conn.worker().base(), [this] {
+        if (phase_ == Phase::Upstream && up_ == nullptr) startAttempt();
+      }) {}
 
 Rpc::~Rpc() {
   detachUpstream(NGHTTP2_CANCEL);
+  if (counters_ != nullptr) {
+    --counters_->active_rpcs;
+    if (counted_as_retry_) --counters_->active_retries;
+  }
   if (series_ != nullptr) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     series_->messagesReceived(msgs_in_.messages());
@@ -86,6 +94,8 @@ void Rpc::route() {
     return;
   }
   cluster_index_ = static_cast<int>(runtime_->route_cluster[route_->index]);
+  counters_ = conn_.worker().clusters().counters(route_->cluster);
+  ++counters_->active_rpcs;
   if (stats != nullptr) {
     auto parsed = grpc::parseMethodPath(path);
     std::string_view service = parsed ? parsed->service : std::string_view("unknown");
@@ -121,13 +131,16 @@ void Rpc::route() {
 bool Rpc::startAttempt() {
   auto* stats = conn_.worker().stats();
   const auto& cluster = *runtime_->clusters[static_cast<size_t>(cluster_index_)];
-  auto pick = conn_.worker().clusters().pick(*runtime_, static_cast<size_t>(cluster_index_));
+  auto pick = conn_.worker().clusters().pick(*runtime_, static_cast<size_t>(cluster_index_),
+                                             endpoint_index_);
   if (!pick) {
     if (stats != nullptr) stats->localError(metrics::LocalError::NoHealthyEndpoint);
     finishLocal(StatusCode::Unavailable, "no healthy endpoint in cluster " + cluster.name());
     return false;
   }
   endpoint_ = pick->endpoint->address;
+  endpoint_index_ = static_cast<int>(pick->endpoint_index);
+  ++attempts_;
   upstream::UpstreamConnection* up = pick->pool->acquire();
   if (up == nullptr) {
     finishLocal(StatusCode::Unavailable, "cannot open a connection to " + endpoint_);
@@ -145,6 +158,7 @@ bool Rpc::startAttempt() {
   }
   up_ = up;
   up_stream_ = id;
+  pool_ = pick->pool;
   return true;
 }
 
@@ -171,6 +185,11 @@ void Rpc::buildUpstreamHeaders(std::vector<nghttp2_nv>& nva, std::string& timeou
       continue;
     }
     nva.push_back(http2::makeNv(name, value));
+  }
+  if (attempts_ > 1) {
+    // gRPC A6: tell the backend this is a retry.
+    attempts_buf_ = std::to_string(attempts_ - 1);
+    nva.push_back(http2::makeNv("grpc-previous-rpc-attempts", attempts_buf_));
   }
   if (has_deadline_) {
     // Forward what is left of the caller's budget, not what it started with.
@@ -202,9 +221,26 @@ void Rpc::onRequestEnd() {
 ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
   int n = evbuffer_remove(req_buf_.get(), buf, len);
   if (n > 0) {
-    // The backend took these bytes: let the client send as many more.
-    nghttp2_session_consume(conn_.session(), stream_id_, static_cast<size_t>(n));
-    conn_.scheduleFlush();
+    size_t taken = static_cast<size_t>(n);
+    // Keep a copy for a possible retry while it fits the retry buffer.
+    if (body_retained_) {
+      uint64_t limit = runtime_->clusters[static_cast<size_t>(cluster_index_)]->spec->retry_buffer;
+      if (sent_total_ + taken <= limit) {
+        evbuffer_add(sent_buf_.get(), buf, taken);
+      } else {
+        body_retained_ = false;
+        evbuffer_drain(sent_buf_.get(), evbuffer_get_length(sent_buf_.get()));
+      }
+    }
+    sent_total_ += taken;
+    // The backend took these bytes: let the client send as many more (bytes
+    // re-sent on a retry were paid for already).
+    size_t resent = std::min(taken, resend_pending_);
+    resend_pending_ -= resent;
+    if (taken > resent) {
+      nghttp2_session_consume(conn_.session(), stream_id_, taken - resent);
+      conn_.scheduleFlush();
+    }
   }
   if (evbuffer_get_length(req_buf_.get()) == 0 && req_ended_) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -280,11 +316,13 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
     return;
   }
   if (end_stream) {
+    auto code = has_grpc_status ? grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown)
+                                : StatusCode::Unknown;
+    recordEndpointResult(code == StatusCode::Unavailable);
+    if (policyRetry(code, headers)) return;
     // Trailers-Only stays Trailers-Only.
     resp_complete_ = true;
-    status_ = has_grpc_status
-                  ? static_cast<int>(grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown))
-                  : static_cast<int>(StatusCode::Unknown);
+    status_ = static_cast<int>(code);
     deadline_timer_.cancel();
   }
   forwardResponseHeaders(headers, end_stream);
@@ -336,6 +374,8 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
     status_ = static_cast<int>(grpc::parseGrpcStatus(gs).value_or(StatusCode::Unknown));
     resp_trailers_ = std::move(trailers);
   }
+  // Outlier detection sees the status in trailers too, not only in Trailers-Only.
+  recordEndpointResult(status_ == static_cast<int>(StatusCode::Unavailable));
   resumeDownstream();
 }
 
@@ -346,10 +386,24 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
     // Give them back now: the stream is going and cannot be consumed later.
     size_t pending = evbuffer_get_length(resp_buf_.get());
     if (pending > 0) nghttp2_session_consume_connection(up->session(), pending);
+    if (phase_ == Phase::Upstream && !resp_complete_ && failure != upstream::StreamFailure::None) {
+      recordEndpointResult(true);
+    }
     up_ = nullptr;
     up_stream_ = -1;
+    pool_ = nullptr;
   }
   if (phase_ != Phase::Upstream || resp_complete_) return;
+  // Transparent retry: the backend provably never saw this request.
+  bool never_reached = failure == upstream::StreamFailure::ConnectFailed ||
+                       failure == upstream::StreamFailure::Refused;
+  if (never_reached && canRetry() &&
+      transparent_retries_ <
+          runtime_->clusters[static_cast<size_t>(cluster_index_)]->spec->max_transparent_retries) {
+    ++transparent_retries_;
+    retry(Duration::zero(), failure == upstream::StreamFailure::Refused ? "refused" : "connect failed");
+    return;
+  }
   auto* stats = conn_.worker().stats();
   StatusCode code = StatusCode::Unavailable;
   std::string message;
@@ -423,6 +477,72 @@ void Rpc::replyHttp(int status) {
   conn_.scheduleFlush();
 }
 
+bool Rpc::canRetry() const {
+  if (phase_ != Phase::Upstream || resp_headers_sent_ || !body_retained_) return false;
+  return !has_deadline_ || std::chrono::steady_clock::now() < deadline_at_;
+}
+
+void Rpc::retry(Duration delay, const char* why) {
+  // Put the bytes already sent back in front of what is still queued.
+  size_t resend = evbuffer_get_length(sent_buf_.get());
+  evbuffer_prepend_buffer(req_buf_.get(), sent_buf_.get());
+  resend_pending_ += resend;
+  sent_total_ = 0;
+  log::main().debug("retrying {} on another endpoint of {} ({} on {})", methodPath(),
+                    route_->cluster, why, endpoint_);
+  if (delay <= Duration::zero()) {
+    startAttempt();
+  } else {
+    retry_timer_.arm(delay);
+  }
+}
+
+bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
+  if (!route_->retry || attempts_ >= route_->retry->max_attempts || !canRetry()) return false;
+  const auto& policy = *route_->retry;
+  bool listed = false;
+  for (int c : policy.retry_on) listed = listed || c == static_cast<int>(code);
+  if (!listed) return false;
+  // Retry budget (per worker and cluster): retries in flight may not exceed
+  // budget_percent of active RPCs, with a floor, so an outage cannot multiply load.
+  const auto& budget = runtime_->clusters[static_cast<size_t>(cluster_index_)]->spec->retry_budget;
+  double allowed = std::max<double>(budget.min_retry_concurrency,
+                                    counters_->active_rpcs * budget.budget_percent / 100.0);
+  if (!counted_as_retry_ && counters_->active_retries + 1 > allowed) return false;
+  // A6 server pushback: a negative or malformed value means "do not retry".
+  Duration delay;
+  bool has_pushback = false;
+  std::string_view pushback = headers.get("grpc-retry-pushback-ms", &has_pushback);
+  if (has_pushback) {
+    long long ms = -1;
+    auto [p, ec] = std::from_chars(pushback.data(), pushback.data() + pushback.size(), ms);
+    if (ec != std::errc() || p != pushback.data() + pushback.size() || ms < 0) return false;
+    delay = std::chrono::milliseconds(ms);
+  } else {
+    // Exponential backoff with full jitter.
+    auto cap = policy.backoff_base * (1LL << std::min<uint32_t>(attempts_ - 1, 20));
+    if (cap > policy.backoff_max) cap = policy.backoff_max;
+    thread_local uint64_t seed = 0x9E3779B97F4A7C15ULL ^ reinterpret_cast<uintptr_t>(this);
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    delay = Duration(static_cast<Duration::rep>(seed % static_cast<uint64_t>(cap.count() + 1)));
+  }
+  if (has_deadline_ && std::chrono::steady_clock::now() + delay >= deadline_at_) return false;
+  if (!counted_as_retry_) {
+    counted_as_retry_ = true;
+    ++counters_->active_retries;
+  }
+  // The backend has answered; NO_ERROR tells it we will send nothing more.
+  detachUpstream(NGHTTP2_NO_ERROR);
+  retry(delay, grpc::statusName(code));
+  return true;
+}
+
+void Rpc::recordEndpointResult(bool failed) {
+  if (pool_ != nullptr) pool_->recordResult(failed);
+}
+
 void Rpc::detachUpstream(uint32_t rst_code) {
   if (up_ == nullptr) return;
   size_t pending = evbuffer_get_length(resp_buf_.get());
@@ -430,6 +550,7 @@ void Rpc::detachUpstream(uint32_t rst_code) {
   up_->cancel(up_stream_, rst_code);
   up_ = nullptr;
   up_stream_ = -1;
+  pool_ = nullptr;
 }
 
 void Rpc::onDeadline() {

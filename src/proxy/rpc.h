@@ -24,6 +24,7 @@
 #include "proxy/message_counter.h"
 #include "proxy/runtime.h"
 #include "upstream/stream_handler.h"
+#include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
 
 namespace switchyard::metrics {
@@ -33,6 +34,7 @@ class RpcSeries;
 namespace switchyard::proxy {
 
 class DownstreamConnection;
+struct ClusterCounters;
 using EvbufferPtr = CHandle<evbuffer, evbuffer_free>;
 
 class Rpc final : public upstream::StreamHandler {
@@ -72,6 +74,13 @@ class Rpc final : public upstream::StreamHandler {
 
   void route();
   bool startAttempt();
+  // Whether the RPC may still be sent again: nothing went to the client, the
+  // request bytes sent so far are all kept, and the deadline has not passed.
+  bool canRetry() const;
+  // Sends the RPC again on another endpoint after `delay` (zero: at once).
+  void retry(Duration delay, const char* why);
+  bool policyRetry(grpc::StatusCode code, const http2::HeaderList& headers);
+  void recordEndpointResult(bool failed);
   void buildUpstreamHeaders(std::vector<nghttp2_nv>& nva, std::string& timeout_buf,
                             std::string& xff_buf) const;
   void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
@@ -91,6 +100,20 @@ class Rpc final : public upstream::StreamHandler {
   const routing::Route* route_ = nullptr;
   int cluster_index_ = -1;
   std::string endpoint_;
+  int endpoint_index_ = -1;
+  upstream::Pool* pool_ = nullptr;  // valid while up_ is set
+  ClusterCounters* counters_ = nullptr;
+
+  // Retry state. sent_buf_ keeps a copy of the request bytes already sent
+  // upstream, up to the cluster's retry_buffer; past that the RPC is committed.
+  EvbufferPtr sent_buf_{evbuffer_new()};
+  uint64_t sent_total_ = 0;
+  size_t resend_pending_ = 0;  // bytes in req_buf_ the client's window already paid for
+  bool body_retained_ = true;
+  uint32_t attempts_ = 0;
+  uint32_t transparent_retries_ = 0;
+  bool counted_as_retry_ = false;
+  mutable std::string attempts_buf_;
 
   http2::HeaderList req_headers_;
   EvbufferPtr req_buf_;   // request bytes received, not yet sent upstream
@@ -118,6 +141,7 @@ class Rpc final : public upstream::StreamHandler {
   MessageCounter msgs_in_;
   MessageCounter msgs_out_;
   metrics::RpcSeries* series_ = nullptr;
+  event::Timer retry_timer_;
 };
 
 }  // namespace switchyard::proxy

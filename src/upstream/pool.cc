@@ -35,6 +35,18 @@ UpstreamConnection* Pool::acquire() {
   return conns_.back().get();
 }
 
+void Pool::recordResult(bool failed) {
+  if (!failed) {
+    consecutive_failures_ = 0;
+    return;
+  }
+  if (outlier_threshold_ == 0 || !on_outlier_) return;
+  if (++consecutive_failures_ >= outlier_threshold_) {
+    consecutive_failures_ = 0;
+    on_outlier_(address_);
+  }
+}
+
 void Pool::drain() {
   draining_ = true;
   for (auto& c : conns_) c->drain();

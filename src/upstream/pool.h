@@ -15,6 +15,10 @@ namespace switchyard::upstream {
 
 class Pool {
  public:
+  // Called when this worker has seen `threshold` consecutive failed RPC attempts
+  // on the endpoint (the input to outlier detection).
+  using OutlierFn = std::function<void(const std::string& address)>;
+
   Pool(event_base* base, std::string address, event::SocketAddress sockaddr,
        ConnectionSettings settings, uint32_t max_connections);
   ~Pool();
@@ -29,6 +33,14 @@ class Pool {
   const std::string& address() const { return address_; }
   size_t connectionCount() const { return conns_.size(); }
   size_t activeStreams() const;
+  // Passive health: outcome of an RPC attempt on this endpoint. A run of
+  // `threshold` failures calls the outlier callback once and starts counting anew.
+  void setOutlierCallback(uint32_t threshold, OutlierFn fn) {
+    outlier_threshold_ = threshold;
+    on_outlier_ = std::move(fn);
+  }
+  void recordResult(bool failed);
+
   // Consecutive connect failures (reset by a successful connect); used to fail fast.
   uint32_t consecutiveConnectFailures() const { return connect_failures_; }
 
@@ -43,6 +55,9 @@ class Pool {
   std::vector<std::unique_ptr<UpstreamConnection>> conns_;
   uint32_t connect_failures_ = 0;
   bool draining_ = false;
+  uint32_t consecutive_failures_ = 0;
+  uint32_t outlier_threshold_ = 0;
+  OutlierFn on_outlier_;
 };
 
 }  // namespace switchyard::upstream
