@@ -87,7 +87,13 @@ void DownstreamConnection::sendFinalGoaway() {
 }
 
 void DownstreamConnection::forceClose() {
-  terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Shutdown);
+  if (closed()) return;
+  // Every RPC still open gets a real status rather than a cut stream.
+  for (auto& [id, rpc] : rpcs_) {
+    rpc->abort(grpc::StatusCode::Unavailable, "proxy is shutting down (drain_timeout passed)");
+  }
+  draining_ = true;
+  sendFinalGoaway();
 }
 
 Rpc* DownstreamConnection::rpc(int32_t stream_id) const {

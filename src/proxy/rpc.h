@@ -55,6 +55,8 @@ class Rpc final : public upstream::StreamHandler {
   // The client stream closed (normally or by RST_STREAM); the Rpc is destroyed next.
   void onDownstreamClosed(uint32_t h2_error);
   ssize_t readResponseBody(uint8_t* buf, size_t len, uint32_t* flags);
+  // Ends the RPC with a proxy-made status (e.g. the drain timeout passed).
+  void abort(grpc::StatusCode code, std::string message) { finishLocal(code, std::move(message)); }
   // The request headers were larger than the listener allows.
   void markHeadersTooLarge() { headers_too_large_ = true; }
 
