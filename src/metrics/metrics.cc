@@ -1,0 +1,125 @@
+#include "metrics/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <sstream>
+#include <utility>
+
+#ifndef SY_VERSION
+#define SY_VERSION "unknown"
+#endif
+
+namespace switchyard::metrics {
+
+namespace {
+
+prometheus::Labels endpointLabels(std::string_view cluster, std::string_view address) {
+  return {{"cluster", std::string(cluster)}, {"endpoint", std::string(address)}};
+}
+
+template <class T>
+void removeIfPresent(prometheus::Family<T>& family, const prometheus::Labels& labels) {
+  if (family.Has(labels)) family.Remove(&family.Add(labels));
+}
+
+}  // namespace
+
+Metrics::Metrics(size_t max_rpc_series_per_worker, size_t max_endpoint_series_per_worker)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      shards_(std::make_shared<ShardCollector>(max_rpc_series_per_worker,
+                                               max_endpoint_series_per_worker)),
+      endpoint_health_(prometheus::BuildGauge()
+                           .Name("switchyard_endpoint_health_state")
+                           .Help("Endpoint health as the load balancer sees it: 0 unhealthy, "
+                                 "1 healthy, 2 ejected by outlier detection.")
+                           .Register(*registry_)),
+      health_checks_(prometheus::BuildCounter()
+                         .Name("switchyard_health_checks_total")
+                         .Help("Active gRPC health checks, by result.")
+                         .Register(*registry_)),
+      ejections_(prometheus::BuildCounter()
+                     .Name("switchyard_endpoint_ejections_total")
+                     .Help("Times outlier detection ejected the endpoint.")
+                     .Register(*registry_)),
+      reloads_(prometheus::BuildCounter()
+                   .Name("switchyard_config_reloads_total")
+                   .Help("Configuration loads, by result (the initial load counts).")
+                   .Register(*registry_)),
+      reloads_ok_(reloads_.Add({{"result", "success"}})),
+      reloads_failed_(reloads_.Add({{"result", "failure"}})),
+      last_reload_success_time_(
+          prometheus::BuildGauge()
+              .Name("switchyard_config_last_reload_success_timestamp_seconds")
+              .Help("Unix time of the last successful configuration load.")
+              .Register(*registry_)
+              .Add({})),
+      last_reload_successful_(prometheus::BuildGauge()
+                                  .Name("switchyard_config_last_reload_successful")
+                                  .Help("1 if the last configuration load succeeded, else 0.")
+                                  .Register(*registry_)
+                                  .Add({})) {
+  prometheus::BuildGauge()
+      .Name("switchyard_build_info")
+      .Help("Always 1; the version label says which build is running.")
+      .Register(*registry_)
+      .Add({{"version", SY_VERSION}})
+      .Set(1);
+}
+
+Metrics::~Metrics() = default;
+
+WorkerStats& Metrics::addWorker() { return shards_->addShard(); }
+
+void Metrics::setEndpointHealth(std::string_view cluster, std::string_view address, int state) {
+  endpoint_health_.Add(endpointLabels(cluster, address)).Set(state);
+}
+
+void Metrics::removeEndpoint(std::string_view cluster, std::string_view address) {
+  auto labels = endpointLabels(cluster, address);
+  removeIfPresent(endpoint_health_, labels);
+  removeIfPresent(ejections_, labels);
+  for (const char* result : {"success", "failure"}) {
+    auto with_result = labels;
+    with_result.emplace("result", result);
+    removeIfPresent(health_checks_, with_result);
+  }
+}
+
+void Metrics::healthCheckResult(std::string_view cluster, std::string_view address, bool ok) {
+  auto labels = endpointLabels(cluster, address);
+  labels.emplace("result", ok ? "success" : "failure");
+  health_checks_.Add(labels).Increment();
+}
+
+void Metrics::ejection(std::string_view cluster, std::string_view address) {
+  ejections_.Add(endpointLabels(cluster, address)).Increment();
+}
+
+void Metrics::configReload(bool ok) {
+  if (ok) {
+    reloads_ok_.Increment();
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    last_reload_success_time_.Set(std::chrono::duration<double>(now).count());
+    last_reload_successful_.Set(1);
+  } else {
+    reloads_failed_.Increment();
+    last_reload_successful_.Set(0);
+  }
+}
+
+std::vector<prometheus::MetricFamily> Metrics::collect() const {
+  auto out = registry_->Collect();
+  auto workers = shards_->Collect();
+  out.insert(out.end(), std::make_move_iterator(workers.begin()),
+             std::make_move_iterator(workers.end()));
+  return out;
+}
+
+std::string Metrics::serialize() const {
+  std::ostringstream os;
+  prometheus::TextSerializer().Serialize(os, collect());
+  return os.str();
+}
+
+}  // namespace switchyard::metrics

@@ -1,0 +1,255 @@
+#include "metrics/shard_collector.h"
+
+#include <limits>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+
+namespace switchyard::metrics {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+struct RpcSum {
+  uint64_t started = 0;
+  std::array<uint64_t, kGrpcCodeCount> handled{};
+  std::array<uint64_t, kHandlingBuckets.size() + 1> buckets{};
+  double seconds = 0.0;
+  uint64_t msg_received = 0;
+  uint64_t msg_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+};
+
+struct ListenerSum {
+  uint64_t opened = 0;
+  uint64_t closed = 0;
+  uint64_t tls_failures = 0;
+  uint64_t protocol_errors = 0;
+};
+
+struct EndpointSum {
+  uint64_t opened = 0;
+  uint64_t closed = 0;
+  uint64_t connect_failures = 0;
+  uint64_t streams_started = 0;
+  uint64_t streams_ended = 0;
+};
+
+using RpcKey = std::tuple<std::string, std::string, std::string>;
+using EndpointKey = std::pair<std::string, std::string>;
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+std::vector<ClientMetric::Label> rpcLabels(const RpcKey& k) {
+  return {{"grpc_service", std::get<0>(k)},
+          {"grpc_method", std::get<1>(k)},
+          {"cluster", std::get<2>(k)}};
+}
+
+ClientMetric counter(std::vector<ClientMetric::Label> labels, uint64_t v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.counter.value = static_cast<double>(v);
+  return m;
+}
+
+ClientMetric gauge(std::vector<ClientMetric::Label> labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = v;
+  return m;
+}
+
+// Opened minus closed. Each shard reads "closed" before "opened" (see
+// ShardCounter), so the difference is never negative; clamp anyway.
+double active(uint64_t opened, uint64_t closed) {
+  return opened > closed ? static_cast<double>(opened - closed) : 0.0;
+}
+
+void addRpcFamilies(const std::map<RpcKey, RpcSum>& rpcs, std::vector<MetricFamily>& out) {
+  auto started = family("switchyard_grpc_server_started_total",
+                        "RPCs started downstream (request headers received and routed).",
+                        MetricType::Counter);
+  auto handled = family("switchyard_grpc_server_handled_total",
+                        "RPCs completed, by the grpc-status sent to the client.",
+                        MetricType::Counter);
+  auto seconds = family("switchyard_grpc_server_handling_seconds",
+                        "Time from request headers to the end of the response, in seconds.",
+                        MetricType::Histogram);
+  auto msg_received = family("switchyard_grpc_server_msg_received_total",
+                             "gRPC messages received from clients.", MetricType::Counter);
+  auto msg_sent = family("switchyard_grpc_server_msg_sent_total",
+                         "gRPC messages sent to clients.", MetricType::Counter);
+  auto req_bytes = family("switchyard_grpc_server_request_bytes_total",
+                          "Request body bytes (length-prefixed gRPC messages) received from clients.",
+                          MetricType::Counter);
+  auto resp_bytes = family("switchyard_grpc_server_response_bytes_total",
+                           "Response body bytes (length-prefixed gRPC messages) sent to clients.",
+                           MetricType::Counter);
+
+  for (const auto& [key, sum] : rpcs) {
+    auto labels = rpcLabels(key);
+    started.metric.push_back(counter(labels, sum.started));
+    for (int code = 0; code < kGrpcCodeCount; ++code) {
+      // Like go-grpc-prometheus, a code's series appears once that code is seen.
+      uint64_t n = sum.handled[static_cast<size_t>(code)];
+      if (n == 0) continue;
+      auto with_code = labels;
+      with_code.push_back({"grpc_code", grpcCodeLabel(code)});
+      handled.metric.push_back(counter(std::move(with_code), n));
+    }
+    ClientMetric h;
+    h.label = labels;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < sum.buckets.size(); ++i) {
+      cumulative += sum.buckets[i];
+      double bound = i < kHandlingBuckets.size() ? kHandlingBuckets[i]
+                                                  : std::numeric_limits<double>::infinity();
+      h.histogram.bucket.push_back({cumulative, bound});
+    }
+    h.histogram.sample_count = cumulative;
+    h.histogram.sample_sum = sum.seconds;
+    seconds.metric.push_back(std::move(h));
+    msg_received.metric.push_back(counter(labels, sum.msg_received));
+    msg_sent.metric.push_back(counter(labels, sum.msg_sent));
+    req_bytes.metric.push_back(counter(labels, sum.bytes_received));
+    resp_bytes.metric.push_back(counter(std::move(labels), sum.bytes_sent));
+  }
+  for (auto* f : {&started, &handled, &seconds, &msg_received, &msg_sent, &req_bytes, &resp_bytes}) {
+    out.push_back(std::move(*f));
+  }
+}
+
+void addListenerFamilies(const std::map<std::string, ListenerSum>& listeners,
+                         std::vector<MetricFamily>& out) {
+  auto total = family("switchyard_listener_connections_total",
+                      "Downstream connections accepted.", MetricType::Counter);
+  auto act = family("switchyard_listener_connections_active",
+                    "Downstream connections currently open.", MetricType::Gauge);
+  auto tls = family("switchyard_listener_tls_handshake_failures_total",
+                    "Downstream TLS handshakes that failed.", MetricType::Counter);
+  auto proto = family("switchyard_listener_http2_protocol_errors_total",
+                      "Downstream HTTP/2 protocol violations (connection or stream errors).",
+                      MetricType::Counter);
+  for (const auto& [name, sum] : listeners) {
+    std::vector<ClientMetric::Label> labels{{"listener", name}};
+    total.metric.push_back(counter(labels, sum.opened));
+    act.metric.push_back(gauge(labels, active(sum.opened, sum.closed)));
+    tls.metric.push_back(counter(labels, sum.tls_failures));
+    proto.metric.push_back(counter(std::move(labels), sum.protocol_errors));
+  }
+  for (auto* f : {&total, &act, &tls, &proto}) out.push_back(std::move(*f));
+}
+
+void addEndpointFamilies(const std::map<EndpointKey, EndpointSum>& endpoints,
+                         std::vector<MetricFamily>& out) {
+  auto total = family("switchyard_upstream_connections_total",
+                      "Connections established to backend endpoints.", MetricType::Counter);
+  auto act = family("switchyard_upstream_connections_active",
+                    "Connections to backend endpoints currently open.", MetricType::Gauge);
+  auto failures = family("switchyard_upstream_connect_failures_total",
+                         "Attempts to connect to a backend endpoint that failed or timed out.",
+                         MetricType::Counter);
+  auto streams = family("switchyard_upstream_streams_total",
+                        "Streams (RPC attempts) opened on backend connections.",
+                        MetricType::Counter);
+  auto streams_act = family("switchyard_upstream_streams_active",
+                            "Streams currently open on backend connections.", MetricType::Gauge);
+  for (const auto& [key, sum] : endpoints) {
+    std::vector<ClientMetric::Label> labels{{"cluster", key.first}, {"endpoint", key.second}};
+    total.metric.push_back(counter(labels, sum.opened));
+    act.metric.push_back(gauge(labels, active(sum.opened, sum.closed)));
+    failures.metric.push_back(counter(labels, sum.connect_failures));
+    streams.metric.push_back(counter(labels, sum.streams_started));
+    streams_act.metric.push_back(
+        gauge(std::move(labels), active(sum.streams_started, sum.streams_ended)));
+  }
+  for (auto* f : {&total, &act, &failures, &streams, &streams_act}) out.push_back(std::move(*f));
+}
+
+}  // namespace
+
+ShardCollector::ShardCollector(size_t max_rpc_series_per_worker,
+                               size_t max_endpoint_series_per_worker)
+    : max_rpc_series_(max_rpc_series_per_worker),
+      max_endpoint_series_(max_endpoint_series_per_worker) {}
+
+ShardCollector::~ShardCollector() = default;
+
+WorkerStats& ShardCollector::addShard() {
+  auto shard = std::make_unique<WorkerStats>(max_rpc_series_, max_endpoint_series_);
+  std::lock_guard<std::mutex> g(mu_);
+  shards_.push_back(std::move(shard));
+  return *shards_.back();
+}
+
+std::vector<MetricFamily> ShardCollector::Collect() const {
+  std::map<RpcKey, RpcSum> rpcs;
+  std::map<std::string, ListenerSum> listeners;
+  std::map<EndpointKey, EndpointSum> endpoints;
+  std::array<uint64_t, kLocalErrorCount> local_errors{};
+
+  std::lock_guard<std::mutex> g(mu_);
+  for (const auto& shard : shards_) {
+    shard->forEachRpc([&](const RpcSeries& s) {
+      RpcSum& sum = rpcs[RpcKey{s.service(), s.method(), s.cluster()}];
+      sum.started += s.startedCount();
+      for (int c = 0; c < kGrpcCodeCount; ++c) {
+        sum.handled[static_cast<size_t>(c)] += s.handledCount(c);
+      }
+      for (size_t i = 0; i < sum.buckets.size(); ++i) sum.buckets[i] += s.bucketCount(i);
+      sum.seconds += s.handlingSecondsSum();
+      sum.msg_received += s.messagesReceivedCount();
+      sum.msg_sent += s.messagesSentCount();
+      sum.bytes_received += s.bytesReceivedCount();
+      sum.bytes_sent += s.bytesSentCount();
+    });
+    shard->forEachListener([&](const ListenerSeries& s) {
+      ListenerSum& sum = listeners[s.name()];
+      sum.closed += s.closedCount();  // closed before opened: see active()
+      sum.opened += s.openedCount();
+      sum.tls_failures += s.tlsHandshakeFailures();
+      sum.protocol_errors += s.protocolErrors();
+    });
+    shard->forEachEndpoint([&](const EndpointSeries& s) {
+      EndpointSum& sum = endpoints[EndpointKey{s.cluster(), s.address()}];
+      sum.closed += s.closedCount();
+      sum.opened += s.openedCount();
+      sum.connect_failures += s.connectFailures();
+      sum.streams_ended += s.streamsEnded();
+      sum.streams_started += s.streamsStarted();
+    });
+    for (size_t i = 0; i < kLocalErrorCount; ++i) {
+      local_errors[i] += shard->localErrorCount(static_cast<LocalError>(i));
+    }
+  }
+
+  std::vector<MetricFamily> out;
+  addRpcFamilies(rpcs, out);
+  addListenerFamilies(listeners, out);
+  addEndpointFamilies(endpoints, out);
+  auto errors = family("switchyard_local_errors_total",
+                       "RPCs the proxy answered itself instead of forwarding, by cause.",
+                       MetricType::Counter);
+  for (size_t i = 0; i < kLocalErrorCount; ++i) {
+    errors.metric.push_back(
+        counter({{"cause", localErrorLabel(static_cast<LocalError>(i))}}, local_errors[i]));
+  }
+  out.push_back(std::move(errors));
+  // Like prometheus::Registry, leave out families that have no series yet.
+  std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
+  return out;
+}
+
+}  // namespace switchyard::metrics
