@@ -532,7 +532,10 @@ void ProxyTest::TearDown() {
       std::cerr << "note: switchyard did not exit 0 on SIGTERM within 5 s (wait status " << status << ")\n";
     }
   }
-  for (auto& b : backends_) b->process->stop(3000ms);
+  for (auto& b : backends_) {
+    b->control.reset();  // close the control connection so shutdown need not wait for it
+    b->process->stop(3000ms);
+  }
   if (HasFailure()) {
     dir_.keep();
     std::cerr << "---- test files kept in " << dir_.path() << "\n";
