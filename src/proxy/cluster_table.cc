@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "metrics/worker_stats.h"
+
 namespace switchyard::proxy {
 
 ClusterTable::ClusterTable(event_base* base, size_t worker_index)
@@ -50,6 +52,7 @@ void ClusterTable::apply(const Runtime& runtime) {
       } else {
         it->second->setOutlierCallback(0, nullptr);
       }
+      if (stats_ != nullptr) it->second->setStats(stats_->endpoint(spec.name, ep.address));
       next[ci].pools.push_back(it->second.get());
     }
   }

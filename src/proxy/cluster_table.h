@@ -14,6 +14,10 @@
 #include "upstream/pool.h"
 #include "upstream/round_robin.h"
 
+namespace switchyard::metrics {
+class WorkerStats;
+}
+
 namespace switchyard::proxy {
 
 // Per-worker, per-cluster load counters for the retry budget. Entries live as
@@ -30,6 +34,7 @@ class ClusterTable {
 
   ClusterTable(event_base* base, size_t worker_index);
   void setOutlierSink(OutlierSink sink) { outlier_sink_ = std::move(sink); }
+  void setStats(metrics::WorkerStats* stats) { stats_ = stats; }
   ClusterCounters* counters(const std::string& cluster) { return &counters_[cluster]; }
   ~ClusterTable();
 
@@ -64,6 +69,7 @@ class ClusterTable {
   std::vector<std::unique_ptr<upstream::Pool>> draining_;
   std::map<std::string, ClusterCounters> counters_;
   OutlierSink outlier_sink_;
+  metrics::WorkerStats* stats_ = nullptr;
 };
 
 }  // namespace switchyard::proxy

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -54,12 +55,25 @@ int Server::run() {
   size_t n = workerCount(*cfg);
   for (size_t i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, &metrics_.addWorker()));
+    // Passive failure runs seen by a worker come to the main thread, which decides.
+    workers_.back()->clusters().setOutlierSink(
+        [this](const std::string& cluster, const std::string& address) {
+          loop_.post([this, cluster, address] { onOutlier(cluster, address); });
+        });
   }
+  checker_ = std::make_unique<upstream::health::HealthChecker>(
+      loop_, [this](const upstream::health::CheckResult& r) { onCheckResult(r); });
+  dns_ = std::make_unique<DnsRefresher>(
+      loop_, [this](const std::string& key, std::vector<event::SocketAddress> addrs) {
+        onDnsResult(key, std::move(addrs));
+      });
+  ejection_timer_ = std::make_unique<event::Timer>(loop_.base(), [this] { onEjectionTimer(); });
   if (Status st = apply(cfg); !st.ok()) {
     log::main().error("{}", st.error());
     return 1;
   }
   metrics_.configReload(true);
+  started_ = true;
   for (auto& w : workers_) w->start();
   setupAdmin();
   if (admin_) {
@@ -80,7 +94,7 @@ int Server::run() {
   }
   log::main().info("switchyard {} ready: {} workers, {} routes, {} clusters{}", SY_VERSION, n,
                    cfg->routes.size(), cfg->clusters.size(),
-                   admin_ ? ", admin on 127.0.0.1:" + std::to_string(admin_->boundPort()) : "");
+                   admin_ ? ", admin on " + admin_->address() : "");
   notify::ready();
   loop_.run();
   finish();
@@ -160,9 +174,23 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   {
     std::lock_guard<std::mutex> g(mu_);
     config_ = cfg;
-    ++generation_;
   }
+  routes_ = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
+  // Resolved names of clusters that no longer exist are dropped; the rest are re-resolved
+  // by buildRuntime when missing.
+  std::erase_if(resolved_, [&](const auto& kv) {
+    for (const auto& c : cfg->clusters) {
+      for (const auto& ep : c.endpoints) {
+        if (endpointKey(c.name, ep) == kv.first) return false;
+      }
+    }
+    return true;
+  });
+  std::map<std::string, upstream::health::OutlierTracker> outliers;
+  for (const auto& c : cfg->clusters) outliers.emplace(c.name, upstream::health::OutlierTracker(c.outlier_detection));
+  outliers_ = std::move(outliers);
   publish();
+  if (dns_) dns_->setTargets(*cfg);
 
   std::map<std::string, ListenerState> next;
   for (const auto& l : cfg->listeners) {
@@ -196,27 +224,154 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   return {};
 }
 
-upstream::Health Server::healthOf(const std::string&, const std::string&) const {
+upstream::Health Server::healthOf(const std::string& cluster, const std::string& address) const {
+  if (auto o = outliers_.find(cluster); o != outliers_.end() && o->second.ejected(address)) {
+    return upstream::Health::Ejected;
+  }
+  auto it = endpoints_.find(cluster + "|" + address);
+  if (it == endpoints_.end()) {
+    // Not seen before: trusted at startup, must pass a check when added later.
+    const config::ClusterSpec* spec = nullptr;
+    for (const auto& c : config_->clusters) {
+      if (c.name == cluster) spec = &c;
+    }
+    if (spec != nullptr && spec->health_check.enabled && started_) return upstream::Health::Unhealthy;
+    return upstream::Health::Healthy;
+  }
+  if (it->second.checked && !it->second.tracker.eligible()) return upstream::Health::Unhealthy;
   return upstream::Health::Healthy;
 }
 
 void Server::publish() {
   std::shared_ptr<const config::Config> cfg;
-  uint64_t gen = 0;
   {
     std::lock_guard<std::mutex> g(mu_);
     cfg = config_;
-    gen = generation_;
   }
-  auto routes = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
-  auto rt = buildRuntime(cfg, routes, {},
+  // Names resolved once here; after that the DNS refresher keeps them current.
+  for (const auto& c : cfg->clusters) {
+    for (const auto& ep : c.endpoints) {
+      if (event::makeAddress(ep.host, ep.port)) continue;
+      std::string key = endpointKey(c.name, ep);
+      if (resolved_.count(key)) continue;
+      if (auto r = resolveEndpoint(ep); r.ok()) {
+        resolved_[key] = std::move(*r);
+      } else {
+        // No addresses until the DNS refresher gets an answer.
+        log::main().warn("cluster {}: {}", c.name, r.error());
+        resolved_[key] = {};
+      }
+    }
+  }
+  auto rt = buildRuntime(cfg, routes_, resolved_,
                          [this](const std::string& c, const std::string& a) { return healthOf(c, a); },
-                         gen);
+                         generation_ + 1);
+  syncEndpoints(*rt);
   {
     std::lock_guard<std::mutex> g(mu_);
     runtime_ = rt;
+    ++generation_;
   }
   for (auto& w : workers_) w->setRuntime(rt);
+}
+
+void Server::syncEndpoints(const proxy::Runtime& rt) {
+  std::map<std::string, EndpointState> next;
+  std::vector<upstream::health::Target> targets;
+  for (const auto& c : rt.clusters) {
+    const auto& hc = c->spec->health_check;
+    for (const auto& e : c->endpoints) {
+      std::string key = c->name() + "|" + e.address;
+      auto it = endpoints_.find(key);
+      if (it != endpoints_.end() && it->second.checked == hc.enabled) {
+        next.emplace(key, std::move(it->second));
+      } else {
+        EndpointState st{upstream::health::HealthTracker(hc.healthy_threshold, hc.unhealthy_threshold,
+                                                         /*start_optimistic=*/!started_),
+                         hc.enabled};
+        next.emplace(key, std::move(st));
+      }
+      metrics_.setEndpointHealth(c->name(), e.address, e.health == upstream::Health::Healthy ? 1
+                                                       : e.health == upstream::Health::Ejected ? 2
+                                                                                               : 0);
+      if (hc.enabled) targets.push_back(upstream::health::Target{c->name(), e.address, hc});
+    }
+  }
+  for (const auto& [key, st] : endpoints_) {
+    if (next.count(key)) continue;
+    auto bar = key.find('|');
+    std::string cluster = key.substr(0, bar);
+    std::string address = key.substr(bar + 1);
+    metrics_.removeEndpoint(cluster, address);
+    if (auto o = outliers_.find(cluster); o != outliers_.end()) o->second.forget(address);
+    log::main().info("cluster {}: endpoint {} removed", cluster, address);
+  }
+  endpoints_ = std::move(next);
+  if (checker_) checker_->setTargets(std::move(targets));
+}
+
+void Server::onCheckResult(const upstream::health::CheckResult& r) {
+  auto it = endpoints_.find(r.cluster + "|" + r.address);
+  if (it == endpoints_.end()) return;
+  metrics_.healthCheckResult(r.cluster, r.address, r.passed);
+  auto& tracker = it->second.tracker;
+  bool was = tracker.eligible();
+  if (r.force_unhealthy) {
+    tracker.forceUnhealthy();
+  } else {
+    tracker.record(r.passed);
+  }
+  if (tracker.eligible() == was) return;
+  if (tracker.eligible()) {
+    log::main().info("cluster {}: endpoint {} is healthy ({})", r.cluster, r.address, r.reason);
+  } else {
+    log::main().warn("cluster {}: endpoint {} is unhealthy ({})", r.cluster, r.address, r.reason);
+  }
+  publish();
+}
+
+void Server::onOutlier(const std::string& cluster, const std::string& address) {
+  auto o = outliers_.find(cluster);
+  if (o == outliers_.end() || !runtime_) return;
+  size_t size = 0;
+  for (const auto& c : runtime_->clusters) {
+    if (c->name() == cluster) size = c->endpoints.size();
+  }
+  auto ejected_for = o->second.onFailureBurst(address, size, std::chrono::steady_clock::now());
+  if (!ejected_for) return;
+  log::main().warn("cluster {}: endpoint {} ejected for {} after consecutive failures", cluster,
+                   address, formatDuration(*ejected_for));
+  metrics_.ejection(cluster, address);
+  publish();
+  if (!ejection_timer_->armed()) ejection_timer_->arm(std::chrono::seconds(1));
+}
+
+void Server::onEjectionTimer() {
+  bool any = false;
+  bool pending = false;
+  for (auto& [cluster, tracker] : outliers_) {
+    for (const auto& address : tracker.expire(std::chrono::steady_clock::now())) {
+      log::main().info("cluster {}: endpoint {} returns from ejection", cluster, address);
+      any = true;
+    }
+    pending = pending || tracker.ejectedCount() > 0;
+  }
+  if (any) publish();
+  if (pending) ejection_timer_->arm(std::chrono::milliseconds(250));
+}
+
+void Server::onDnsResult(const std::string& key, std::vector<event::SocketAddress> addresses) {
+  auto& current = resolved_[key];
+  auto str = [](const std::vector<event::SocketAddress>& v) {
+    std::vector<std::string> out;
+    for (const auto& a : v) out.push_back(a.toString());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  if (str(current) == str(addresses)) return;
+  log::main().info("dns: {} now resolves to {} address(es)", key, addresses.size());
+  current = std::move(addresses);
+  if (!draining_) publish();
 }
 
 void Server::beginDrain() {
@@ -253,6 +408,8 @@ void Server::checkDrained() {
 }
 
 void Server::finish() {
+  dns_.reset();
+  if (checker_) checker_->stop();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   if (admin_) admin_->stop();

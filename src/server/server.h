@@ -15,8 +15,12 @@
 #include "config/spec.h"
 #include "event/loop.h"
 #include "metrics/metrics.h"
+#include "server/dns_refresher.h"
 #include "server/runtime_builder.h"
 #include "server/worker.h"
+#include "upstream/health/checker.h"
+#include "upstream/health/health_tracker.h"
+#include "upstream/health/outlier.h"
 
 namespace switchyard::server {
 
@@ -45,6 +49,13 @@ class Server {
   void finish();
   void setupAdmin();
   upstream::Health healthOf(const std::string& cluster, const std::string& address) const;
+  // Keeps per-endpoint health state, checker targets and metrics in step with
+  // the endpoints of a freshly built runtime.
+  void syncEndpoints(const proxy::Runtime& rt);
+  void onCheckResult(const upstream::health::CheckResult& r);
+  void onOutlier(const std::string& cluster, const std::string& address);
+  void onEjectionTimer();
+  void onDnsResult(const std::string& key, std::vector<event::SocketAddress> addresses);
   std::string clustersJson() const;
   std::string configJson() const;
   bool ready(std::string* why) const;
@@ -66,6 +77,20 @@ class Server {
   proxy::RuntimePtr runtime_;
   uint64_t generation_ = 0;
   bool draining_ = false;
+
+  // Endpoint health, owned by the main thread ("cluster|address" keys).
+  struct EndpointState {
+    upstream::health::HealthTracker tracker;
+    bool checked = false;  // the cluster has active health checks
+  };
+  std::map<std::string, EndpointState> endpoints_;
+  std::map<std::string, upstream::health::OutlierTracker> outliers_;  // by cluster
+  std::shared_ptr<const routing::RouteTable> routes_;
+  ResolvedMap resolved_;
+  bool started_ = false;  // endpoints seen at startup are trusted until their first check
+  std::unique_ptr<upstream::health::HealthChecker> checker_;
+  std::unique_ptr<DnsRefresher> dns_;
+  std::unique_ptr<event::Timer> ejection_timer_;
 
   std::unique_ptr<event::Timer> drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -13,7 +13,9 @@
 namespace switchyard::server {
 
 Worker::Worker(size_t index, metrics::WorkerStats* stats)
-    : index_(index), stats_(stats), clusters_(loop_.base(), index) {}
+    : index_(index), stats_(stats), clusters_(loop_.base(), index) {
+  clusters_.setStats(stats);
+}
 
 Worker::~Worker() {
   join();

@@ -29,7 +29,7 @@ UpstreamConnection* Pool::acquire() {
   if (least != nullptr && conns_.size() >= max_connections_) return least;
   auto conn = UpstreamConnection::connect(
       base_, sockaddr_, settings_,
-      [this](UpstreamConnection* c, http2::CloseReason r) { onConnectionClosed(c, r); });
+      [this](UpstreamConnection* c, http2::CloseReason r) { onConnectionClosed(c, r); }, stats_);
   if (!conn) return least;
   conns_.push_back(std::move(conn));
   return conns_.back().get();

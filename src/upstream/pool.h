@@ -40,6 +40,7 @@ class Pool {
     on_outlier_ = std::move(fn);
   }
   void recordResult(bool failed);
+  void setStats(metrics::EndpointSeries* stats) { stats_ = stats; }
 
   // Consecutive connect failures (reset by a successful connect); used to fail fast.
   uint32_t consecutiveConnectFailures() const { return connect_failures_; }
@@ -58,6 +59,7 @@ class Pool {
   uint32_t consecutive_failures_ = 0;
   uint32_t outlier_threshold_ = 0;
   OutlierFn on_outlier_;
+  metrics::EndpointSeries* stats_ = nullptr;
 };
 
 }  // namespace switchyard::upstream

@@ -5,16 +5,18 @@
 #include <netinet/tcp.h>
 
 #include "common/log.h"
+#include "metrics/worker_stats.h"
 
 namespace switchyard::upstream {
 
 std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(
     event_base* base, const event::SocketAddress& addr, const ConnectionSettings& settings,
-    ClosedFn on_closed) {
+    ClosedFn on_closed, metrics::EndpointSeries* stats) {
   bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
   if (bev == nullptr) return nullptr;
   std::unique_ptr<UpstreamConnection> conn(
       new UpstreamConnection(base, bev, settings, std::move(on_closed)));
+  conn->stats_ = stats;
   // A connect that fails at once (e.g. no route) still reports through the
   // event callback, so the caller always sees one onClosed().
   bufferevent_socket_connect(bev, const_cast<sockaddr*>(addr.sa()), static_cast<int>(addr.len));
@@ -49,6 +51,7 @@ int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva
   int32_t id = nghttp2_submit_request(session(), nullptr, nva, nvlen, &prd, handler);
   if (id < 0) return id;
   streams_[id].handler = handler;
+  if (stats_ != nullptr) stats_->streamStarted();
   scheduleFlush();
   return id;
 }
@@ -102,6 +105,9 @@ void UpstreamConnection::drain() {
 void UpstreamConnection::failAll(StreamFailure failure) {
   auto streams = std::move(streams_);
   streams_.clear();
+  if (stats_ != nullptr) {
+    for (size_t i = 0; i < streams.size(); ++i) stats_->streamEnded();
+  }
   for (auto& [id, st] : streams) {
     if (st.handler != nullptr) {
       // A stream nghttp2 never got to send was refused before reaching the backend.
@@ -115,6 +121,7 @@ void UpstreamConnection::failAll(StreamFailure failure) {
 void UpstreamConnection::onConnected() {
   connected_ = true;
   connect_timer_.cancel();
+  if (stats_ != nullptr) stats_->connectionOpened();
   evutil_socket_t fd = bufferevent_getfd(bev());
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -223,6 +230,7 @@ int UpstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) {
   if (it == streams_.end()) return 0;
   StreamHandler* h = it->second.handler;
   streams_.erase(it);
+  if (stats_ != nullptr) stats_->streamEnded();
   if (h != nullptr) {
     StreamFailure f = StreamFailure::None;
     if (error_code == NGHTTP2_REFUSED_STREAM) {
@@ -249,6 +257,13 @@ ssize_t UpstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t l
 void UpstreamConnection::onClosed(http2::CloseReason reason) {
   connect_timer_.cancel();
   keepalive_timer_.cancel();
+  if (stats_ != nullptr) {
+    if (connected_) {
+      stats_->connectionClosed();
+    } else {
+      stats_->connectFailed();
+    }
+  }
   failAll(connected_ ? StreamFailure::ConnectionLost : StreamFailure::ConnectFailed);
   if (on_closed_) on_closed_(this, reason);  // destroys this
 }

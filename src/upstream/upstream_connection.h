@@ -14,6 +14,10 @@
 #include "http2/connection.h"
 #include "upstream/stream_handler.h"
 
+namespace switchyard::metrics {
+class EndpointSeries;
+}
+
 namespace switchyard::upstream {
 
 struct ConnectionSettings {
@@ -33,7 +37,8 @@ class UpstreamConnection final : public http2::Connection {
   static std::unique_ptr<UpstreamConnection> connect(event_base* base,
                                                      const event::SocketAddress& addr,
                                                      const ConnectionSettings& settings,
-                                                     ClosedFn on_closed);
+                                                     ClosedFn on_closed,
+                                                     metrics::EndpointSeries* stats = nullptr);
   ~UpstreamConnection() override;
 
   // Opens a stream carrying `nva` as request headers; the body is pulled from
@@ -83,6 +88,7 @@ class UpstreamConnection final : public http2::Connection {
 
   ConnectionSettings settings_;
   ClosedFn on_closed_;
+  metrics::EndpointSeries* stats_ = nullptr;
   std::unordered_map<int32_t, StreamState> streams_;
   event::Timer connect_timer_;
   event::Timer keepalive_timer_;
