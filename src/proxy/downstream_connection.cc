@@ -90,6 +90,7 @@ void DownstreamConnection::forceClose() {
   if (closed()) return;
   // Every RPC still open gets a real status rather than a cut stream.
   for (auto& [id, rpc] : rpcs_) {
+    if (auto* stats = worker_.stats()) stats->localError(metrics::LocalError::Draining);
     rpc->abort(grpc::StatusCode::Unavailable, "proxy is shutting down (drain_timeout passed)");
   }
   draining_ = true;
