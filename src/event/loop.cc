@@ -56,17 +56,20 @@ timeval toTimeval(Duration d) {
   return tv;
 }
 
-Timer::Timer(event_base* base, std::function<void()> fn)
-    : fn_(std::move(fn)), ev_(evtimer_new(base, &Timer::onFire, this)) {}
+Timer::Timer(event_base* base, std::function<void()> fn) : base_(base), fn_(std::move(fn)) {}
 
 void Timer::arm(Duration after) {
+  // Created on first use: most per-RPC timers (retry, often the deadline) never fire.
+  if (!ev_) ev_.reset(evtimer_new(base_, &Timer::onFire, this));
   timeval tv = toTimeval(after);
   evtimer_add(ev_.get(), &tv);
 }
 
-void Timer::cancel() { evtimer_del(ev_.get()); }
+void Timer::cancel() {
+  if (ev_) evtimer_del(ev_.get());
+}
 
-bool Timer::armed() const { return evtimer_pending(ev_.get(), nullptr) != 0; }
+bool Timer::armed() const { return ev_ && evtimer_pending(ev_.get(), nullptr) != 0; }
 
 void Timer::onFire(evutil_socket_t, short, void* arg) { static_cast<Timer*>(arg)->fn_(); }
 

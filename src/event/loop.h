@@ -56,6 +56,7 @@ class Timer {
 
  private:
   static void onFire(evutil_socket_t, short, void* arg);
+  event_base* base_;
   std::function<void()> fn_;
   EventPtr ev_;
 };
