@@ -333,6 +333,7 @@ std::string ProxyConfig::ToYaml() const {
     y << "    endpoints: [";
     for (size_t i = 0; i < c.endpoints.size(); ++i) y << (i ? ", " : "") << Quote(c.endpoints[i]);
     y << "]\n";
+    for (const auto& line : c.extra) y << "    " << line << "\n";
   }
   return y.str();
 }
@@ -511,7 +512,7 @@ ProxyConfig ProxyTest::DefaultConfig(const std::vector<const Backend*>& backends
   c.listeners.push_back({"public", "127.0.0.1:" + std::to_string(FreePort()), "", ""});
   c.routes.push_back({"switchyard.test.Echo", "", "", "echo", "", ""});
   c.routes.push_back({"helloworld.Greeter", "", "", "echo", "", ""});
-  ClusterConfig cluster{"echo", {}};
+  ClusterConfig cluster{"echo", {}, {}};
   for (const auto* b : backends) cluster.endpoints.push_back(b->address);
   c.clusters.push_back(cluster);
   return c;

@@ -129,6 +129,7 @@ struct RouteConfig {
 struct ClusterConfig {
   std::string name;
   std::vector<std::string> endpoints;
+  std::vector<std::string> extra;  // further "key: value" lines of the cluster
 };
 struct ProxyConfig {
   int workers = 2;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "harness.h"
+#include "raw_h2.h"
 
 namespace sytest {
 namespace {
@@ -78,7 +79,7 @@ TEST_F(RoutingTest, FirstMatchingRouteWins) {
   c.routes = {{"switchyard.test.Echo", "Unary", "", "only-a", "", ""},
               {"switchyard.test.Echo", "", "", "only-b", "", ""},
               {"", "", "/helloworld.", "only-a", "", ""}};
-  c.clusters = {{"only-a", {a.address}}, {"only-b", {b.address}}};
+  c.clusters = {{"only-a", {a.address}, {}}, {"only-b", {b.address}, {}}};
   StartProxy(c);
   auto stub = EchoStub();
   for (int i = 0; i < 4; ++i) {
@@ -133,7 +134,7 @@ TEST_F(RoutingTest, RoundRobinSplitsCallsOnOneConnectionEvenly) {
 // promptly (well under a second), every time.
 TEST_F(RoutingTest, BackendDownGivesUnavailablePromptly) {
   ProxyConfig c = DefaultConfig({});
-  c.clusters = {{"echo", {"127.0.0.1:" + std::to_string(FreePort())}}};
+  c.clusters = {{"echo", {"127.0.0.1:" + std::to_string(FreePort())}, {}}};
   StartProxy(c);
   auto stub = EchoStub();
   for (int i = 0; i < 3; ++i) {
@@ -179,6 +180,69 @@ TEST_F(RoutingTest, SurvivingBackendServesAfterOtherStops) {
   // A passive-health proxy may fail a call or two before noticing; most must
   // succeed.
   EXPECT_GE(ok_after, 15) << unavailable << " calls failed";
+}
+
+// grpc.health.v1.Health/Check("") on address, asked directly over HTTP/2:
+// the HealthCheckResponse status (1 SERVING, 2 NOT_SERVING), -1 on error.
+int DirectHealthStatus(const std::string& address) {
+  H2Result r = H2Request(address, "/grpc.health.v1.Health/Check",
+                         {{"content-type", "application/grpc"}, {"te", "trailers"}}, GrpcFrame(""), 5s);
+  if (!r.error.empty() || r.body.size() < 5) return -1;
+  std::string msg = r.body.substr(5);
+  if (msg.empty()) return 0;  // UNKNOWN is the default, encoded as nothing
+  if (msg.size() == 2 && msg[0] == 0x08) return msg[1];
+  return -1;
+}
+
+// With active health checking, a backend that reports NOT_SERVING on
+// grpc.health.v1 stops getting calls, and gets them again once SERVING.
+TEST_F(RoutingTest, HealthCheckTakesNotServingBackendOutAndBack) {
+  Backend& a = StartBackend("backend-a");
+  Backend& b = StartBackend("backend-b");
+  ProxyConfig c = DefaultConfig({&a, &b});
+  c.clusters.front().extra = {"health_check: { interval: 100ms, timeout: 1s, unhealthy_threshold: 1, "
+                              "healthy_threshold: 1 }"};
+  StartProxy(c);
+  auto stub = EchoStub();
+  // Counts which backends answer a burst of calls.
+  auto burst = [&](int n) {
+    std::map<std::string, int> seen;
+    for (int i = 0; i < n; ++i) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(In(5s));
+      EchoResponse resp;
+      grpc::Status s = stub->Unary(&ctx, EchoRequest(), &resp);
+      seen[s.ok() ? resp.backend() : "error " + std::to_string(s.error_code())]++;
+    }
+    return seen;
+  };
+  EXPECT_TRUE(WaitUntil([&] { return burst(10).size() == 2; }, 5000ms, 50ms)) << "both backends never served";
+
+  grpc::ClientContext set_ctx;
+  set_ctx.set_deadline(In(5s));
+  switchyard::test::SetServingRequest not_serving;
+  not_serving.set_serving(false);
+  switchyard::test::Empty empty;
+  ASSERT_TRUE(b.control->SetServing(&set_ctx, not_serving, &empty).ok());
+  ASSERT_EQ(DirectHealthStatus(b.address), 2) << "backend does not report NOT_SERVING itself";
+  std::map<std::string, int> last;
+  bool drained = WaitUntil(
+      [&] {
+        last = burst(20);
+        return last.size() == 1 && last.count("backend-a") == 1;
+      },
+      5000ms, 50ms);
+  EXPECT_TRUE(drained) << "NOT_SERVING backend still gets calls; last burst: backend-a=" << last["backend-a"]
+                       << " backend-b=" << last["backend-b"];
+
+  grpc::ClientContext set_ctx2;
+  set_ctx2.set_deadline(In(5s));
+  switchyard::test::SetServingRequest serving;
+  serving.set_serving(true);
+  ASSERT_TRUE(b.control->SetServing(&set_ctx2, serving, &empty).ok());
+  ASSERT_EQ(DirectHealthStatus(b.address), 1);
+  EXPECT_TRUE(WaitUntil([&] { return burst(10).count("backend-b") == 1; }, 5000ms, 50ms))
+      << "backend never came back after SERVING";
 }
 
 // The backend sees x-forwarded-for naming the client's address.
