@@ -259,11 +259,7 @@ void Rpc::onDownstreamClosed(uint32_t h2_error) {
   if (status_ < 0 || (!trailers_submitted_ && h2_error != NGHTTP2_NO_ERROR)) {
     status_ = static_cast<int>(StatusCode::Cancelled);
   }
-  size_t pending = evbuffer_get_length(req_buf_.get());
-  if (pending > 0) {
-    nghttp2_session_consume(conn_.session(), stream_id_, pending);
-    evbuffer_drain(req_buf_.get(), pending);
-  }
+  discardRequestBuffer();
   deadline_timer_.cancel();
   phase_ = Phase::Responded;
 }
@@ -441,11 +437,7 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
   status_ = static_cast<int>(code);
   deadline_timer_.cancel();
   detachUpstream(NGHTTP2_CANCEL);
-  size_t pending = evbuffer_get_length(req_buf_.get());
-  if (pending > 0) {
-    nghttp2_session_consume(conn_.session(), stream_id_, pending);
-    evbuffer_drain(req_buf_.get(), pending);
-  }
+  discardRequestBuffer();
   if (!resp_headers_sent_) {
     auto fields = grpc::trailersOnlyHeaders(code, message);
     std::vector<nghttp2_nv> nva;
@@ -475,6 +467,17 @@ void Rpc::replyHttp(int status) {
   resp_headers_sent_ = true;
   trailers_submitted_ = true;
   conn_.scheduleFlush();
+}
+
+void Rpc::discardRequestBuffer() {
+  // Reopen the client's window for what it sent and we will never forward;
+  // bytes queued again for a retry were paid for when first sent.
+  size_t pending = evbuffer_get_length(req_buf_.get());
+  size_t unpaid = pending - std::min(pending, resend_pending_);
+  if (unpaid > 0) nghttp2_session_consume(conn_.session(), stream_id_, unpaid);
+  evbuffer_drain(req_buf_.get(), pending);
+  resend_pending_ = 0;
+  evbuffer_drain(sent_buf_.get(), evbuffer_get_length(sent_buf_.get()));
 }
 
 bool Rpc::canRetry() const {

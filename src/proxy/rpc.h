@@ -83,6 +83,7 @@ class Rpc final : public upstream::StreamHandler {
   void retry(Duration delay, const char* why);
   bool policyRetry(grpc::StatusCode code, const http2::HeaderList& headers);
   void recordEndpointResult(bool failed);
+  void discardRequestBuffer();
   void buildUpstreamHeaders(std::vector<nghttp2_nv>& nva, std::string& timeout_buf,
                             std::string& xff_buf) const;
   void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
