@@ -32,13 +32,30 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kService = "test.Svc";
 
-// A gRPC server on 127.0.0.1 with the library's default health service.
+// A service with one no-op method: gRPC will not start a server whose only
+// service is the default health service.
+class NopService final : public ::grpc::Service {
+ public:
+  NopService() {
+    using Req = ::grpc::health::v1::HealthCheckRequest;
+    using Resp = ::grpc::health::v1::HealthCheckResponse;
+    AddMethod(new ::grpc::internal::RpcServiceMethod(
+        "/switchyard.test.Nop/Nop", ::grpc::internal::RpcMethod::NORMAL_RPC,
+        new ::grpc::internal::RpcMethodHandler<NopService, Req, Resp, ::grpc::protobuf::MessageLite,
+                                               ::grpc::protobuf::MessageLite>(
+            [](NopService*, ::grpc::ServerContext*, const Req*, Resp*) { return ::grpc::Status::OK; },
+            this)));
+  }
+};
+
+// A gRPC server with the library's default health service.
 class DefaultHealthServer {
  public:
-  DefaultHealthServer() {
+  explicit DefaultHealthServer(const std::string& host = "127.0.0.1") : host_(host) {
     ::grpc::EnableDefaultHealthCheckService(true);
     ::grpc::ServerBuilder b;
-    b.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &port_);
+    b.AddListeningPort(host + ":0", ::grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(&nop_);
     server_ = b.BuildAndStart();
     ::grpc::EnableDefaultHealthCheckService(false);
     if (server_) server_->GetHealthCheckService()->SetServingStatus(kService, true);
@@ -49,9 +66,11 @@ class DefaultHealthServer {
   }
   void setServing(bool serving) { server_->GetHealthCheckService()->SetServingStatus(kService, serving); }
   bool ok() const { return server_ != nullptr && port_ > 0; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
 
  private:
+  std::string host_;
+  NopService nop_;
   int port_ = 0;
   std::unique_ptr<::grpc::Server> server_;
 };
@@ -132,6 +151,11 @@ class HealthCheckerTest : public ::testing::Test {
   void SetUp() override {
     event::initThreading();
     loop_ = std::make_unique<event::EventLoop>();
+    // Keeps the loop running while nothing else is pending on it.
+    keepalive_.reset(event_new(loop_->base(), -1, EV_PERSIST, [](evutil_socket_t, short, void*) {},
+                               nullptr));
+    timeval hour{3600, 0};
+    event_add(keepalive_.get(), &hour);
     thread_ = std::thread([this] { loop_->run(); });
     onLoop([this] {
       checker_ = std::make_unique<HealthChecker>(*loop_, [this](const CheckResult& r) {
@@ -146,6 +170,7 @@ class HealthCheckerTest : public ::testing::Test {
     onLoop([this] { checker_.reset(); });
     loop_->stop();
     thread_.join();
+    keepalive_.reset();
     loop_.reset();
   }
 
@@ -193,6 +218,7 @@ class HealthCheckerTest : public ::testing::Test {
   }
 
   std::unique_ptr<event::EventLoop> loop_;
+  event::EventPtr keepalive_;
   std::thread thread_;
   std::unique_ptr<HealthChecker> checker_;
   std::mutex mu_;
@@ -451,18 +477,12 @@ TEST_F(HealthCheckerTest, IgnoresDisabledAndNonIpTargets) {
 }
 
 TEST_F(HealthCheckerTest, Ipv6Target) {
-  ::grpc::EnableDefaultHealthCheckService(true);
-  ::grpc::ServerBuilder b;
-  int port = 0;
-  b.AddListeningPort("[::1]:0", ::grpc::InsecureServerCredentials(), &port);
-  auto server = b.BuildAndStart();
-  ::grpc::EnableDefaultHealthCheckService(false);
-  if (!server || port == 0) GTEST_SKIP() << "no IPv6 loopback";
-  setTargets({Target{"c", "[::1]:" + std::to_string(port), hcSpec("check", 1s, 1s, "")}});
+  DefaultHealthServer server("[::1]");
+  if (!server.ok()) GTEST_SKIP() << "no IPv6 loopback";
+  setTargets({Target{"c", server.address(), hcSpec("check", 1s, 1s)}});
   auto r = next(3s);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->passed) << r->reason;
-  server->Shutdown(std::chrono::system_clock::now() + 1s);
 }
 
 TEST_F(HealthCheckerTest, JitteredChecksKeepComing) {

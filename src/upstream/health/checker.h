@@ -1,0 +1,84 @@
+// HealthChecker: active gRPC health checks (grpc.health.v1.Health) against
+// upstream endpoints, using gRPC C++'s callback API. One channel per target.
+//
+// Modes (HealthCheckSpec::mode):
+//  - "check": a unary Check with deadline = timeout; the first one at once, the
+//    next one `interval` (+ uniform random [0, jitter]) after the previous one
+//    finished. SERVING passes; any other serving status, any non-OK status
+//    (NOT_FOUND for an unknown service, UNIMPLEMENTED, ...), a timeout or a
+//    connect failure fails.
+//  - "watch": one long-lived Watch stream; every message is a result, and
+//    NOT_SERVING sets force_unhealthy. If no message arrives within `timeout` the
+//    stream counts as failed ("timeout"). When the stream ends a failure is
+//    reported and it is reopened after `interval` (+ jitter). A server answering
+//    UNIMPLEMENTED (no Watch) makes the target fall back to "check" for good; no
+//    result is reported for that, the first Check follows at once.
+//
+// Threading: construct, call setTargets()/stop() and destroy on the loop's thread
+// (or while the loop is not running). on_result runs on the loop's thread; it may
+// call setTargets() or stop(), but must not destroy the checker. gRPC's threads
+// only post closures to the loop, which find their probe through a weak pointer.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/spec.h"
+#include "event/loop.h"
+
+namespace switchyard::upstream::health {
+
+struct Target {
+  std::string cluster;
+  std::string address;  // "1.2.3.4:80" or "[::1]:80" (IP literals only)
+  config::HealthCheckSpec spec;
+  std::string authority{};  // :authority for the checks; empty = the address
+};
+
+struct CheckResult {
+  std::string cluster, address;
+  bool passed = false;
+  bool force_unhealthy = false;  // Watch said NOT_SERVING: go unhealthy now
+  // "SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN", "timeout",
+  // "connect failed: ...", "UNIMPLEMENTED", "NOT_FOUND: ...", "stream ended: ...".
+  std::string reason;
+  std::string mode{};  // "check" or "watch": the method that produced the result
+};
+
+class HealthChecker {
+ public:
+  HealthChecker(event::EventLoop& loop, std::function<void(const CheckResult&)> on_result);
+  // Stops everything and waits (bounded) until gRPC has finished every callback.
+  ~HealthChecker();
+  HealthChecker(const HealthChecker&) = delete;
+  HealthChecker& operator=(const HealthChecker&) = delete;
+
+  // Replaces the target set, keyed by cluster + address. A target whose probe
+  // settings (service, mode, interval, timeout, jitter) and authority are unchanged
+  // keeps its probe, channel and schedule; a new or changed one starts checking at
+  // once; a removed one stops (its late results are dropped). Targets with
+  // spec.enabled == false are ignored.
+  void setTargets(std::vector<Target> targets);
+  // Stops all probes; results still in flight are dropped.
+  void stop();
+
+  size_t targetCount() const { return probes_.size(); }
+
+ private:
+  class Probe;
+  class WatchCall;
+  struct Shared;
+
+  std::function<void(const CheckResult&)> on_result_;
+  std::shared_ptr<Shared> shared_;
+  event_base* base_;
+  std::map<std::string, std::shared_ptr<Probe>> probes_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace switchyard::upstream::health
