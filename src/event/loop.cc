@@ -20,7 +20,8 @@ EventLoop::~EventLoop() {
   base_.reset();
 }
 
-void EventLoop::run() { event_base_loop(base_.get(), 0); }
+// Keeps running with nothing registered (e.g. a drained worker): only stop() ends it.
+void EventLoop::run() { event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY); }
 
 void EventLoop::stop() {
   post([this] { event_base_loopbreak(base_.get()); });
