@@ -8,6 +8,9 @@
 # = those two backends), sends a few helloworld RPCs with sy_demo_client to show the
 # round robin, then keeps the proxy running in the foreground until Ctrl-C.
 # Every process it started is stopped when it exits.
+#
+# DEMO_BACKEND_A, DEMO_BACKEND_B, DEMO_TARGET and SWITCHYARD_CONFIG override the
+# addresses and the config file (they must agree with each other).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,8 +60,14 @@ start_backend() {
   exit 1
 }
 
-start_backend backend-a 127.0.0.1:50051
-start_backend backend-b '[::1]:50052'
+backend_a=${DEMO_BACKEND_A:-127.0.0.1:50051}
+backend_b=${DEMO_BACKEND_B:-[::1]:50052}
+target=${DEMO_TARGET:-127.0.0.1:8080}
+target_host=${target%:*}
+target_port=${target##*:}
+
+start_backend backend-a "$backend_a"
+start_backend backend-b "$backend_b"
 
 echo "demo: starting switchyard with $config"
 "$proxy" --config "$config" &
@@ -67,14 +76,14 @@ pids+=($proxy_pid)
 
 # Wait (up to 10 s) for the listener.
 for i in $(seq 1 100); do
-  if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then break; fi
+  if (exec 3<>"/dev/tcp/$target_host/$target_port") 2>/dev/null; then break; fi
   kill -0 "$proxy_pid" 2>/dev/null || { echo "demo: switchyard exited" >&2; exit 1; }
-  ((i < 100)) || { echo "demo: switchyard is not listening on 127.0.0.1:8080" >&2; exit 1; }
+  ((i < 100)) || { echo "demo: switchyard is not listening on $target" >&2; exit 1; }
   sleep 0.1
 done
 
-echo "demo: sending 6 RPCs through 127.0.0.1:8080"
-"$client" --target 127.0.0.1:8080 --count 6 --name demo
+echo "demo: sending 6 RPCs through $target"
+"$client" --target "$target" --count 6 --name demo
 
-echo "demo: switchyard is running on :8080; press Ctrl-C to stop"
+echo "demo: switchyard is running on $target; press Ctrl-C to stop"
 wait "$proxy_pid"
