@@ -42,6 +42,45 @@ TEST_F(RoutingTest, NoRouteReturnsUnimplementedNamingPath) {
   EXPECT_EQ(b.Calls("SayHello"), 0);
 }
 
+// Errors the proxy makes itself (no route, backend unreachable, deadline)
+// are gRPC answers on the wire: HTTP 200, one HEADERS block with END_STREAM
+// (Trailers-Only), grpc-status set, no DATA.
+TEST_F(RoutingTest, ProxyErrorsAreTrailersOnlyWithStatus200) {
+  Backend& b = StartBackend("backend-a");
+  ProxyConfig c = DefaultConfig({&b});
+  c.routes = {{"switchyard.test.Echo", "", "", "echo", "200ms", ""}, {"", "", "/dead.", "dead", "", ""}};
+  c.clusters.push_back({"dead", {"127.0.0.1:" + std::to_string(FreePort())}, {}});
+  StartProxy(c);
+  const HeaderList headers = {{"content-type", "application/grpc"}, {"te", "trailers"}};
+  EchoRequest slow;
+  slow.set_sleep_ms(3000);
+  struct Case {
+    std::string path;
+    std::string body;
+    std::string status;
+  };
+  const std::vector<Case> cases = {
+      {"/nope.Service/Method", GrpcFrame(""), "12"},
+      {"/dead.Service/Call", GrpcFrame(""), "14"},
+      {"/switchyard.test.Echo/Unary", GrpcFrame(slow.SerializeAsString()), "4"},
+  };
+  for (const auto& tc : cases) {
+    SCOPED_TRACE(tc.path);
+    H2Result r = H2Request(proxy_address(), tc.path, headers, tc.body, 10s);
+    ASSERT_EQ(r.error, "");
+    ASSERT_EQ(r.blocks.size(), 1u) << "expected one HEADERS block (Trailers-Only)";
+    EXPECT_TRUE(r.blocks[0].end_stream);
+    EXPECT_EQ(r.Field(0, ":status"), "200");
+    EXPECT_EQ(r.Field(0, "content-type").rfind("application/grpc", 0), 0u);
+    EXPECT_EQ(r.Field(0, "grpc-status"), tc.status);
+    EXPECT_EQ(r.data_frames, 0);
+    if (tc.status == "12") {
+      EXPECT_NE(r.Field(0, "grpc-message").find("/nope.Service/Method"), std::string::npos)
+          << "grpc-message: " << r.Field(0, "grpc-message");
+    }
+  }
+}
+
 // Method routes only match their method; the service is case-sensitive.
 TEST_F(RoutingTest, MethodRouteMatchesOnlyThatMethod) {
   Backend& b = StartBackend("backend-a");
