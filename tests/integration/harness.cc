@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 
 std::string ProxyBinary() { return SY_BINARY; }
 std::string BackendBinary() { return SY_TEST_BACKEND; }
+std::string DemoClientBinary() { return SY_DEMO_CLIENT; }
 
 // ---------------------------------------------------------------- processes
 

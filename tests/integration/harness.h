@@ -27,6 +27,7 @@ using Clock = std::chrono::steady_clock;
 // Paths of the binaries under test, injected by CMake.
 std::string ProxyBinary();
 std::string BackendBinary();
+std::string DemoClientBinary();
 
 // A child process started with fork/exec. Its stdout and stderr go to files.
 // The destructor stops it: SIGTERM, a bounded wait, then SIGKILL and reap.

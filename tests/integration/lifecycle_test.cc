@@ -1,5 +1,6 @@
 // Daemon lifecycle: SIGTERM drains in-flight RPCs and then exits cleanly.
 #include <csignal>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -39,6 +40,26 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightRpcThenExitsZero) {
   ASSERT_TRUE(code.has_value()) << "switchyard still running 10 s after SIGTERM with nothing in flight";
   EXPECT_EQ(*code, 0) << "stderr:\n" << proxy()->err();
   proxy_.reset();
+}
+
+// The demo client (used by scripts/demo.sh) shows Greeter calls alternating
+// between two backends through the proxy.
+TEST_F(LifecycleTest, DemoClientShowsCallsAlternating) {
+  Backend& a = StartBackend("backend-a");
+  Backend& b = StartBackend("backend-b");
+  ProxyConfig c = DefaultConfig({&a, &b});
+  c.routes = {{"helloworld.Greeter", "", "", "echo", "", ""}};
+  StartProxy(c);
+  CommandResult r = RunCommand({DemoClientBinary(), "--target", proxy_address(), "--count", "6"}, dir_.path(), 30000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> who;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto pos = line.find("[x-backend: ");
+    if (pos != std::string::npos) who.push_back(line.substr(pos + 12, line.find(']', pos) - pos - 12));
+  }
+  ASSERT_EQ(who.size(), 6u) << r.out;
+  for (size_t i = 1; i < who.size(); ++i) EXPECT_NE(who[i], who[i - 1]) << "calls did not alternate:\n" << r.out;
 }
 
 }  // namespace
