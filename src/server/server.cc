@@ -318,6 +318,8 @@ void Server::onCheckResult(const upstream::health::CheckResult& r) {
   bool was = tracker.eligible();
   if (r.force_unhealthy) {
     tracker.forceUnhealthy();
+  } else if (r.force_healthy) {
+    tracker.forceHealthy();
   } else {
     tracker.record(r.passed);
   }

@@ -105,6 +105,19 @@ TEST(HealthTracker, ForceUnhealthyFromHealthy) {
   EXPECT_EQ(t.state(), CheckState::Healthy);
 }
 
+TEST(HealthTracker, ForceHealthyComesBackWithoutThreshold) {
+  HealthTracker t(3, 1, false);
+  ASSERT_TRUE(t.record(false));
+  EXPECT_FALSE(t.record(true));  // one pass of three
+  EXPECT_TRUE(t.forceHealthy());
+  EXPECT_EQ(t.state(), CheckState::Healthy);
+  EXPECT_TRUE(t.eligible());
+  EXPECT_FALSE(t.forceHealthy());  // already healthy: no change
+  // The earlier pass streak is gone; one failure (threshold 1) takes it out.
+  EXPECT_TRUE(t.record(false));
+  EXPECT_FALSE(t.eligible());
+}
+
 TEST(HealthTracker, ForceUnhealthyFromUnknown) {
   HealthTracker t(2, 5, true);
   EXPECT_TRUE(t.forceUnhealthy());

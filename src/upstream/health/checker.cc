@@ -366,6 +366,7 @@ void HealthChecker::Probe::onWatchMessage(uint64_t gen, int status) {
   CheckResult r;
   r.passed = status == HealthCheckResponse::SERVING;
   r.force_unhealthy = status == HealthCheckResponse::NOT_SERVING;
+  r.force_healthy = r.passed;
   r.reason = servingName(status);
   auto self = shared_from_this();
   deliver(std::move(r), "watch");

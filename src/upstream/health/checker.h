@@ -7,8 +7,10 @@
 //    finished. SERVING passes; any other serving status, any non-OK status
 //    (NOT_FOUND for an unknown service, UNIMPLEMENTED, ...), a timeout or a
 //    connect failure fails.
-//  - "watch": one long-lived Watch stream; every message is a result, and
-//    NOT_SERVING sets force_unhealthy. If no message arrives within `timeout` the
+//  - "watch": one long-lived Watch stream; every message is the server's own
+//    word on its state and takes effect at once: SERVING sets force_healthy,
+//    NOT_SERVING sets force_unhealthy (the thresholds count only stream
+//    failures, since a quiet stream sends no repeats to count). If no message arrives within `timeout` the
 //    stream counts as failed ("timeout"). When the stream ends a failure is
 //    reported and it is reopened after `interval` (+ jitter). A server answering
 //    UNIMPLEMENTED (no Watch) makes the target fall back to "check" for good; no
@@ -44,6 +46,7 @@ struct CheckResult {
   std::string cluster, address;
   bool passed = false;
   bool force_unhealthy = false;  // Watch said NOT_SERVING: go unhealthy now
+  bool force_healthy = false;    // Watch said SERVING: go healthy now
   // "SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN", "timeout",
   // "connect failed: ...", "UNIMPLEMENTED", "NOT_FOUND: ...", "stream ended: ...".
   std::string reason;

@@ -73,4 +73,12 @@ bool HealthTracker::forceUnhealthy() {
   return true;
 }
 
+bool HealthTracker::forceHealthy() {
+  passes_ = 0;
+  failures_ = 0;
+  if (state_ == CheckState::Healthy) return false;
+  state_ = CheckState::Healthy;
+  return true;
+}
+
 }  // namespace switchyard::upstream::health

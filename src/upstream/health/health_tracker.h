@@ -34,6 +34,11 @@ class HealthTracker {
   // reset, so `healthy_threshold` passes are needed to come back.
   bool forceUnhealthy();
 
+  // For a SERVING message from Watch: the server reports itself ready, and a
+  // Watch stream sends no repeats to count, so go Healthy now. Returns true if
+  // the state changed; streaks are reset.
+  bool forceHealthy();
+
   // Current streaks, for the admin view.
   uint32_t consecutivePasses() const { return passes_; }
   uint32_t consecutiveFailures() const { return failures_; }
