@@ -32,7 +32,8 @@ TEST_F(OpsMetricsTest, ExpositionPassesPromtool) {
   Scrape(&text);
   ASSERT_FALSE(text.empty());
   WriteFile(dir() / "metrics.txt", text);
-  CommandResult r = RunCommand({"sh", "-c", "promtool check metrics < metrics.txt"}, dir().path(), 30000ms);
+  const std::string file = (dir() / "metrics.txt").string();
+  CommandResult r = RunCommand({"sh", "-c", "promtool check metrics < \"$0\"", file}, dir().path(), 30000ms);
   EXPECT_EQ(r.exit_code, 0) << "promtool check metrics failed:\n" << r.out << r.err;
   EXPECT_EQ(r.out + r.err, "") << "promtool reported problems";
 }
@@ -118,7 +119,9 @@ TEST_F(OpsMetricsTest, UnmatchedMethodsShareOneSeriesAndCountNoRoute) {
   std::set<std::string> services;
   for (const auto& s : after) {
     if (s.labels.count("grpc_service")) services.insert(s.labels.at("grpc_service"));
-    if (s.labels.count("grpc_method")) EXPECT_EQ(s.labels.at("grpc_method").find("Method"), std::string::npos) << s.name;
+    if (s.labels.count("grpc_method")) {
+      EXPECT_EQ(s.labels.at("grpc_method").find("Method"), std::string::npos) << s.name;
+    }
   }
   EXPECT_EQ(text.find("scan.Probe"), std::string::npos) << "an unknown path leaked into a label";
   EXPECT_EQ(services, (std::set<std::string>{"unmatched", "switchyard.test.Echo"}));

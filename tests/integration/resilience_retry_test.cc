@@ -1,0 +1,127 @@
+// Failures the client must not see (transparent retries of attempts that never
+// reached a backend, per-route retry policy) and the one it must see quickly
+// (every endpoint down).
+#include "resilience_support.h"
+
+namespace sytest::resilience {
+namespace {
+
+class ResilienceRetryTest : public ResilienceTest {
+ protected:
+  // A loopback address where nothing listens (connect is refused at once).
+  static std::string ClosedPort() { return "127.0.0.1:" + std::to_string(FreePort()); }
+};
+
+// Every endpoint refuses connections: each call fails with UNAVAILABLE within
+// 100 ms (not a timeout), and the message names the cluster or an endpoint.
+TEST_F(ResilienceRetryTest, AllEndpointsDownFailsFastWithUnavailable) {
+  const std::string p1 = ClosedPort();
+  const std::string p2 = ClosedPort();
+  ASSERT_NO_FATAL_FAILURE(Start(Config({p1, p2})));
+
+  auto calls = Sequential(20, 5000ms);
+  for (const auto& call : calls) {
+    EXPECT_EQ(call.code, grpc::StatusCode::UNAVAILABLE) << Describe(call);
+    EXPECT_LT(call.ms(), 100) << "not answered promptly: " << Describe(call);
+    bool named = call.message.find(kCluster) != std::string::npos || call.message.find(p1) != std::string::npos ||
+                 call.message.find(p2) != std::string::npos;
+    EXPECT_TRUE(named) << "message names neither the cluster nor an endpoint: " << Describe(call);
+  }
+}
+
+// A backend that resets every new stream with REFUSED_STREAM, next to a good
+// one: 100 calls, no error reaches the client, the good backend answers all,
+// and the refusing server really was tried (the retries were needed).
+TEST_F(ResilienceRetryTest, RefusedStreamsAreRetriedTransparently) {
+  RefusingH2Server refuser;
+  Backend& good = StartBackend("good");
+  // Outlier ejection off: the refusing endpoint stays in rotation throughout.
+  ASSERT_NO_FATAL_FAILURE(Start(Config({refuser.address(), good.address}, {"outlier_detection: { enabled: false }"})));
+
+  constexpr int kThreads = 4;
+  std::vector<std::vector<Call>> per_thread(kThreads);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        auto channel = MakeChannel(proxy_address());
+        Connect(channel);
+        auto stub = switchyard::test::Echo::NewStub(channel);
+        for (int i = 0; i < 25; ++i) per_thread[static_cast<size_t>(t)].push_back(UnaryCall(stub.get(), 5000ms));
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  std::vector<Call> calls;
+  for (auto& v : per_thread) calls.insert(calls.end(), v.begin(), v.end());
+  ASSERT_EQ(calls.size(), 100u);
+  auto failures = Failed(calls);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of 100 calls failed:" << DescribeAll(failures);
+  EXPECT_EQ(AnsweredBy(calls, "good"), calls.size() - failures.size());
+  EXPECT_EQ(good.Calls("Unary"), 100);
+  EXPECT_GE(refuser.Refused(), 30) << "the refusing server was hardly tried; the test proves nothing";
+}
+
+// Cluster [closed port, good backend] without health checks: all 50 calls
+// succeed, the failed connects being retried on the good backend.
+TEST_F(ResilienceRetryTest, ConnectFailureIsRetriedTransparently) {
+  const std::string closed = ClosedPort();
+  Backend& good = StartBackend("good");
+  ASSERT_NO_FATAL_FAILURE(Start(Config({closed, good.address}, {"outlier_detection: { enabled: false }"})));
+
+  auto calls = Sequential(50, 5000ms);
+  auto failures = Failed(calls);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of 50 calls failed:" << DescribeAll(failures);
+  EXPECT_EQ(AnsweredBy(calls, "good"), 50u);
+  EXPECT_EQ(good.Calls("Unary"), 50);
+}
+
+// Route retry policy (retry_on UNAVAILABLE, max_attempts 3) over one backend
+// that always answers UNAVAILABLE Trailers-Only and one good one: every call
+// succeeds; only retried attempts carry grpc-previous-rpc-attempts.
+TEST_F(ResilienceRetryTest, RetryPolicyRetriesUnavailableOnAnotherEndpoint) {
+  ScriptedEcho failing("failing", ScriptedEcho::Mode::UnavailableTrailersOnly);
+  ScriptedEcho good("good", ScriptedEcho::Mode::Ok);
+  ASSERT_NO_FATAL_FAILURE(Start(Config({failing.address(), good.address()}, {"outlier_detection: { enabled: false }"}),
+                                {"retry: { retry_on: [UNAVAILABLE], max_attempts: 3 }"}));
+
+  // One after the other, so the retry budget (min_retry_concurrency) never binds.
+  auto calls = Sequential(40, 5000ms);
+  auto failures = Failed(calls);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of 40 calls failed despite the retry policy:"
+                                << DescribeAll(failures);
+  EXPECT_EQ(AnsweredBy(calls, "good"), 40u);
+
+  auto failing_seen = failing.PreviousAttempts();
+  auto good_seen = good.PreviousAttempts();
+  EXPECT_GE(failing_seen.size(), 10u) << "the failing backend was hardly tried; the test proves nothing";
+  for (const auto& v : failing_seen) {
+    EXPECT_EQ(v, "") << "a first attempt carried grpc-previous-rpc-attempts";
+  }
+  EXPECT_EQ(good_seen.size(), 40u);
+  size_t retried = std::count(good_seen.begin(), good_seen.end(), "1");
+  size_t first = std::count(good_seen.begin(), good_seen.end(), "");
+  EXPECT_EQ(retried, failing_seen.size()) << "every call that failed on 'failing' must reach 'good' as retry #1";
+  EXPECT_EQ(retried + first, good_seen.size()) << "unexpected grpc-previous-rpc-attempts values on 'good'";
+}
+
+// The same two backends without a retry policy: some calls fail with the
+// backend's UNAVAILABLE, which shows the policy is what hides them above.
+TEST_F(ResilienceRetryTest, WithoutRetryPolicyUnavailableReachesClient) {
+  ScriptedEcho failing("failing", ScriptedEcho::Mode::UnavailableTrailersOnly);
+  ScriptedEcho good("good", ScriptedEcho::Mode::Ok);
+  ASSERT_NO_FATAL_FAILURE(Start(Config({failing.address(), good.address()}, {"outlier_detection: { enabled: false }"})));
+
+  auto calls = Sequential(40, 5000ms);
+  auto failures = Failed(calls);
+  EXPECT_GE(failures.size(), 10u) << "without a retry policy the failing backend's answers must reach the client";
+  for (const auto& f : failures) {
+    EXPECT_EQ(f.code, grpc::StatusCode::UNAVAILABLE) << Describe(f);
+    EXPECT_NE(f.message.find("failing on purpose"), std::string::npos) << "not the backend's status: " << Describe(f);
+  }
+  EXPECT_EQ(failures.size(), failing.Calls()) << "each call on 'failing' fails exactly once, with no retry";
+  for (const auto& v : good.PreviousAttempts()) EXPECT_EQ(v, "");
+}
+
+}  // namespace
+}  // namespace sytest::resilience
