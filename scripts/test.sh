@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs every test (unit, integration, deployment checks).
+# Installs dependencies, builds, and runs every test: unit, integration and
+# deployment checks, then the same unit and integration tests again built with
+# AddressSanitizer and UndefinedBehaviorSanitizer.
 # This is the command the README names and CI runs.
+#
+#   scripts/test.sh                 everything
+#   SY_SANITIZERS=0 scripts/test.sh skip the sanitizer pass
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
+
 build=${BUILD_DIR:-$root/build}
-cd "$build"
-ctest --output-on-failure --timeout 300 -j1
+BUILD_DIR=$build "$root/scripts/build.sh"
+(cd "$build" && ctest --output-on-failure --timeout 300)
+
+if [[ ${SY_SANITIZERS:-1} != 0 ]]; then
+  asan=${ASAN_BUILD_DIR:-$root/build-asan}
+  BUILD_DIR=$asan BUILD_TYPE=Debug "$root/scripts/build.sh" -DSY_SANITIZE=address,undefined -DSY_BENCH=OFF
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  (cd "$asan" && ctest --output-on-failure --timeout 300 -L 'unit|integration')
+fi
