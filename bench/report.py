@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Turns the raw per-run lines written by scripts/bench.sh into markdown.
+
+usage: report.py RAW VERSIONS > latest.md
+
+RAW has one line per (case, target, repeat): space-separated key=value pairs
+(case, target, rep, verify, backend, then sy_bench_load's RESULT fields).
+VERSIONS has key=value lines (tool versions, machine, run parameters).
+"""
+import statistics
+import sys
+
+TARGETS = ["direct", "sy-1", "sy-auto", "nginx", "haproxy", "nghttpx", "l4"]
+PEERS = ["nginx", "haproxy", "nghttpx"]
+SWITCHYARD = ["sy-1", "sy-auto"]
+LABEL = {
+    "direct": "direct (no proxy)",
+    "sy-1": "Switchyard, workers: 1",
+    "sy-auto": "Switchyard, workers: auto",
+    "nginx": "nginx grpc_pass",
+    "haproxy": "HAProxy h2",
+    "nghttpx": "nghttpx h2",
+    "l4": "L4 floor (HAProxy tcp)",
+}
+THROUGHPUT_CASES = [
+    ("unary16", "RPC", "unary, 16 B, 4 conns x 16 streams"),
+    ("unary64k", "RPC", "unary, 64 KiB each way, 4 conns x 4 streams"),
+    ("stream", "msg", "server stream, 1 KiB messages, 4 conns x 4 streams"),
+    ("bidi", "round trip", "bidi ping-pong, 16 B, 4 conns x 16 streams"),
+    ("tls", "RPC", "unary 16 B, TLS client to proxy, 4 conns x 16 streams"),
+    ("latency", "RPC", "one unary 16 B RPC at a time"),
+    ("h2load16", "RPC", "unary 16 B, h2load -c 16 -m 32 (counts checked at the backend)"),
+]
+CONC_CASES = [("conc10", "10"), ("conc1k", "1,000"), ("conc10k", "10,000")]
+UNARY_RSS_CASES = ["unary16", "unary64k", "tls", "h2load16"]
+
+
+def parse(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            kv = {}
+            for tok in line.split():
+                if "=" in tok:
+                    k, v = tok.split("=", 1)
+                    kv[k] = v
+            if "case" in kv:
+                rows.append(kv)
+    return rows
+
+
+def num(row, key):
+    try:
+        v = float(row.get(key, ""))
+    except ValueError:
+        return None
+    return None if v < 0 else v
+
+
+class Cell:
+    """All repeats of one (case, target)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.failed = [r.get("verify", "?").removeprefix("FAIL:") for r in rows if r.get("verify") != "ok"]
+
+    def values(self, key):
+        return [v for v in (num(r, key) for r in self.rows) if v is not None]
+
+    def median(self, key):
+        v = self.values(key)
+        return statistics.median(v) if v else None
+
+    def max(self, key):
+        v = self.values(key)
+        return max(v) if v else None
+
+    def spread(self, key, fmt):
+        v = self.values(key)
+        if not v:
+            return "—"
+        med = fmt(statistics.median(v))
+        if len(v) == 1:
+            return med
+        return f"{med} ({fmt(min(v))}–{fmt(max(v))})"
+
+    @property
+    def ok(self):
+        return bool(self.rows) and not self.failed
+
+
+def f_rate(v):
+    return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+
+
+def f_us(v):
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def f_mib(kb):
+    return f"{kb / 1024:.1f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.2f}×"
+
+
+def main():
+    rows = parse(sys.argv[1])
+    meta = {}
+    with open(sys.argv[2]) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                meta[k] = v
+    cells = {}
+    for r in rows:
+        cells.setdefault((r["case"], r["target"]), []).append(r)
+    cells = {k: Cell(v) for k, v in cells.items()}
+
+    def cell(c, t):
+        return cells.get((c, t))
+
+    out = []
+    w = out.append
+    w("# Switchyard benchmark results")
+    w("")
+    w(f"- Duration per run: {meta.get('duration')} s measured after {meta.get('warmup')} s warm-up; "
+      f"repeats: {meta.get('repeat')}; commit {meta.get('commit')}")
+    w(f"- Machine: {meta.get('nproc')} CPUs, {meta.get('cpu')}, Linux {meta.get('kernel')}")
+    w(f"- Versions: switchyard {meta.get('switchyard')}, nginx {meta.get('nginx')}, HAProxy {meta.get('haproxy')}, "
+      f"nghttpx {meta.get('nghttpx')}, h2load {meta.get('h2load')}, gRPC {meta.get('grpc')}")
+    w("- Cells with repeats show `median (min–max)`. CPU is the proxy process's utime+stime over the "
+      "measurement window divided by the units completed in it. Peak RSS is the proxy's VmHWM.")
+    w("- Backend, load generator and proxy share the machine's CPUs, so rates are relative, "
+      "not capacity figures; CPU per unit is the comparable number.")
+    w("")
+
+    gates = []  # (name, target, value, limit, passed)
+
+    for case, unit, desc in THROUGHPUT_CASES:
+        present = [t for t in TARGETS if cell(case, t)]
+        if not present:
+            continue
+        w(f"## {case}: {desc}")
+        w("")
+        w(f"| target | verified | {unit}/s | p50 µs | p99 µs | proxy CPU µs/{unit} | peak RSS MiB | rate vs direct "
+          f"| CPU vs best peer | CPU vs L4 |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        direct = cell(case, "direct")
+        peer_cpu = [cell(case, p).median("proxy_cpu_us_per_unit") for p in PEERS if cell(case, p)]
+        peer_cpu = [v for v in peer_cpu if v is not None]
+        best_peer = min(peer_cpu) if peer_cpu else None
+        l4 = cell(case, "l4")
+        l4_cpu = l4.median("proxy_cpu_us_per_unit") if l4 else None
+        for t in present:
+            c = cell(case, t)
+            ver = "ok" if c.ok else "FAIL: " + ", ".join(sorted(set(c.failed)))
+            cpu = c.median("proxy_cpu_us_per_unit")
+            hwm = c.max("proxy_hwm_kb")
+            rate = c.median("rate")
+            w(f"| {LABEL[t]} | {ver} | {c.spread('rate', f_rate)} | {c.spread('p50_us', f_us)} "
+              f"| {c.spread('p99_us', f_us)} | {c.spread('proxy_cpu_us_per_unit', f_us) if t != 'direct' else '—'} "
+              f"| {f_mib(hwm) if hwm else '—'} | {ratio(rate, direct.median('rate') if direct else None)} "
+              f"| {ratio(cpu, best_peer) if t != 'direct' else '—'} | {ratio(cpu, l4_cpu) if t != 'direct' else '—'} |")
+        w("")
+        for t in SWITCHYARD:
+            c = cell(case, t)
+            if not c or best_peer is None:
+                continue
+            cpu = c.median("proxy_cpu_us_per_unit")
+            limit = 0.6 * best_peer
+            if l4_cpu is not None:
+                limit = max(limit, 1.1 * l4_cpu)
+            gates.append((f"CPU/{unit} {case}", t, f"{f_us(cpu)} µs" if cpu is not None else "—",
+                          f"≤ {f_us(limit)} µs", cpu is not None and cpu <= limit and c.ok))
+        if case == "latency" and direct and l4:
+            d50 = direct.median("p50_us")
+            l4_added = l4.median("p50_us") - d50 if l4.median("p50_us") is not None and d50 is not None else None
+            w("Added p50 latency over direct: " + ", ".join(
+                f"{LABEL[t]} {f_us(cell(case, t).median('p50_us') - d50)} µs"
+                for t in present if t != "direct" and cell(case, t).median("p50_us") is not None and d50 is not None))
+            w("")
+            for t in SWITCHYARD:
+                c = cell(case, t)
+                if not c or l4_added is None or c.median("p50_us") is None:
+                    continue
+                added = c.median("p50_us") - d50
+                limit = 1.1 * max(l4_added, 0.0)
+                gates.append(("added p50, one at a time", t, f"{f_us(added)} µs", f"≤ {f_us(limit)} µs",
+                              added <= limit and c.ok))
+
+    # Concurrency scaling.
+    present = [t for t in TARGETS if t != "direct" and any(cell(c, t) for c, _ in CONC_CASES)]
+    if present:
+        w("## Concurrency: unary 16 B at 10, 1,000 and 10,000 concurrent streams")
+        w("")
+        head = " | ".join(f"CPU µs/RPC @{n}" for _, n in CONC_CASES)
+        rss = " | ".join(f"peak RSS MiB @{n}" for _, n in CONC_CASES)
+        w(f"| target | verified | {head} | CPU spread vs @10 | {rss} |")
+        w("|---|---|" + "---|" * (2 * len(CONC_CASES) + 1))
+        for t in present:
+            cs = [cell(c, t) for c, _ in CONC_CASES]
+            ok = all(c and c.ok for c in cs)
+            fails = sorted({f for c in cs if c for f in c.failed})
+            cpus = [c.median("proxy_cpu_us_per_unit") if c else None for c in cs]
+            base = cpus[0]
+            dev = [abs(v / base - 1) for v in cpus[1:] if v is not None and base]
+            spread = f"±{max(dev) * 100:.0f} %" if dev else "—"
+            w(f"| {LABEL[t]} | {'ok' if ok else 'FAIL: ' + ', '.join(fails)} | "
+              + " | ".join(c.spread('proxy_cpu_us_per_unit', f_us) if c else "—" for c in cs)
+              + f" | {spread} | "
+              + " | ".join(f_mib(c.max('proxy_hwm_kb')) if c and c.max('proxy_hwm_kb') else "—" for c in cs) + " |")
+            if t in SWITCHYARD:
+                gates.append(("CPU/RPC flat 10 → 10,000 streams", t, spread, "≤ ±20 %",
+                              ok and bool(dev) and len(dev) == len(cpus) - 1 and max(dev) <= 0.2))
+        w("")
+
+    # Idle connections.
+    present = [t for t in TARGETS if cell("idle", t)]
+    if present:
+        w("## Idle HTTP/2 client connections")
+        w("")
+        w("| target | verified | connections held | RSS before MiB | RSS held MiB | bytes per connection |")
+        w("|---|---|---|---|---|---|")
+        for t in present:
+            c = cell("idle", t)
+            ver = "ok" if c.ok else "FAIL: " + ", ".join(sorted(set(c.failed)))
+            w(f"| {LABEL[t]} | {ver} | {c.spread('units', lambda v: f'{v:,.0f}')} "
+              f"| {c.spread('rss_before_kb', f_mib)} | {c.spread('rss_held_kb', f_mib)} "
+              f"| {c.spread('bytes_per_conn', lambda v: f'{v:,.0f}')} |")
+        w("")
+
+    # Big stream to a slow reader.
+    present = [t for t in TARGETS if cell("bigstream", t)]
+    if present:
+        w("## One large server stream to a slow reader")
+        w("")
+        w("| target | verified | MiB/s | bytes | proxy RSS before MiB | peak MiB | growth MiB | proxy CPU µs/64 KiB msg |")
+        w("|---|---|---|---|---|---|---|---|")
+        for t in present:
+            c = cell("bigstream", t)
+            ver = "ok" if c.ok else "FAIL: " + ", ".join(sorted(set(c.failed)))
+            w(f"| {LABEL[t]} | {ver} | {c.spread('mib_per_s', lambda v: f'{v:.0f}')} "
+              f"| {c.spread('bytes', lambda v: f'{v:,.0f}')} | {c.spread('rss_before_kb', f_mib)} "
+              f"| {c.spread('rss_peak_kb', f_mib)} | {c.spread('rss_growth_kb', f_mib)} "
+              f"| {c.spread('proxy_cpu_us_per_unit', f_us)} |")
+            if t in SWITCHYARD:
+                g = c.max("rss_growth_kb")
+                gates.append(("1 GiB stream RSS growth", t, f"{f_mib(g)} MiB" if g is not None else "—",
+                              "≤ 16 MiB", g is not None and g <= 16 * 1024 and c.ok))
+        w("")
+
+    # Peak RSS under unary load.
+    for t in SWITCHYARD:
+        hw = [cell(c, t).max("proxy_hwm_kb") for c in UNARY_RSS_CASES if cell(c, t)]
+        hw = [v for v in hw if v is not None]
+        if hw:
+            gates.append(("peak RSS under unary load", t, f"{f_mib(max(hw))} MiB", "≤ 20 MiB", max(hw) <= 20 * 1024))
+
+    cg = cell("callgrind", "sy-1")
+    if cg:
+        r = cg.rows[-1]
+        w("## Instructions per RPC (callgrind)")
+        w("")
+        w("| target | verified | RPCs | instructions | instructions per RPC |")
+        w("|---|---|---|---|---|")
+        w(f"| {LABEL['sy-1']} | {r.get('verify')} | {int(float(r.get('rpcs', 0))):,} "
+          f"| {int(float(r.get('instructions', 0))):,} | {int(float(r.get('ir_per_rpc', 0))):,} |")
+        w("")
+
+    if gates:
+        w("## Targets")
+        w("")
+        w("CPU limit per case: 0.6× the best of nginx/HAProxy/nghttpx, relaxed to 1.1× the L4 floor "
+          "where 0.6× the best peer is below that floor.")
+        w("")
+        w("| target | Switchyard | measured | limit | met |")
+        w("|---|---|---|---|---|")
+        for name, t, val, lim, passed in gates:
+            w(f"| {name} | {t} | {val} | {lim} | {'yes' if passed else '**no**'} |")
+        w("")
+
+    bad = [(r["case"], r["target"], r.get("rep"), r.get("verify")) for r in rows if r.get("verify") != "ok"]
+    if bad:
+        w("## Failed runs")
+        w("")
+        for c, t, rep, v in bad:
+            w(f"- {c} / {t} / repeat {rep}: {v}")
+        w("")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,520 @@
+#!/usr/bin/env bash
+# Proxy benchmark: Switchyard against nginx, HAProxy, nghttpx and an L4 floor,
+# all on loopback, all with one worker, in the same run. See docs/performance.md.
+#
+#   scripts/bench.sh [--duration 10] [--repeat 3] [--warmup 1]
+#                    [--cases unary16,unary64k,stream,bidi,tls,latency,...]
+#                    [--targets direct,sy-1,sy-auto,nginx,haproxy,nghttpx,l4]
+#                    [--idle-conns 5000] [--big-mib 1024] [--slow-rate 64]
+#                    [--out bench/results/latest.md] [--no-install] [--no-build]
+#
+# Cases (default: all of them, in this order):
+#   unary16   unary, 16 B each way, 4 connections x 16 streams
+#   unary64k  unary, 64 KiB each way, 4 x 4
+#   stream    server streaming, 1 KiB messages, 1000 per RPC, 4 x 4
+#   bidi      ping-pong round trips, 16 B, 4 x 16 long-lived streams
+#   tls       unary16 with TLS from the client to the proxy (cleartext h2 behind it)
+#   latency   one 16 B unary RPC at a time on one connection
+#   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
+#   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
+#   idle      --idle-conns idle HTTP/2 client connections; proxy RSS per connection
+#   bigstream one --big-mib MiB server stream read at --slow-rate MiB/s; proxy RSS growth
+#   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC
+#
+# Each (case, repeat, target) starts a fresh proxy, so peak RSS is per case.
+# Every RPC's status is checked by the client, and the backend's own counts of
+# completed RPCs/messages must match the client's; a run that fails either
+# check is marked FAIL in the table. Only loopback addresses are used; every
+# process started here is stopped by PID on exit.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+duration=10
+repeat=3
+warmup=1
+cases=unary16,unary64k,stream,bidi,tls,latency,h2load16,conc10,conc1k,conc10k,idle,bigstream,callgrind
+targets=direct,sy-1,sy-auto,nginx,haproxy,nghttpx,l4
+idle_conns=5000
+big_mib=1024
+slow_rate=64
+out=$root/bench/results/latest.md
+install=1
+build=1
+build_dir=${BUILD_DIR:-$root/build-bench}
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case $1 in
+    --duration) duration=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --cases) cases=$2; shift 2 ;;
+    --targets) targets=$2; shift 2 ;;
+    --idle-conns) idle_conns=$2; shift 2 ;;
+    --big-mib) big_mib=$2; shift 2 ;;
+    --slow-rate) slow_rate=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --no-install) install=0; shift ;;
+    --no-build) build=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# --- packages -------------------------------------------------------------
+if ((install)); then
+  "$root/scripts/install-deps.sh"
+  need=()
+  for p in nginx haproxy nghttp2-proxy nghttp2-client openssl valgrind python3 iproute2; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  if ((${#need[@]})); then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  fi
+fi
+
+# --- build ----------------------------------------------------------------
+jobs=$(( $(nproc) < 2 ? $(nproc) : 2 ))
+tools_dir=$build_dir/bench
+if ((build)); then
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_TESTS=OFF -DSY_BENCH=ON >/dev/null
+  cmake --build "$build_dir" -j"$jobs" --target switchyard sy_bench_backend sy_bench_load
+fi
+SY=$build_dir/switchyard
+BACKEND=$tools_dir/sy_bench_backend
+LOAD=$tools_dir/sy_bench_load
+for b in "$SY" "$BACKEND" "$LOAD"; do [ -x "$b" ] || { echo "bench: missing $b (build first)" >&2; exit 1; }; done
+
+# --- workspace, cleanup ---------------------------------------------------
+# Many sockets for the idle and 10,000-stream cases (each proxy gets the same limit).
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+nofile=$(ulimit -n)
+work=$(mktemp -d /tmp/sy-bench.XXXXXX)
+raw=$work/raw.txt
+: >"$raw"
+started=()
+stop_pid() {  # stop_pid PID: TERM, bounded wait, then KILL
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${started[@]}"; do stop_pid "$pid"; done
+  if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+used_ports=" "
+free_port() {  # a loopback TCP port nobody listens on or connects from
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 40000))
+    [[ $used_ports == *" $p "* ]] && continue
+    [ -n "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ] && continue
+    used_ports+="$p "
+    echo "$p"
+    return 0
+  done
+  echo "bench: no free port found" >&2
+  return 1
+}
+wait_listen() {  # wait_listen PORT PID
+  local i
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$2" 2>/dev/null || return 1
+    [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- TLS material (generated per run) ---------------------------------------
+tls=$work/tls
+mkdir -p "$tls"
+(
+  cd "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=switchyard bench CA" \
+    -keyout ca.key -out ca.crt 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >ext.cnf
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile ext.cnf -out server.crt 2>/dev/null
+  cat server.crt server.key >server.pem
+)
+
+# --- backend ----------------------------------------------------------------
+be_port=$(free_port)
+be_tls_port=$(free_port)
+be_log=$work/backend.log
+"$BACKEND" --address "127.0.0.1:$be_port" --tls-address "127.0.0.1:$be_tls_port" \
+  --cert "$tls/server.crt" --key "$tls/server.key" >"$be_log" 2>&1 &
+be_pid=$!
+started+=("$be_pid")
+wait_listen "$be_port" "$be_pid" && wait_listen "$be_tls_port" "$be_pid" || {
+  echo "bench: backend did not start" >&2; cat "$be_log" >&2; exit 1; }
+
+# backend_counts: asks the backend for its counters (SIGUSR1) and prints the
+# newest "counts ..." line.
+backend_counts() {
+  local before i
+  before=$(grep -c '^counts ' "$be_log" || true)
+  kill -USR1 "$be_pid"
+  for ((i = 0; i < 100; i++)); do
+    (($(grep -c '^counts ' "$be_log" || true) > before)) && break
+    sleep 0.02
+  done
+  grep '^counts ' "$be_log" | tail -1
+}
+count_of() {  # count_of "COUNTS-LINE" KEY
+  local kv
+  for kv in $1; do [[ $kv == "$2="* ]] && { echo "${kv#*=}"; return; }; done
+  echo 0
+}
+
+# --- proxies ----------------------------------------------------------------
+# start_target TARGET TLS(0|1): starts a fresh proxy; sets tgt_port, tgt_pid.
+start_target() {
+  local target=$1 use_tls=$2 dir=$work/$1
+  mkdir -p "$dir"
+  tgt_pid=""
+  if [ "$target" = direct ]; then
+    tgt_port=$be_port; ((use_tls)) && tgt_port=$be_tls_port
+    return 0
+  fi
+  tgt_port=$(free_port)
+  case $target in
+    sy-1|sy-auto)
+      local workers=1; [ "$target" = sy-auto ] && workers=auto
+      {
+        echo "workers: $workers"
+        echo 'admin: { address: "" }'
+        echo "drain_timeout: 0s"
+        echo "logging: { level: warn, access_log: off }"
+        echo "listeners:"
+        echo "  - name: bench"
+        echo "    address: 127.0.0.1:$tgt_port"
+        echo "    idle_timeout: 0s"
+        ((use_tls)) && echo "    tls: { cert: $tls/server.crt, key: $tls/server.key }"
+        echo "routes:"
+        echo "  - match: { service: switchyard.bench.Bench }"
+        echo "    cluster: bench"
+        echo "clusters:"
+        echo "  - name: bench"
+        echo "    endpoints: [127.0.0.1:$be_port]"
+      } >"$dir/switchyard.yaml"
+      ${SY_WRAPPER:-} "$SY" --config "$dir/switchyard.yaml" >"$dir/out.log" 2>&1 &
+      ;;
+    nginx)
+      mkdir -p "$dir/tmp"
+      local listen="listen 127.0.0.1:$tgt_port http2;"
+      ((use_tls)) && listen="listen 127.0.0.1:$tgt_port ssl http2;
+        ssl_certificate $tls/server.crt; ssl_certificate_key $tls/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;"
+      cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile $nofile;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections $nofile; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  upstream backend {
+    server 127.0.0.1:$be_port;
+    keepalive 20000;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+  }
+  server {
+    $listen
+    http2_max_concurrent_streams 1024;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    http2_idle_timeout 300s;
+    client_max_body_size 0;
+    location / {
+      grpc_pass grpc://backend;
+      grpc_read_timeout 300s;
+      grpc_send_timeout 300s;
+    }
+  }
+}
+EOF
+      nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
+      ;;
+    haproxy)
+      local bind="bind 127.0.0.1:$tgt_port proto h2"
+      ((use_tls)) && bind="bind 127.0.0.1:$tgt_port ssl crt $tls/server.pem alpn h2"
+      cat >"$dir/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn $(( (nofile - 200) / 2 ))
+  tune.h2.max-concurrent-streams 1024
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 300s
+frontend fe
+  $bind
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:$be_port proto h2
+EOF
+      haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
+      ;;
+    l4)
+      local upstream=$be_port; ((use_tls)) && upstream=$be_tls_port
+      cat >"$dir/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn $(( (nofile - 200) / 2 ))
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+listen l4
+  bind 127.0.0.1:$tgt_port
+  server s1 127.0.0.1:$upstream
+EOF
+      haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
+      ;;
+    nghttpx)
+      : >"$dir/empty.conf"
+      local fe="127.0.0.1,$tgt_port;no-tls" keycert=()
+      ((use_tls)) && { fe="127.0.0.1,$tgt_port"; keycert=("$tls/server.key" "$tls/server.crt"); }
+      nghttpx --conf="$dir/empty.conf" --single-process --workers=1 \
+        --frontend="$fe" --backend="127.0.0.1,$be_port;;proto=h2" \
+        --frontend-http2-max-concurrent-streams=1024 --backend-http2-max-concurrent-streams=1024 \
+        --frontend-http2-read-timeout=300s --frontend-keep-alive-timeout=300s \
+        --backend-read-timeout=300s --backend-write-timeout=300s --backend-keep-alive-timeout=300s \
+        --rlimit-nofile="$nofile" --no-via --no-server-push --no-ocsp \
+        --errorlog-file="$dir/error.log" --log-level=WARN "${keycert[@]}" >"$dir/out.log" 2>&1 &
+      ;;
+    *) echo "bench: unknown target $target" >&2; return 1 ;;
+  esac
+  tgt_pid=$!
+  started+=("$tgt_pid")
+  if ! wait_listen "$tgt_port" "$tgt_pid"; then
+    echo "bench: $target did not start:" >&2
+    cat "$dir/out.log" "$dir/error.log" 2>/dev/null | tail -20 >&2
+    return 1
+  fi
+}
+stop_target() { [ -n "$tgt_pid" ] && stop_pid "$tgt_pid"; tgt_pid=""; }
+
+# --- one measured run ----------------------------------------------------------
+# Case table: mode conns streams size [extra load flags]
+case_spec() {
+  case $1 in
+    unary16|tls) echo "unary 4 16 16" ;;
+    unary64k) echo "unary 4 4 65536" ;;
+    stream) echo "stream 4 4 1024 --stream-count 1000" ;;
+    bidi) echo "bidi 4 16 16" ;;
+    latency) echo "latency 1 1 16" ;;
+    conc10) echo "unary 1 10 16" ;;
+    conc1k) echo "unary 10 100 16" ;;
+    conc10k) echo "unary 100 100 16" ;;
+    idle) echo "idle $idle_conns 1 16" ;;
+    bigstream) echo "slowread 1 1 65536 --total $((big_mib * 1048576)) --rate $slow_rate" ;;
+    *) return 1 ;;
+  esac
+}
+
+# h2load16: h2load drives prior-knowledge h2c (or h2 over TLS) with a pre-framed
+# gRPC request; it checks only HTTP status, so the backend's count of OK
+# unary RPCs must equal the requests h2load completed.
+h2load_run() {  # h2load_run CASE TARGET REP
+  local c=$1 target=$2 rep=$3 n frame=$work/h2load.req
+  # gRPC frame: flag 0, length 18, Payload{data: 16 x 'x'}
+  printf '\x00\x00\x00\x00\x12\x0a\x10xxxxxxxxxxxxxxxx' >"$frame"
+  n=$(awk -v d="$duration" 'BEGIN { printf "%d", d * 20000 }')
+  local before after c0 c1 t0 t1 outf=$work/h2load.out rc=0 pid=${tgt_pid:-}
+  before=$(backend_counts)
+  [ -n "$pid" ] && c0=$(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$pid/stat")
+  t0=$(date +%s.%N)
+  timeout $((60 + ${duration%.*} * 10)) h2load -n "$n" -c 16 -m 32 -t 1 -d "$frame" \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$tgt_port/switchyard.bench.Bench/Unary" >"$outf" 2>&1 || rc=$?
+  t1=$(date +%s.%N)
+  [ -n "$pid" ] && c1=$(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$pid/stat")
+  local succeeded status2xx i
+  succeeded=$(awk '/^requests:/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /succeeded/) { print $i + 0; exit } }' "$outf")
+  status2xx=$(awk '/^status codes:/ { print $3 + 0; exit }' "$outf")
+  succeeded=${succeeded:-0}; status2xx=${status2xx:-0}
+  for ((i = 0; i < 50; i++)); do
+    after=$(backend_counts)
+    (($(count_of "$after" unary) - $(count_of "$before" unary) >= succeeded)) && break
+    sleep 0.05
+  done
+  local be_delta=$(($(count_of "$after" unary) - $(count_of "$before" unary)))
+  local verify=ok failed=$((n - succeeded))
+  ((rc != 0)) && verify="FAIL:h2load_exit_$rc"
+  ((succeeded != n)) && verify="FAIL:h2load_${succeeded}_of_$n"
+  ((status2xx != succeeded)) && verify="FAIL:http_2xx_${status2xx}_of_$succeeded"
+  ((be_delta != succeeded)) && verify="FAIL:backend_counted_${be_delta}_of_$succeeded"
+  local line
+  line=$(awk -v n="$succeeded" -v t0="$t0" -v t1="$t1" -v c0="${c0:-}" -v c1="${c1:-}" -v tck="$(getconf CLK_TCK)" \
+    -v pid="$pid" -v failed="$failed" 'BEGIN {
+      secs = t1 - t0; printf "mode=h2load units=%d secs=%.3f rate=%.3f p50_us=-1 p99_us=-1 ok=%d failed=%d msgs=0", n, secs, n / secs, n, failed
+      if (pid != "") { us = (c1 - c0) * 1e6 / tck; printf " proxy_cpu_us=%.0f proxy_cpu_us_per_unit=%.3f", us, (n ? us / n : 0) }
+    }')
+  if [ -n "$pid" ]; then
+    line+=" proxy_rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status") proxy_hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
+  fi
+  echo "case=$c target=$target rep=$rep verify=$verify backend=$be_delta $line" >>"$raw"
+  log "$c $target #$rep: $verify $(grep -o 'rate=[^ ]*' <<<"$line")"
+}
+
+measure() {  # measure CASE TARGET REP
+  local c=$1 target=$2 rep=$3 use_tls=0 spec mode conns streams size rest="" want extra=()
+  [ "$c" = tls ] && use_tls=1
+  if ! start_target "$target" "$use_tls"; then
+    echo "case=$c target=$target rep=$rep verify=FAIL:proxy_did_not_start" >>"$raw"
+    return 0
+  fi
+  if [ "$c" = h2load16 ]; then
+    h2load_run "$c" "$target" "$rep"
+    stop_target
+    return 0
+  fi
+  spec=$(case_spec "$c")
+  read -r mode conns streams size rest <<<"$spec"
+  [ -n "${rest:-}" ] && read -r -a extra <<<"$rest"
+  local args=(--target "127.0.0.1:$tgt_port" --mode "$mode" --conns "$conns" --streams "$streams"
+              --size "$size" --duration "$duration" --warmup "$warmup" --backend-pid "$be_pid")
+  [ -n "$tgt_pid" ] && args+=(--proxy-pid "$tgt_pid")
+  ((use_tls)) && args+=(--ca "$tls/ca.crt" --authority localhost)
+  local before after result rc=0 outf=$work/load.out
+  before=$(backend_counts)
+  timeout $((120 + ${duration%.*} * 3 + big_mib / (slow_rate > 0 ? slow_rate : 1) * 2)) \
+    "$LOAD" "${args[@]}" "${extra[@]}" >"$outf" 2>"$work/load.err" || rc=$?
+  result=$(grep '^RESULT ' "$outf" | tail -1 | sed 's/^RESULT //')
+  local ok msgs key verify=ok be_delta=0 i
+  ok=$(count_of "$result" ok); msgs=$(count_of "$result" msgs)
+  # What the backend must have completed for this client's view to be true.
+  case $mode in
+    unary|latency) key=unary; want=$ok ;;
+    stream|slowread) key=stream_msgs; want=$msgs ;;
+    bidi) key=bidi_msgs; want=$msgs ;;
+    *) key=""; want=0 ;;
+  esac
+  if [ -n "$key" ]; then
+    for ((i = 0; i < 50; i++)); do
+      after=$(backend_counts)
+      be_delta=$(($(count_of "$after" "$key") - $(count_of "$before" "$key")))
+      ((be_delta >= want)) && break
+      sleep 0.05
+    done
+    ((be_delta != want)) && verify="FAIL:backend_${key}_${be_delta}_client_$want"
+  fi
+  [ -z "$result" ] && verify="FAIL:no_result_rc_$rc"
+  (($(count_of "$result" failed) > 0)) && verify="FAIL:$(count_of "$result" failed)_failed"
+  ((rc != 0)) && [[ $verify == ok ]] && verify="FAIL:load_exit_$rc"
+  if [[ $verify != ok ]]; then
+    sed 's/^/  load: /' "$work/load.err" | sort -u | awk 'NR <= 5' >&2
+  fi
+  echo "case=$c target=$target rep=$rep verify=$verify backend=$be_delta $result" >>"$raw"
+  log "$c $target #$rep: $verify $(grep -o 'rate=[^ ]*' <<<"$result") $(grep -o 'proxy_cpu_us_per_unit=[^ ]*' <<<"$result")"
+  stop_target
+}
+
+# callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
+# switched on only around the load, so start-up is not counted.
+callgrind_run() {
+  if ! command -v valgrind >/dev/null; then
+    echo "case=callgrind target=sy-1 rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
+  fi
+  local dir=$work/callgrind
+  mkdir -p "$dir"
+  SY_WRAPPER="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$dir/callgrind.out" \
+    start_target sy-1 0 || { echo "case=callgrind target=sy-1 rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
+  local vg_pid=$tgt_pid before after rc=0 result f ir=0
+  callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
+  before=$(backend_counts)
+  timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" --mode unary --conns 1 --streams 8 --size 16 \
+    --duration 3 --warmup 0.5 >"$work/load.out" 2>"$work/load.err" || rc=$?
+  after=$(backend_counts)
+  # Dump the counters of the instrumented stretch before stopping the daemon.
+  callgrind_control -d "$vg_pid" >/dev/null 2>&1 || true
+  callgrind_control -i off "$vg_pid" >/dev/null 2>&1 || true
+  stop_target
+  result=$(grep '^RESULT ' "$work/load.out" | tail -1 | sed 's/^RESULT //')
+  local rpcs=$(($(count_of "$after" unary) - $(count_of "$before" unary)))
+  # Sum the "totals:" line of every dump ("summary:" can be garbage in an
+  # empty final dump).
+  ir=$(cat "$dir"/callgrind.out* 2>/dev/null | awk '/^totals:/ { s += $2 } END { printf "%d", s }')
+  local verify=ok
+  ((rc != 0)) && verify="FAIL:load_exit_$rc"
+  ((ir == 0)) && verify="FAIL:no_callgrind_output"
+  ((rpcs != $(count_of "$result" ok))) && verify="FAIL:backend_${rpcs}_client_$(count_of "$result" ok)"
+  echo "case=callgrind target=sy-1 rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $result" >>"$raw"
+  log "callgrind: $ir instructions over $rpcs RPCs"
+  # Keep the top functions for docs/performance.md.
+  for f in "$dir"/callgrind.out.[0-9]*; do
+    if [ -s "$f" ]; then callgrind_annotate --auto=no "$f" 2>/dev/null | awk 'NR <= 60' >>"$work/callgrind.top" || true; fi
+  done
+  true
+}
+
+# --- run ------------------------------------------------------------------------
+IFS=, read -r -a case_list <<<"$cases"
+IFS=, read -r -a target_list <<<"$targets"
+log "work dir $work; backend pid $be_pid on :$be_port (tls :$be_tls_port)"
+log "cases: ${case_list[*]}; targets: ${target_list[*]}; duration ${duration}s, warmup ${warmup}s, repeat $repeat"
+for c in "${case_list[@]}"; do
+  if [ "$c" = callgrind ]; then callgrind_run; continue; fi
+  [ "$c" = h2load16 ] || case_spec "$c" >/dev/null || { echo "bench: unknown case $c" >&2; exit 2; }
+  for ((rep = 1; rep <= repeat; rep++)); do
+    for t in "${target_list[@]}"; do
+      # Nothing to measure without a proxy in these cases.
+      if [ "$t" = direct ] && [[ $c == idle || $c == bigstream ]]; then continue; fi
+      measure "$c" "$t" "$rep"
+    done
+  done
+done
+
+versions=$work/versions.txt
+{
+  echo "switchyard=$("$SY" --version | awk '{print $2}')"
+  echo "nginx=$(nginx -v 2>&1 | sed 's|.*nginx/||')"
+  echo "haproxy=$(haproxy -v | awk 'NR == 1 {print $3}')"
+  echo "nghttpx=$(nghttpx --version | awk '{print $2}' | sed 's|nghttp2/||')"
+  echo "h2load=$(h2load --version | awk '{print $2}' | sed 's|nghttp2/||')"
+  echo "grpc=$(dpkg-query -W -f='${Version}' libgrpc++-dev 2>/dev/null)"
+  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  echo "nproc=$(nproc)"
+  echo "kernel=$(uname -r)"
+  echo "duration=$duration"
+  echo "warmup=$warmup"
+  echo "repeat=$repeat"
+  echo "commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} >"$versions"
+mkdir -p "$(dirname "$out")"
+python3 "$root/bench/report.py" "$raw" "$versions" >"$out"
+cp "$raw" "${out%.md}.raw.txt"
+[ -f "$work/callgrind.top" ] && cp "$work/callgrind.top" "${out%.md}.callgrind.txt"
+cat "$out"
+if grep -q 'verify=FAIL' "$raw"; then
+  log "some runs FAILED verification (see the table)"
+  exit 1
+fi
