@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "harness.h"
 
@@ -98,7 +99,9 @@ ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_
   return static_cast<ssize_t>(n);
 }
 
-nghttp2_nv Nv(const std::string& name, const std::string& value) {
+// Views, so a literal name does not become a temporary std::string that dies
+// before nghttp2 copies it.
+nghttp2_nv Nv(std::string_view name, std::string_view value) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
                     NGHTTP2_NV_FLAG_NONE};
