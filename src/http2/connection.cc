@@ -1,8 +1,13 @@
 #include "http2/connection.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 
 #include "common/log.h"
 
@@ -13,6 +18,15 @@ namespace {
 // the write callback resumes generation once it drains to kLowWater.
 constexpr size_t kHighWater = 256 * 1024;
 constexpr size_t kLowWater = 64 * 1024;
+// Plain sockets are read here rather than by the bufferevent, which reads at
+// most 4 KiB per wake-up in libevent 2.1: up to kReadChunk per recv(), and up
+// to kReadBudget per wake-up so one busy peer cannot starve the others.
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadBudget = 256 * 1024;
+// TLS bufferevents move at most this much per callback (libevent's default is 16 KiB).
+constexpr ssize_t kMaxSingleIo = 256 * 1024;
+// Rounds of (generate kHighWater, write) per flush before yielding to the loop.
+constexpr int kMaxWriteRounds = 4;
 // Misbehaviour budget per connection: this many glitches per window.
 constexpr uint32_t kGlitchBudget = 1000;
 constexpr auto kGlitchWindow = std::chrono::seconds(10);
@@ -138,6 +152,13 @@ Connection::Connection(event_base* base, bufferevent* bev, Role role,
   bufferevent_setcb(bev_.get(), &Connection::readCb, &Connection::writeCb, &Connection::eventCb,
                     this);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, kLowWater, 0);
+  bufferevent_set_max_single_read(bev_.get(), kMaxSingleIo);
+  bufferevent_set_max_single_write(bev_.get(), kMaxSingleIo);
+  socket_io_ = bufferevent_openssl_get_ssl(bev_.get()) == nullptr;
+  // A new bufferevent starts with EV_WRITE enabled; writeDirect() owns it from here.
+  if (socket_io_) bufferevent_disable(bev_.get(), EV_WRITE);
+  // An accepted socket is connected already; a client's reports BEV_EVENT_CONNECTED.
+  got_connected_ = role == Role::Server;
 }
 
 Connection::~Connection() {
@@ -162,7 +183,9 @@ void Connection::start() {
     nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0,
                                           static_cast<int32_t>(settings_.initial_connection_window));
   }
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  // Plain sockets are written directly by flush(); the bufferevent's write
+  // event is enabled only while output is left over (see writeDirect()).
+  bufferevent_enable(bev_.get(), socket_io_ ? EV_READ : EV_READ | EV_WRITE);
   scheduleFlush();
 }
 
@@ -231,8 +254,54 @@ void Connection::onEvent(short what) {
   }
 }
 
+void Connection::readSocket(evbuffer* in) {
+  // A bufferevent keeps its input's end frozen outside its own reads.
+  evbuffer_unfreeze(in, 0);
+  readSocketInto(in);
+  evbuffer_freeze(in, 0);
+}
+
+void Connection::readSocketInto(evbuffer* in) {
+  evutil_socket_t fd = bufferevent_getfd(bev_.get());
+  size_t total = 0;
+  while (total < kReadBudget) {
+    std::array<evbuffer_iovec, 2> vec;
+    int n = evbuffer_reserve_space(in, static_cast<ev_ssize_t>(kReadChunk), vec.data(),
+                                   static_cast<int>(vec.size()));
+    if (n <= 0) return;
+    std::array<iovec, 2> iov;
+    size_t want = 0;
+    for (int i = 0; i < n; ++i) {
+      iov[i].iov_base = vec[i].iov_base;
+      iov[i].iov_len = vec[i].iov_len;
+      want += vec[i].iov_len;
+    }
+    ssize_t got = readv(fd, iov.data(), n);
+    if (got <= 0) {
+      evbuffer_commit_space(in, vec.data(), 0);
+      if (got == 0) {
+        peer_eof_ = true;
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        read_error_ = true;
+      }
+      return;
+    }
+    // Hand back exactly what arrived: trim the iovecs to `got` bytes.
+    size_t left = static_cast<size_t>(got);
+    int used = 0;
+    for (; used < n && left > 0; ++used) {
+      vec[used].iov_len = std::min(vec[used].iov_len, left);
+      left -= vec[used].iov_len;
+    }
+    evbuffer_commit_space(in, vec.data(), used);
+    total += static_cast<size_t>(got);
+    if (static_cast<size_t>(got) < want) return;  // the socket is drained
+  }
+}
+
 void Connection::onReadable() {
   evbuffer* in = bufferevent_get_input(bev_.get());
+  if (socket_io_) readSocket(in);
   while (!closed_ && evbuffer_get_length(in) > 0) {
     std::array<evbuffer_iovec, 16> vec;
     int n = evbuffer_peek(in, -1, nullptr, vec.data(), static_cast<int>(vec.size()));
@@ -263,22 +332,63 @@ void Connection::onReadable() {
     }
     evbuffer_drain(in, used);
   }
+  if (!closed_ && (peer_eof_ || read_error_)) {
+    // What arrived before the end was processed above; answer nothing more.
+    closeNow(peer_eof_ ? CloseReason::PeerEof : CloseReason::IoError);
+    return;
+  }
   if (!closed_) flush();
+}
+
+void Connection::writeDirect(evbuffer* out) {
+  if (!socket_io_ || !got_connected_) return;
+  if (evbuffer_get_length(out) > 0) {
+    // On EAGAIN or an error the bytes stay queued; the bufferevent then writes
+    // them, or reports the error through the event callback.
+    // ... and its output's front frozen outside its own writes.
+    evbuffer_unfreeze(out, 1);
+    evbuffer_write(out, bufferevent_getfd(bev_.get()));
+    evbuffer_freeze(out, 1);
+  }
+  bool pending = evbuffer_get_length(out) > 0;
+  if (pending != write_enabled_) {
+    write_enabled_ = pending;
+    if (pending) {
+      bufferevent_enable(bev_.get(), EV_WRITE);
+    } else {
+      bufferevent_disable(bev_.get(), EV_WRITE);
+    }
+  }
 }
 
 bool Connection::flush() {
   evbuffer* out = bufferevent_get_output(bev_.get());
-  if (!closing_after_write_ || nghttp2_session_want_write(session_.get())) {
-    while (evbuffer_get_length(out) < kHighWater) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
-      if (n < 0) {
-        log::main().debug("nghttp2_session_mem_send: {}", nghttp2_strerror(static_cast<int>(n)));
-        closeNow(CloseReason::IoError);
-        return false;
+  for (int round = 0;; ++round) {
+    bool more = false;  // stopped at the high-water mark with frames still to go
+    if (!closing_after_write_ || nghttp2_session_want_write(session_.get())) {
+      for (;;) {
+        if (evbuffer_get_length(out) >= kHighWater) {
+          more = true;
+          break;
+        }
+        const uint8_t* data = nullptr;
+        ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
+        if (n < 0) {
+          log::main().debug("nghttp2_session_mem_send: {}", nghttp2_strerror(static_cast<int>(n)));
+          closeNow(CloseReason::IoError);
+          return false;
+        }
+        if (n == 0) break;
+        evbuffer_add(out, data, static_cast<size_t>(n));
       }
-      if (n == 0) break;
-      evbuffer_add(out, data, static_cast<size_t>(n));
+    }
+    writeDirect(out);
+    // A direct write that emptied the buffer leaves no write event to call us
+    // back: keep going, but yield to other connections after a few rounds.
+    if (!more || !socket_io_ || evbuffer_get_length(out) > 0) break;
+    if (round + 1 == kMaxWriteRounds) {
+      scheduleFlush();
+      break;
     }
   }
   bool idle = !nghttp2_session_want_read(session_.get()) &&

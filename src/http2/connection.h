@@ -111,6 +111,9 @@ class Connection {
   static void writeCb(bufferevent* bev, void* arg);
   static void eventCb(bufferevent* bev, short what, void* arg);
   void onReadable();
+  void readSocket(evbuffer* in);
+  void readSocketInto(evbuffer* in);
+  void writeDirect(evbuffer* out);
   void onEvent(short what);
   // Returns false if the connection failed while flushing.
   bool flush();
@@ -129,6 +132,10 @@ class Connection {
   bool reported_ = false;
   bool in_callback_ = false;
   bool got_connected_ = false;
+  bool socket_io_ = false;      // plain TCP: read and write the socket directly
+  bool write_enabled_ = false;  // socket_io_: the bufferevent's write event is on
+  bool peer_eof_ = false;
+  bool read_error_ = false;
   CloseReason close_reason_ = CloseReason::Done;
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point glitch_window_start_;
