@@ -22,6 +22,7 @@ constexpr size_t kLowWater = 64 * 1024;
 // most 4 KiB per wake-up in libevent 2.1: up to kReadChunk per recv(), and up
 // to kReadBudget per wake-up so one busy peer cannot starve the others.
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kBuffereventReadCap = 4096;
 constexpr size_t kReadBudget = 256 * 1024;
 // TLS bufferevents move at most this much per callback (libevent's default is 16 KiB).
 constexpr ssize_t kMaxSingleIo = 256 * 1024;
@@ -301,7 +302,9 @@ void Connection::readSocketInto(evbuffer* in) {
 
 void Connection::onReadable() {
   evbuffer* in = bufferevent_get_input(bev_.get());
-  if (socket_io_) readSocket(in);
+  // The input is drained on every call, so its length is what the bufferevent
+  // just read; less than its 4 KiB cap means the socket had no more.
+  if (socket_io_ && evbuffer_get_length(in) >= kBuffereventReadCap) readSocket(in);
   while (!closed_ && evbuffer_get_length(in) > 0) {
     std::array<evbuffer_iovec, 16> vec;
     int n = evbuffer_peek(in, -1, nullptr, vec.data(), static_cast<int>(vec.size()));
