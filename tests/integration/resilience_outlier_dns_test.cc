@@ -92,27 +92,6 @@ TEST_F(ResilienceOutlierTest, TrailerUnavailableEjectsEndpointUntilBaseEjectionT
 
 class ResilienceDnsTest : public ResilienceTest {};
 
-// Addresses "localhost" resolves to here, as strings "ip" (family order kept).
-std::vector<std::string> ResolveLocalhost() {
-  std::vector<std::string> out;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (::getaddrinfo("localhost", "80", &hints, &res) != 0) return out;
-  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (ai->ai_family == AF_INET) {
-      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
-    } else if (ai->ai_family == AF_INET6) {
-      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
-    }
-    if (buf[0] != '\0' && std::find(out.begin(), out.end(), buf) == out.end()) out.emplace_back(buf);
-  }
-  ::freeaddrinfo(res);
-  return out;
-}
-
 // True if [::1]:port can be bound right now.
 bool Ipv6PortFree(int port) {
   int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -126,18 +105,25 @@ bool Ipv6PortFree(int port) {
   return ok;
 }
 
-// An endpoint "localhost:PORT" with backends on both 127.0.0.1:PORT and
-// [::1]:PORT becomes two endpoints of that origin, and calls reach both.
+// A name with two addresses becomes two endpoints, and one that disappears
+// from the name leaves the cluster at the next refresh without failing calls.
+// The daemon runs in a private mount namespace (unshare -rm) in which a test
+// hosts file is bind-mounted over /etc/hosts, so the name resolves the same
+// way on every machine without touching the real file.
 TEST_F(ResilienceDnsTest, NameResolvingToTwoAddressesGivesTwoEndpoints) {
-  auto addrs = ResolveLocalhost();
-  bool v4 = std::find(addrs.begin(), addrs.end(), "127.0.0.1") != addrs.end();
-  bool v6 = std::find(addrs.begin(), addrs.end(), "::1") != addrs.end();
-  if (!v4 || !v6 || !Ipv6LoopbackAvailable()) {
-    std::string got;
-    for (const auto& a : addrs) got += (got.empty() ? "" : ", ") + a;
-    GTEST_SKIP() << "\"localhost\" must resolve to both 127.0.0.1 and ::1 (and [::1] be bindable) for this test; "
-                 << "here it resolves to [" << got << "] (see /etc/hosts)";
+  if (!Ipv6LoopbackAvailable()) GTEST_SKIP() << "[::1] cannot be bound on this host";
+  const std::filesystem::path hosts = dir() / "hosts";
+  const std::string name = "backends.switchyard.test";
+  WriteFile(hosts, "127.0.0.1 localhost\n127.0.0.1 " + name + "\n::1 " + name + "\n");
+  proxy_wrapper_ = {"unshare", "-rm", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+                    hosts.string()};
+  std::vector<std::string> probe = proxy_wrapper_;
+  probe.insert(probe.end(), {"getent", "ahosts", name});
+  CommandResult r = RunCommand(probe, dir().path(), 10000ms);
+  if (r.exit_code != 0 || r.out.find("::1") == std::string::npos) {
+    GTEST_SKIP() << "cannot give the daemon its own /etc/hosts here (unshare -rm + mount --bind): " << r.err;
   }
+
   int port = 0;
   for (int i = 0; i < 50 && port == 0; ++i) {
     int p = FreePort();
@@ -147,19 +133,31 @@ TEST_F(ResilienceDnsTest, NameResolvingToTwoAddressesGivesTwoEndpoints) {
   const std::string p = std::to_string(port);
   StartBackend("v4", "127.0.0.1:" + p);
   StartBackend("v6", "[::1]:" + p);
-  ASSERT_NO_FATAL_FAILURE(Start(Config({"localhost:" + p})));
+  ASSERT_NO_FATAL_FAILURE(Start(Config({name + ":" + p}, {"dns_refresh: 200ms"})));
 
-  std::set<std::string> listed;
-  for (const auto& e : Clusters()) {
-    if (e.cluster == kCluster && e.origin == "localhost:" + p) listed.insert(e.address);
-  }
-  EXPECT_EQ(listed, (std::set<std::string>{"127.0.0.1:" + p, "[::1]:" + p})) << ClustersText();
+  auto endpoints = [&] {
+    std::set<std::string> listed;
+    for (const auto& e : Clusters()) {
+      if (e.cluster == kCluster && e.origin == name + ":" + p) listed.insert(e.address);
+    }
+    return listed;
+  };
+  EXPECT_EQ(endpoints(), (std::set<std::string>{"127.0.0.1:" + p, "[::1]:" + p})) << ClustersText();
 
   auto calls = Sequential(20);
-  auto failures = Failed(calls);
-  EXPECT_TRUE(failures.empty()) << DescribeAll(failures);
+  EXPECT_TRUE(Failed(calls).empty()) << DescribeAll(Failed(calls));
   EXPECT_GE(AnsweredBy(calls, "v4"), 5u);
   EXPECT_GE(AnsweredBy(calls, "v6"), 5u);
+
+  // The bind mount follows the file, so rewriting it in place changes what
+  // the daemon resolves.
+  WriteFile(hosts, "127.0.0.1 localhost\n127.0.0.1 " + name + "\n");
+  const std::set<std::string> v4_only{"127.0.0.1:" + p};
+  EXPECT_TRUE(WaitUntil([&] { return endpoints() == v4_only; }, 5000ms))
+      << "the address that left the name is still an endpoint: " << ClustersText();
+  calls = Sequential(10);
+  EXPECT_TRUE(Failed(calls).empty()) << DescribeAll(Failed(calls));
+  EXPECT_EQ(AnsweredBy(calls, "v6"), 0u) << "the removed address still got calls";
 }
 
 }  // namespace

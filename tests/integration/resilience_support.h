@@ -466,6 +466,10 @@ class ResilienceTest : public ops::OpsTest {
   }
   static constexpr std::chrono::milliseconds kUnhealthyWithin{400};
 
+  // Put in front of the daemon's command line by Start() (e.g. to run it in
+  // its own mount namespace).
+  std::vector<std::string> proxy_wrapper_;
+
   // One cleartext listener and an admin port (both free), Echo routed to one
   // cluster kCluster of the given endpoints with the given extra cluster keys.
   static ProxyConfig Config(const std::vector<std::string>& endpoints, const std::vector<std::string>& extra = {},
@@ -496,9 +500,9 @@ class ResilienceTest : public ops::OpsTest {
     WriteFile(config_path(), yaml);
     admin_address_ = config.admin_address;
     proxy_address_ = config.listeners.front().address;
-    proxy_ = std::make_unique<ProcessGuard>(
-        std::vector<std::string>{ProxyBinary(), "--config", config_path().string(), "--log-level", "debug"},
-        dir_ / "switchyard.out", dir_ / "switchyard.err");
+    std::vector<std::string> argv = proxy_wrapper_;
+    argv.insert(argv.end(), {ProxyBinary(), "--config", config_path().string(), "--log-level", "debug"});
+    proxy_ = std::make_unique<ProcessGuard>(argv, dir_ / "switchyard.out", dir_ / "switchyard.err");
     for (const auto& address : {proxy_address_, admin_address_}) {
       bool up = WaitUntil([&] { return !proxy_->running() || WaitForPort(address, 100ms); }, 15000ms, 10ms);
       ASSERT_TRUE(up && proxy_->running()) << "switchyard did not start listening on " << address << "\nconfig:\n"
