@@ -269,5 +269,49 @@ TEST_F(OpsReloadTest, ReloadAddsAndRemovesListener) {
   }
 }
 
+// A reload with a new certificate (from another CA) serves it to new
+// connections, while a connection made under the old one keeps working.
+TEST_F(OpsReloadTest, ReloadSwitchesTlsCertificateKeepingOpenConnections) {
+  TempDir first_dir, second_dir;
+  TestPki first, second;
+  std::string error;
+  ASSERT_TRUE(MakeTestPki(first_dir.path(), &first, &error)) << error;
+  ASSERT_TRUE(MakeTestPki(second_dir.path(), &second, &error)) << error;
+  Backend& a = StartBackend("backend-a");
+  ProxyConfig c = TwoClusters(a, a, "a");
+  c.listeners.front().tls_cert = first.server_cert.string();
+  c.listeners.front().tls_key = first.server_key.string();
+  ASSERT_NO_FATAL_FAILURE(StartProxyWith(c));
+
+  auto call = [](const std::shared_ptr<grpc::Channel>& channel) {
+    auto stub = switchyard::test::Echo::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(3000ms));
+    EchoResponse resp;
+    return stub->Unary(&ctx, EchoRequest(), &resp);
+  };
+  ChannelOptions trusts_first, trusts_second;
+  trusts_first.ca_pem = ReadFile(first.ca_cert);
+  trusts_second.ca_pem = ReadFile(second.ca_cert);
+  auto old_conn = MakeChannel(proxy_address(), trusts_first);
+  ASSERT_TRUE(call(old_conn).ok()) << "the first certificate is not served";
+  EXPECT_FALSE(call(MakeChannel(proxy_address(), trusts_second)).ok()) << "the second CA is trusted already";
+
+  const double success_before = ReloadCount("success");
+  c.listeners.front().tls_cert = second.server_cert.string();
+  c.listeners.front().tls_key = second.server_key.string();
+  Reload(c);
+  ASSERT_TRUE(WaitUntil([&] { return ReloadCount("success") > success_before; }, 5000ms))
+      << "the reload was not applied: " << ProxyErr();
+
+  grpc::Status fresh = call(MakeChannel(proxy_address(), trusts_second));
+  EXPECT_TRUE(fresh.ok()) << "a new connection did not get the new certificate: " << fresh.error_message();
+  EXPECT_FALSE(call(MakeChannel(proxy_address(), trusts_first)).ok()) << "the old certificate is still served";
+  for (int i = 0; i < 5; ++i) {
+    grpc::Status s = call(old_conn);
+    EXPECT_TRUE(s.ok()) << "the connection made before the reload failed: " << s.error_message();
+  }
+}
+
 }  // namespace
 }  // namespace sytest::ops
