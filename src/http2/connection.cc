@@ -346,9 +346,9 @@ void Connection::onReadable() {
 void Connection::writeDirect(evbuffer* out) {
   if (!socket_io_ || !got_connected_) return;
   if (evbuffer_get_length(out) > 0) {
+    // A bufferevent keeps its output's front frozen outside its own writes.
     // On EAGAIN or an error the bytes stay queued; the bufferevent then writes
     // them, or reports the error through the event callback.
-    // ... and its output's front frozen outside its own writes.
     evbuffer_unfreeze(out, 1);
     evbuffer_write(out, bufferevent_getfd(bev_.get()));
     evbuffer_freeze(out, 1);

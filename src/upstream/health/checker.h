@@ -10,11 +10,12 @@
 //  - "watch": one long-lived Watch stream; every message is the server's own
 //    word on its state and takes effect at once: SERVING sets force_healthy,
 //    NOT_SERVING sets force_unhealthy (the thresholds count only stream
-//    failures, since a quiet stream sends no repeats to count). If no message arrives within `timeout` the
-//    stream counts as failed ("timeout"). When the stream ends a failure is
-//    reported and it is reopened after `interval` (+ jitter). A server answering
-//    UNIMPLEMENTED (no Watch) makes the target fall back to "check" for good; no
-//    result is reported for that, the first Check follows at once.
+//    failures, since a quiet stream sends no repeats to count). If no message
+//    arrives within `timeout` the stream counts as failed ("timeout"). When
+//    the stream ends a failure is reported and it is reopened after
+//    `interval` (+ jitter). A server answering UNIMPLEMENTED (no Watch) makes
+//    the target fall back to "check" for good; no result is reported for that,
+//    the first Check follows at once.
 //
 // Threading: construct, call setTargets()/stop() and destroy on the loop's thread
 // (or while the loop is not running). on_result runs on the loop's thread; it may
