@@ -136,23 +136,14 @@ TEST_F(OpsAdminTest, ReadyFollowsEndpointHealth) {
   ASSERT_NO_FATAL_FAILURE(StartProxyWith(c));
   ASSERT_TRUE(WaitUntil([&] { return Admin("/ready").status == 200; }, 10000ms, 50ms));
 
-  auto set_serving = [&](bool serving) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(In(5000ms));
-    switchyard::test::SetServingRequest req;
-    req.set_serving(serving);
-    switchyard::test::Empty resp;
-    grpc::Status s = b.control->SetServing(&ctx, req, &resp);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  };
-  ASSERT_NO_FATAL_FAILURE(set_serving(false));
+  ASSERT_NO_FATAL_FAILURE(SetServing(b, false));
   bool down = WaitUntil([&] { return Admin("/ready").status == 503; }, 10000ms, 50ms);
   HttpResponse r = Admin("/ready");
   EXPECT_TRUE(down) << "/ready stayed " << r.status;
   EXPECT_EQ(r.body, "not ready: cluster echo has no healthy endpoint\n");
   EXPECT_NE(Admin("/clusters").body.find("\"unhealthy\""), std::string::npos);
 
-  ASSERT_NO_FATAL_FAILURE(set_serving(true));
+  ASSERT_NO_FATAL_FAILURE(SetServing(b, true));
   EXPECT_TRUE(WaitUntil([&] { return Admin("/ready").status == 200; }, 10000ms, 50ms)) << "/ready did not recover";
   EXPECT_EQ(Admin("/healthz").status, 200);
 }

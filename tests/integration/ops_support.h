@@ -325,6 +325,17 @@ class UnaryLoad {
 
 class OpsTest : public ProxyTest {
  protected:
+  // Flips the backend's grpc.health.v1 status through its control service.
+  static void SetServing(Backend& b, bool serving) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(5000ms));
+    switchyard::test::SetServingRequest req;
+    req.set_serving(serving);
+    switchyard::test::Empty resp;
+    grpc::Status s = b.control->SetServing(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << "SetServing(" << serving << ") on " << b.name << ": " << s.error_message();
+  }
+
   void TearDown() override {
     if (exited_proxy_ && HasFailure()) {
       std::cerr << "---- switchyard stderr (process that exited during the test)\n" << exited_proxy_->err() << "\n";

@@ -532,15 +532,6 @@ class ResilienceTest : public ops::OpsTest {
     return WaitUntil([&] { return HealthOf(address) == health; }, timeout, 20ms);
   }
 
-  static void SetServing(Backend& b, bool serving) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(In(5000ms));
-    switchyard::test::SetServingRequest req;
-    req.set_serving(serving);
-    switchyard::test::Empty resp;
-    grpc::Status s = b.control->SetServing(&ctx, req, &resp);
-    ASSERT_TRUE(s.ok()) << "SetServing(" << serving << ") on " << b.name << ": " << s.error_message();
-  }
 
   // Sends n unary calls one after the other on a fresh channel.
   std::vector<Call> Sequential(int n, std::chrono::milliseconds deadline = 3000ms, int sleep_ms = 0) {
