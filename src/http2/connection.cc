@@ -2,10 +2,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
+#include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -18,11 +16,11 @@ namespace {
 // the write callback resumes generation once it drains to kLowWater.
 constexpr size_t kHighWater = 256 * 1024;
 constexpr size_t kLowWater = 64 * 1024;
-// Plain sockets are read here rather than by the bufferevent, which reads at
-// most 4 KiB per wake-up in libevent 2.1: up to kReadChunk per recv(), and up
-// to kReadBudget per wake-up so one busy peer cannot starve the others.
+// Plain sockets are read by a read event of our own rather than by the
+// bufferevent, which asks FIONREAD and then reads at most 4 KiB per wake-up in
+// libevent 2.1: up to kReadChunk per read(), and up to kReadBudget per wake-up
+// so one busy peer cannot starve the others.
 constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kBuffereventReadCap = 4096;
 constexpr size_t kReadBudget = 256 * 1024;
 // TLS bufferevents move at most this much per callback (libevent's default is 16 KiB).
 constexpr ssize_t kMaxSingleIo = 256 * 1024;
@@ -165,6 +163,7 @@ Connection::Connection(event_base* base, bufferevent* bev, Role role,
 Connection::~Connection() {
   // Free the session before the socket: nghttp2_session_del fires no callbacks.
   session_.reset();
+  read_event_.reset();  // before the bufferevent closes the socket
   bev_.reset();
 }
 
@@ -184,9 +183,16 @@ void Connection::start() {
     nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0,
                                           static_cast<int32_t>(settings_.initial_connection_window));
   }
-  // Plain sockets are written directly by flush(); the bufferevent's write
-  // event is enabled only while output is left over (see writeDirect()).
-  bufferevent_enable(bev_.get(), socket_io_ ? EV_READ : EV_READ | EV_WRITE);
+  if (socket_io_) {
+    // Read by socketReadCb; written directly by flush(), with the bufferevent's
+    // write event enabled only while output is left over (see writeDirect()).
+    // The bufferevent still reports connect completion and write errors.
+    read_event_.reset(event_new(bufferevent_get_base(bev_.get()), bufferevent_getfd(bev_.get()),
+                                EV_READ | EV_PERSIST, &Connection::socketReadCb, this));
+    event_add(read_event_.get(), nullptr);
+  } else {
+    bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  }
   scheduleFlush();
 }
 
@@ -209,7 +215,8 @@ void Connection::closeNow(CloseReason reason) {
   if (closed_) return;
   closed_ = true;
   close_reason_ = reason;
-  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  stopReading();
+  bufferevent_disable(bev_.get(), EV_WRITE);
   scheduleFlush();  // reports onClosed() from the top of the loop
 }
 
@@ -255,92 +262,80 @@ void Connection::onEvent(short what) {
   }
 }
 
-void Connection::readSocket(evbuffer* in) {
-  // A bufferevent keeps its input's end frozen outside its own reads.
-  evbuffer_unfreeze(in, 0);
-  readSocketInto(in);
-  evbuffer_freeze(in, 0);
+void Connection::socketReadCb(evutil_socket_t, short, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  if (!c->closed_) c->onSocketReadable();
+  c->finishIfDone();
 }
 
-void Connection::readSocketInto(evbuffer* in) {
+void Connection::onSocketReadable() {
+  // One buffer per worker thread: its bytes are handed to nghttp2 before the
+  // next read, and nothing on this path reads another socket meanwhile.
+  static thread_local std::array<uint8_t, kReadChunk> buf;
   evutil_socket_t fd = bufferevent_getfd(bev_.get());
   size_t total = 0;
-  while (total < kReadBudget) {
-    std::array<evbuffer_iovec, 2> vec;
-    int n = evbuffer_reserve_space(in, static_cast<ev_ssize_t>(kReadChunk), vec.data(),
-                                   static_cast<int>(vec.size()));
-    if (n <= 0) return;
-    std::array<iovec, 2> iov;
-    size_t want = 0;
-    for (int i = 0; i < n; ++i) {
-      iov[i].iov_base = vec[i].iov_base;
-      iov[i].iov_len = vec[i].iov_len;
-      want += vec[i].iov_len;
+  while (!closed_ && total < kReadBudget) {
+    ssize_t got = read(fd, buf.data(), buf.size());
+    if (got > 0) {
+      total += static_cast<size_t>(got);
+      if (!receive(buf.data(), static_cast<size_t>(got))) return;
+      if (static_cast<size_t>(got) < buf.size()) break;  // the socket is drained
+      continue;
     }
-    ssize_t got = readv(fd, iov.data(), n);
-    if (got <= 0) {
-      evbuffer_commit_space(in, vec.data(), 0);
-      if (got == 0) {
-        peer_eof_ = true;
-      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        read_error_ = true;
-      }
+    if (got == 0) {
+      closeNow(CloseReason::PeerEof);
       return;
     }
-    // Hand back exactly what arrived: trim the iovecs to `got` bytes.
-    size_t left = static_cast<size_t>(got);
-    int used = 0;
-    for (; used < n && left > 0; ++used) {
-      vec[used].iov_len = std::min(vec[used].iov_len, left);
-      left -= vec[used].iov_len;
-    }
-    evbuffer_commit_space(in, vec.data(), used);
-    total += static_cast<size_t>(got);
-    if (static_cast<size_t>(got) < want) return;  // the socket is drained
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    closeNow(role_ == Role::Client && !got_connected_ ? CloseReason::ConnectFailed
+                                                      : CloseReason::IoError);
+    return;
   }
+  if (!closed_) flush();
 }
 
 void Connection::onReadable() {
   evbuffer* in = bufferevent_get_input(bev_.get());
-  // The input is drained on every call, so its length is what the bufferevent
-  // just read; less than its 4 KiB cap means the socket had no more.
-  if (socket_io_ && evbuffer_get_length(in) >= kBuffereventReadCap) readSocket(in);
   while (!closed_ && evbuffer_get_length(in) > 0) {
     std::array<evbuffer_iovec, 16> vec;
     int n = evbuffer_peek(in, -1, nullptr, vec.data(), static_cast<int>(vec.size()));
     if (n <= 0) break;
     size_t used = 0;
     for (int i = 0; i < n && i < static_cast<int>(vec.size()); ++i) {
-      ssize_t rv = nghttp2_session_mem_recv(
-          session_.get(), static_cast<const uint8_t*>(vec[i].iov_base), vec[i].iov_len);
-      if (rv < 0) {
-        evbuffer_drain(in, used);
-        onProtocolError(static_cast<int>(rv));
-        if (closed_) return;
-        if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-          closing_after_write_ = true;
-          close_reason_ = CloseReason::NotHttp2;
-          bufferevent_disable(bev_.get(), EV_READ);
-        } else {
-          // nghttp2 has queued GOAWAY for protocol violations; make sure one goes out.
-          nghttp2_session_terminate_session(session_.get(), NGHTTP2_PROTOCOL_ERROR);
-          closing_after_write_ = true;
-          close_reason_ = CloseReason::ProtocolError;
-          bufferevent_disable(bev_.get(), EV_READ);
-        }
-        flush();
+      if (!receive(static_cast<const uint8_t*>(vec[i].iov_base), vec[i].iov_len)) {
+        evbuffer_drain(in, evbuffer_get_length(in));
         return;
       }
-      used += static_cast<size_t>(rv);
+      used += vec[i].iov_len;
     }
     evbuffer_drain(in, used);
   }
-  if (!closed_ && (peer_eof_ || read_error_)) {
-    // What arrived before the end was processed above; answer nothing more.
-    closeNow(peer_eof_ ? CloseReason::PeerEof : CloseReason::IoError);
-    return;
-  }
   if (!closed_) flush();
+}
+
+bool Connection::receive(const uint8_t* data, size_t len) {
+  ssize_t rv = nghttp2_session_mem_recv(session_.get(), data, len);
+  if (rv >= 0) return !closed_;
+  onProtocolError(static_cast<int>(rv));
+  if (closed_) return false;
+  if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+    closing_after_write_ = true;
+    close_reason_ = CloseReason::NotHttp2;
+  } else {
+    // nghttp2 has queued GOAWAY for protocol violations; make sure one goes out.
+    nghttp2_session_terminate_session(session_.get(), NGHTTP2_PROTOCOL_ERROR);
+    closing_after_write_ = true;
+    close_reason_ = CloseReason::ProtocolError;
+  }
+  stopReading();
+  flush();
+  return false;
+}
+
+void Connection::stopReading() {
+  if (read_event_) event_del(read_event_.get());
+  bufferevent_disable(bev_.get(), EV_READ);
 }
 
 void Connection::writeDirect(evbuffer* out) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <nghttp2/nghttp2.h>
 
 #include <chrono>
@@ -25,6 +26,7 @@ namespace switchyard::http2 {
 
 using SessionPtr = CHandle<nghttp2_session, nghttp2_session_del>;
 using BufferEventPtr = CHandle<bufferevent, bufferevent_free>;
+using EventPtr = CHandle<::event, event_free>;
 
 struct SessionSettings {
   uint32_t max_concurrent_streams = 1024;
@@ -110,9 +112,13 @@ class Connection {
   static void readCb(bufferevent* bev, void* arg);
   static void writeCb(bufferevent* bev, void* arg);
   static void eventCb(bufferevent* bev, short what, void* arg);
-  void onReadable();
-  void readSocket(evbuffer* in);
-  void readSocketInto(evbuffer* in);
+  static void socketReadCb(evutil_socket_t fd, short what, void* arg);
+  void onReadable();        // TLS: what the bufferevent read
+  void onSocketReadable();  // plain TCP: read the socket here
+  // Feeds bytes to nghttp2; false (after queuing GOAWAY and closing or
+  // stopping reads) if the peer broke the protocol or the connection closed.
+  bool receive(const uint8_t* data, size_t len);
+  void stopReading();
   void writeDirect(evbuffer* out);
   void onEvent(short what);
   // Returns false if the connection failed while flushing.
@@ -123,6 +129,7 @@ class Connection {
   static nghttp2_session_callbacks* callbacks();
 
   BufferEventPtr bev_;
+  EventPtr read_event_;  // plain TCP only (socket_io_)
   SessionPtr session_;
   Role role_;
   SessionSettings settings_;
@@ -134,8 +141,6 @@ class Connection {
   bool got_connected_ = false;
   bool socket_io_ = false;      // plain TCP: read and write the socket directly
   bool write_enabled_ = false;  // socket_io_: the bufferevent's write event is on
-  bool peer_eof_ = false;
-  bool read_error_ = false;
   CloseReason close_reason_ = CloseReason::Done;
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point glitch_window_start_;
