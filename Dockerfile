@@ -21,7 +21,7 @@ COPY scripts scripts
 COPY src src
 COPY tests tests
 COPY config config
-RUN BUILD_TYPE=Release scripts/build.sh -DSY_TESTS=OFF -DSY_WERROR=OFF \
+RUN BUILD_TYPE=Release scripts/build.sh -DSY_TESTS=OFF -DSY_BENCH=OFF -DSY_WERROR=OFF \
  && strip --strip-unneeded build/switchyard
 
 # ---- runtime -----------------------------------------------------------------
