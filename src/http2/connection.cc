@@ -273,6 +273,8 @@ void Connection::onSocketReadable() {
   // next read, and nothing on this path reads another socket meanwhile.
   static thread_local std::array<uint8_t, kReadChunk> buf;
   evutil_socket_t fd = bufferevent_getfd(bev_.get());
+  // A client socket that ends before it connected never reached the peer.
+  const bool connecting = role_ == Role::Client && !got_connected_;
   size_t total = 0;
   while (!closed_ && total < kReadBudget) {
     ssize_t got = read(fd, buf.data(), buf.size());
@@ -282,14 +284,10 @@ void Connection::onSocketReadable() {
       if (static_cast<size_t>(got) < buf.size()) break;  // the socket is drained
       continue;
     }
-    if (got == 0) {
-      closeNow(CloseReason::PeerEof);
-      return;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    closeNow(role_ == Role::Client && !got_connected_ ? CloseReason::ConnectFailed
-                                                      : CloseReason::IoError);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    closeNow(connecting ? CloseReason::ConnectFailed
+                        : got == 0 ? CloseReason::PeerEof : CloseReason::IoError);
     return;
   }
   if (!closed_) flush();
