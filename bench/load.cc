@@ -521,19 +521,26 @@ int RunClosedLoop(const Options& o) {
   return r.rpcs_failed == 0 && r.units > 0 ? 0 : 1;
 }
 
+// One connected channel for the single-connection modes; on failure the
+// result is printed as failed and nullptr returned.
+std::unique_ptr<Bench::Stub> ConnectOne(const Options& o, Result& r) {
+  auto chan = MakeChannel(o, 0);
+  if (!ConnectAll({chan}, r)) {
+    r.rpcs_failed = 1;
+    PrintResult(r);
+    return nullptr;
+  }
+  return Bench::NewStub(chan);
+}
+
 // ---------------------------------------------------------------------------
 // latency: one RPC at a time on one connection
 
 int RunLatency(const Options& o) {
   Result r;
   r.mode = o.mode;
-  auto chan = MakeChannel(o, 0);
-  if (!ConnectAll({chan}, r)) {
-    r.rpcs_failed = 1;
-    PrintResult(r);
-    return 1;
-  }
-  auto stub = Bench::NewStub(chan);
+  auto stub = ConnectOne(o, r);
+  if (!stub) return 1;
   Payload req;
   req.set_data(std::string(o.size, 'x'));
   auto one = [&](bool measure) {
@@ -577,13 +584,8 @@ int RunLatency(const Options& o) {
 int RunSlowRead(const Options& o) {
   Result r;
   r.mode = o.mode;
-  auto chan = MakeChannel(o, 0);
-  if (!ConnectAll({chan}, r)) {
-    r.rpcs_failed = 1;
-    PrintResult(r);
-    return 1;
-  }
-  auto stub = Bench::NewStub(chan);
+  auto stub = ConnectOne(o, r);
+  if (!stub) return 1;
   StreamRequest req;
   req.set_message_size(static_cast<uint32_t>(o.size));
   req.set_count((o.total + o.size - 1) / o.size);
