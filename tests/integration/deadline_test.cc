@@ -30,6 +30,26 @@ class DeadlineTest : public ProxyTest {
   }
   static int64_t Ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
+  // A unary call the backend works on for sleep_ms, with the given client
+  // deadline (0 = none), timed from the client's side.
+  struct TimedCall {
+    grpc::Status status;
+    int64_t ms = 0;
+  };
+  TimedCall SlowUnary(std::chrono::milliseconds deadline, int sleep_ms) {
+    auto stub = EchoStub();
+    grpc::ClientContext ctx;
+    if (deadline.count() > 0) ctx.set_deadline(In(deadline));
+    EchoRequest req;
+    req.set_sleep_ms(sleep_ms);
+    EchoResponse resp;
+    auto start = Clock::now();
+    TimedCall t;
+    t.status = stub->Unary(&ctx, req, &resp);
+    t.ms = Ms(Clock::now() - start);
+    return t;
+  }
+
   Backend* backend_ = nullptr;
 };
 
@@ -37,17 +57,9 @@ class DeadlineTest : public ProxyTest {
 // DEADLINE_EXCEEDED on time, and the backend's handler is cancelled.
 TEST_F(DeadlineTest, ClientDeadlineExceededAgainstSlowBackend) {
   StartWithRouteTimeouts("", "");
-  auto stub = EchoStub();
-  grpc::ClientContext ctx;
-  ctx.set_deadline(In(300ms));
-  EchoRequest req;
-  req.set_sleep_ms(5000);
-  EchoResponse resp;
-  auto start = Clock::now();
-  grpc::Status s = stub->Unary(&ctx, req, &resp);
-  auto elapsed = Clock::now() - start;
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
-  EXPECT_LE(Ms(elapsed), 400) << "DEADLINE_EXCEEDED must arrive within deadline + 100 ms";
+  TimedCall c = SlowUnary(300ms, 5000);
+  EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << c.status.error_message();
+  EXPECT_LE(c.ms, 400) << "DEADLINE_EXCEEDED must arrive within deadline + 100 ms";
   EXPECT_TRUE(BackendSawCancellation()) << "backend handler was not cancelled; stats: "
                                         << backend_->Stats().ShortDebugString();
 }
@@ -73,17 +85,10 @@ TEST_F(DeadlineTest, ClientDeadlinePropagatesToBackend) {
 // the backend.
 TEST_F(DeadlineTest, RouteDefaultTimeoutAppliesWithoutClientDeadline) {
   StartWithRouteTimeouts("300ms", "");
-  auto stub = EchoStub();
-  grpc::ClientContext ctx;  // no deadline
-  EchoRequest req;
-  req.set_sleep_ms(5000);
-  EchoResponse resp;
-  auto start = Clock::now();
-  grpc::Status s = stub->Unary(&ctx, req, &resp);
-  auto elapsed = Clock::now() - start;
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
-  EXPECT_GE(Ms(elapsed), 250) << "ended before the route default timeout";
-  EXPECT_LE(Ms(elapsed), 800) << "route default timeout (300 ms) not enforced promptly";
+  TimedCall c = SlowUnary(0ms, 5000);  // no client deadline
+  EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << c.status.error_message();
+  EXPECT_GE(c.ms, 250) << "ended before the route default timeout";
+  EXPECT_LE(c.ms, 800) << "route default timeout (300 ms) not enforced promptly";
   EXPECT_TRUE(BackendSawCancellation()) << "backend handler was not cancelled; stats: "
                                         << backend_->Stats().ShortDebugString();
 }
@@ -104,16 +109,9 @@ TEST_F(DeadlineTest, RouteMaxCapsLongerClientDeadline) {
     EXPECT_GT(st.last_deadline_remaining_ms(), 0) << "backend saw no deadline at all";
     EXPECT_LE(st.last_deadline_remaining_ms(), 500) << "backend saw the client's 30 s instead of the route max";
   }
-  grpc::ClientContext ctx;
-  ctx.set_deadline(In(30s));
-  EchoRequest req;
-  req.set_sleep_ms(5000);
-  EchoResponse resp;
-  auto start = Clock::now();
-  grpc::Status s = stub->Unary(&ctx, req, &resp);
-  auto elapsed = Clock::now() - start;
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
-  EXPECT_LE(Ms(elapsed), 1000) << "route max (500 ms) not enforced";
+  TimedCall c = SlowUnary(30000ms, 5000);
+  EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << c.status.error_message();
+  EXPECT_LE(c.ms, 1000) << "route max (500 ms) not enforced";
   EXPECT_TRUE(BackendSawCancellation());
 }
 
