@@ -36,6 +36,7 @@ struct Conn {
   std::chrono::milliseconds hold{0};
   std::atomic<int>* requests = nullptr;
   std::atomic<int>* max_concurrent = nullptr;
+  std::atomic<int>* open_streams_total = nullptr;
 
   ~Conn() {
     if (session != nullptr) nghttp2_session_del(session);
@@ -56,6 +57,7 @@ int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
   Conn* c = Of(ud);
   c->streams[frame->hd.stream_id] = Stream{};
   ++c->open_streams;
+  ++*c->open_streams_total;
   int seen = c->max_concurrent->load();
   while (c->open_streams > seen && !c->max_concurrent->compare_exchange_weak(seen, c->open_streams)) {
   }
@@ -86,7 +88,10 @@ int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
 
 int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* ud) {
   Conn* c = Of(ud);
-  if (c->streams.erase(stream_id) > 0) --c->open_streams;
+  if (c->streams.erase(stream_id) > 0) {
+    --c->open_streams;
+    --*c->open_streams_total;
+  }
   return 0;
 }
 
@@ -189,6 +194,7 @@ void ScriptedH2Backend::run() {
         c->hold = hold_;
         c->requests = &requests_;
         c->max_concurrent = &max_concurrent_;
+        c->open_streams_total = &open_streams_;
         nghttp2_session_server_new(&c->session, Callbacks(), c.get());
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_concurrent_streams_}};
         nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, 1);

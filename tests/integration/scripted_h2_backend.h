@@ -34,6 +34,8 @@ class ScriptedH2Backend {
   int requests() const { return requests_.load(); }
   // The most streams ever open at once on one connection.
   int maxConcurrentOnOneConnection() const { return max_concurrent_.load(); }
+  // Streams open right now, over all connections.
+  int openStreams() const { return open_streams_.load(); }
 
  private:
   void run();
@@ -46,6 +48,7 @@ class ScriptedH2Backend {
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
   std::atomic<int> max_concurrent_{0};
+  std::atomic<int> open_streams_{0};
   std::thread thread_;
 };
 

@@ -75,10 +75,12 @@ TEST_F(UpstreamTest, BackendResetMapsToGrpcCode) {
 }
 
 // With the backend allowing 2 streams per connection, 6 concurrent RPCs from
-// one client connection are multiplexed 2 per upstream connection over at
-// least 3 connections, and all succeed.
+// one client connection are multiplexed 2 per upstream connection over 3
+// connections, and all succeed. The calls go out in pairs, each pair once the
+// backend holds the previous one, so every new connection has received the
+// backend's SETTINGS before the pool has to judge it full.
 TEST_F(UpstreamTest, StreamLimitOpensAnotherConnection) {
-  ScriptedH2Backend backend(/*max_concurrent_streams=*/2, /*hold=*/std::chrono::milliseconds(400));
+  ScriptedH2Backend backend(/*max_concurrent_streams=*/2, /*hold=*/std::chrono::milliseconds(1500));
   ASSERT_NO_FATAL_FAILURE(StartFor(backend));
   ASSERT_TRUE(Call("Ok").ok());  // the first connection has the backend's SETTINGS now
   ASSERT_EQ(backend.connections(), 1);
@@ -86,7 +88,13 @@ TEST_F(UpstreamTest, StreamLimitOpensAnotherConnection) {
   constexpr int kCalls = 6;
   std::vector<grpc::Status> results(kCalls);
   std::vector<std::thread> threads;
-  for (int i = 0; i < kCalls; ++i) threads.emplace_back([&, i] { results[i] = Call("HoldOk"); });
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] { results[i] = Call("HoldOk"); });
+    if (i % 2 == 1) {
+      EXPECT_TRUE(WaitUntil([&] { return backend.openStreams() == i + 1; }, 1000ms))
+          << "the backend holds " << backend.openStreams() << " streams, expected " << i + 1;
+    }
+  }
   for (auto& t : threads) t.join();
 
   for (int i = 0; i < kCalls; ++i) {
