@@ -66,7 +66,6 @@ class Connection {
   // this connection's thread, including other connections' callbacks.
   void scheduleFlush() { flush_.schedule(); }
 
-  nghttp2_session* session() const { return session_.get(); }
   bufferevent* bev() const { return bev_.get(); }
   bool closed() const { return closed_; }
 
@@ -93,6 +92,8 @@ class Connection {
   // Received bytes that nghttp2 rejected (used for logging/metrics).
   virtual void onProtocolError(int nghttp2_error) { (void)nghttp2_error; }
 
+  // The session; only subclasses drive it (their owners use their stream APIs).
+  nghttp2_session* session() const { return session_.get(); }
   // Data provider to pass to nghttp2_submit_request/response.
   nghttp2_data_provider dataProvider() const;
 

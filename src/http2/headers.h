@@ -89,4 +89,34 @@ class HeaderList {
 // nghttp2 already rejects most of them on receipt; this guards what we emit.
 bool isHopByHop(std::string_view name);
 
+// NvList: the nghttp2_nv array of one outgoing HEADERS block. Entries point at
+// bytes owned elsewhere (a HeaderList, the caller's strings); nghttp2 copies
+// them when the block is submitted, so they need only outlive that call.
+class NvList {
+ public:
+  void reserve(size_t n) { nv_.reserve(n); }
+  void add(std::string_view name, std::string_view value) { nv_.push_back(makeNv(name, value)); }
+  // Every field of `fields` that may cross a hop (see isHopByHop).
+  void addForwardable(const HeaderList& fields) {
+    nv_.reserve(nv_.size() + fields.size());
+    for (const auto& [name, value] : fields.fields()) {
+      if (!isHopByHop(view(name))) add(view(name), view(value));
+    }
+  }
+  void addForwardable(const HeaderList&& fields) = delete;  // would point into a temporary
+  // Fields with `name` and `value` members (e.g. grpc::HeaderField).
+  template <class Fields>
+  void addAll(const Fields& fields) {
+    nv_.reserve(nv_.size() + fields.size());
+    for (const auto& f : fields) add(f.name, f.value);
+  }
+  template <class Fields>
+  void addAll(const Fields&& fields) = delete;  // would point into a temporary
+  const nghttp2_nv* data() const { return nv_.data(); }
+  size_t size() const { return nv_.size(); }
+
+ private:
+  std::vector<nghttp2_nv> nv_;
+};
+
 }  // namespace switchyard::http2

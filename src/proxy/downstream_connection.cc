@@ -21,6 +21,11 @@ constexpr std::string_view kNotHttp2Reply =
     "Connection: close\r\n\r\n"
     "This port speaks HTTP/2 (gRPC) only; use HTTP/2 to connect.\n";
 
+Status submitted(int nghttp2_rv) {
+  if (nghttp2_rv == 0) return Status();
+  return Error{nghttp2_strerror(nghttp2_rv)};
+}
+
 }  // namespace
 
 DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* bev,
@@ -97,6 +102,38 @@ void DownstreamConnection::forceClose() {
   sendFinalGoaway();
 }
 
+Status DownstreamConnection::respond(int32_t stream_id, const http2::NvList& headers,
+                                     bool end_stream) {
+  nghttp2_data_provider body = dataProvider();
+  int rv = nghttp2_submit_response(session(), stream_id, headers.data(), headers.size(),
+                                   end_stream ? nullptr : &body);
+  scheduleFlush();
+  return submitted(rv);
+}
+
+Status DownstreamConnection::sendTrailers(int32_t stream_id, const http2::NvList& trailers) {
+  int rv = nghttp2_submit_trailer(session(), stream_id, trailers.data(), trailers.size());
+  scheduleFlush();
+  return submitted(rv);
+}
+
+void DownstreamConnection::resumeResponse(int32_t stream_id) {
+  nghttp2_session_resume_data(session(), stream_id);
+  scheduleFlush();
+}
+
+Status DownstreamConnection::reset(int32_t stream_id, uint32_t h2_error) {
+  int rv = nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, stream_id, h2_error);
+  scheduleFlush();
+  return submitted(rv);
+}
+
+void DownstreamConnection::consume(int32_t stream_id, size_t n) {
+  if (n == 0) return;
+  nghttp2_session_consume(session(), stream_id, n);
+  scheduleFlush();
+}
+
 Rpc* DownstreamConnection::rpc(int32_t stream_id) const {
   auto it = rpcs_.find(stream_id);
   return it == rpcs_.end() ? nullptr : it->second.get();
@@ -111,9 +148,7 @@ void DownstreamConnection::armIdleTimer() {
 int DownstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   int32_t id = frame->hd.stream_id;
-  auto rpc = std::make_unique<Rpc>(*this, id);
-  nghttp2_session_set_stream_user_data(session(), id, rpc.get());
-  rpcs_[id] = std::move(rpc);
+  rpcs_[id] = std::make_unique<Rpc>(*this, id);
   idle_timer_.cancel();
   return 0;
 }
@@ -161,7 +196,7 @@ int DownstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, si
                                       uint8_t) {
   Rpc* r = rpc(stream_id);
   if (r == nullptr) {
-    nghttp2_session_consume(session(), stream_id, len);
+    consume(stream_id, len);
     return 0;
   }
   r->onRequestData(data, len);
@@ -185,7 +220,7 @@ int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
   if (r != nullptr && !r->requestEnded()) {
     // gRPC spec: a server that ends the call before the client's END_STREAM
     // follows with RST_STREAM(NO_ERROR), so the client stops sending.
-    nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    (void)reset(frame->hd.stream_id, NGHTTP2_NO_ERROR);  // only fails for a bad stream id
   }
   return 0;
 }

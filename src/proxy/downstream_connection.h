@@ -9,24 +9,13 @@
 #include "event/loop.h"
 #include "event/socket_address.h"
 #include "http2/connection.h"
+#include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
 #include "proxy/worker_context.h"
 
-namespace switchyard::metrics {
-class ListenerSeries;
-}
-
 namespace switchyard::proxy {
 
-struct ListenerInfo {
-  std::string name;
-  bool tls = false;
-  http2::SessionSettings h2;
-  Duration idle_timeout = std::chrono::minutes(5);
-  metrics::ListenerSeries* stats = nullptr;
-};
-
-class DownstreamConnection final : public http2::Connection {
+class DownstreamConnection final : public http2::Connection, public DownstreamSide {
  public:
   // `bev` is a connected socket or an accepting OpenSSL bufferevent.
   DownstreamConnection(WorkerContext& worker, bufferevent* bev, const event::SocketAddress& peer,
@@ -42,16 +31,18 @@ class DownstreamConnection final : public http2::Connection {
   // Drain deadline passed: reset what is left and close.
   void forceClose();
 
-  WorkerContext& worker() { return worker_; }
+  WorkerContext& worker() override { return worker_; }
   const event::SocketAddress& peer() const { return peer_; }
-  const std::string& peerIp() const { return peer_ip_; }
-  const ListenerInfo& listener() const { return listener_; }
+  const std::string& peerIp() const override { return peer_ip_; }
+  const ListenerInfo& listener() const override { return listener_; }
   size_t activeRpcs() const { return rpcs_.size(); }
 
-  // For Rpc: queue frames to this connection (sent on a later loop pass).
-  using http2::Connection::dataProvider;
-  using http2::Connection::scheduleFlush;
-  using http2::Connection::session;
+  // DownstreamSide: the server-stream API (frames go out on a later loop pass).
+  Status respond(int32_t stream_id, const http2::NvList& headers, bool end_stream) override;
+  Status sendTrailers(int32_t stream_id, const http2::NvList& trailers) override;
+  void resumeResponse(int32_t stream_id) override;
+  Status reset(int32_t stream_id, uint32_t h2_error) override;
+  void consume(int32_t stream_id, size_t n) override;
 
  private:
   Rpc* rpc(int32_t stream_id) const;

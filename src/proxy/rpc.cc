@@ -10,7 +10,6 @@
 #include "grpc/status_map.h"
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
-#include "proxy/downstream_connection.h"
 
 namespace switchyard::proxy {
 namespace {
@@ -27,7 +26,7 @@ std::string h2ErrorName(uint32_t code) { return nghttp2_http2_strerror(code); }
 
 }  // namespace
 
-Rpc::Rpc(DownstreamConnection& conn, int32_t stream_id)
+Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
     : conn_(conn),
       stream_id_(stream_id),
       req_buf_(evbuffer_new()),
@@ -146,7 +145,7 @@ bool Rpc::startAttempt() {
     finishLocal(StatusCode::Unavailable, "cannot open a connection to " + endpoint_);
     return false;
   }
-  std::vector<nghttp2_nv> nva;
+  http2::NvList nva;
   std::string timeout_buf;
   std::string xff_buf;
   buildUpstreamHeaders(nva, timeout_buf, xff_buf);
@@ -162,7 +161,7 @@ bool Rpc::startAttempt() {
   return true;
 }
 
-void Rpc::buildUpstreamHeaders(std::vector<nghttp2_nv>& nva, std::string& timeout_buf,
+void Rpc::buildUpstreamHeaders(http2::NvList& nva, std::string& timeout_buf,
                                std::string& xff_buf) const {
   const auto& cluster = *runtime_->clusters[static_cast<size_t>(cluster_index_)];
   nva.reserve(req_headers_.size() + 2);
@@ -184,20 +183,20 @@ void Rpc::buildUpstreamHeaders(std::vector<nghttp2_nv>& nva, std::string& timeou
     } else if (http2::isHopByHop(name)) {
       continue;
     }
-    nva.push_back(http2::makeNv(name, value));
+    nva.add(name, value);
   }
   if (attempts_ > 1) {
     // gRPC A6: tell the backend this is a retry.
     attempts_buf_ = std::to_string(attempts_ - 1);
-    nva.push_back(http2::makeNv("grpc-previous-rpc-attempts", attempts_buf_));
+    nva.add("grpc-previous-rpc-attempts", attempts_buf_);
   }
   if (has_deadline_) {
     // Forward what is left of the caller's budget, not what it started with.
     timeout_buf = grpc::formatGrpcTimeout(deadline_at_ - std::chrono::steady_clock::now());
-    nva.push_back(http2::makeNv("grpc-timeout", timeout_buf));
+    nva.add("grpc-timeout", timeout_buf);
   }
   xff_buf = has_xff ? std::string(prior_xff) + ", " + conn_.peerIp() : conn_.peerIp();
-  nva.push_back(http2::makeNv("x-forwarded-for", xff_buf));
+  nva.add("x-forwarded-for", xff_buf);
 }
 
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
@@ -205,8 +204,7 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
   msgs_in_.feed(data, len);
   if (phase_ == Phase::Responded || (phase_ == Phase::Upstream && up_ == nullptr)) {
     // Nobody will forward these bytes: reopen the client's window at once.
-    nghttp2_session_consume(conn_.session(), stream_id_, len);
-    conn_.scheduleFlush();
+    conn_.consume(stream_id_, len);
     return;
   }
   evbuffer_add(req_buf_.get(), data, len);
@@ -237,10 +235,7 @@ ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
     // re-sent on a retry were paid for already).
     size_t resent = std::min(taken, resend_pending_);
     resend_pending_ -= resent;
-    if (taken > resent) {
-      nghttp2_session_consume(conn_.session(), stream_id_, taken - resent);
-      conn_.scheduleFlush();
-    }
+    conn_.consume(stream_id_, taken - resent);
   }
   if (evbuffer_get_length(req_buf_.get()) == 0 && req_ended_) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -269,18 +264,14 @@ ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
   if (n > 0 && up_ != nullptr) up_->consume(up_stream_, static_cast<size_t>(n));
   if (evbuffer_get_length(resp_buf_.get()) == 0 && resp_complete_ && !trailers_submitted_) {
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    std::vector<nghttp2_nv> nva;
+    http2::NvList nva;
     if (use_local_trailers_) {
-      for (const auto& f : local_trailers_) nva.push_back(http2::makeNv(f.name, f.value));
+      nva.addAll(local_trailers_);
     } else {
-      nva.reserve(resp_trailers_.size());
-      for (const auto& [name, value] : resp_trailers_.fields()) {
-        if (http2::isHopByHop(http2::view(name))) continue;
-        nva.push_back(http2::makeNv(http2::view(name), http2::view(value)));
-      }
+      nva.addForwardable(resp_trailers_);
     }
-    nghttp2_submit_trailer(conn_.session(), stream_id_, nva.data(), nva.size());
     trailers_submitted_ = true;
+    checkSent(conn_.sendTrailers(stream_id_, nva), "trailers");
     return n > 0 ? n : 0;
   }
   if (n <= 0) return NGHTTP2_ERR_DEFERRED;
@@ -325,21 +316,11 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
 }
 
 void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(headers.size());
-  for (const auto& [name, value] : headers.fields()) {
-    if (http2::isHopByHop(http2::view(name))) continue;
-    nva.push_back(http2::makeNv(http2::view(name), http2::view(value)));
-  }
-  if (end_stream) {
-    nghttp2_submit_response(conn_.session(), stream_id_, nva.data(), nva.size(), nullptr);
-    trailers_submitted_ = true;
-  } else {
-    nghttp2_data_provider prd = conn_.dataProvider();
-    nghttp2_submit_response(conn_.session(), stream_id_, nva.data(), nva.size(), &prd);
-  }
+  http2::NvList nva;
+  nva.addForwardable(headers);
   resp_headers_sent_ = true;
-  conn_.scheduleFlush();
+  if (end_stream) trailers_submitted_ = true;
+  checkSent(conn_.respond(stream_id_, nva, end_stream), "response headers");
 }
 
 void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
@@ -381,7 +362,7 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
     // Bytes still buffered here were counted against the connection's window.
     // Give them back now: the stream is going and cannot be consumed later.
     size_t pending = evbuffer_get_length(resp_buf_.get());
-    if (pending > 0) nghttp2_session_consume_connection(up->session(), pending);
+    up->consumeConnection(pending);
     if (phase_ == Phase::Upstream && !resp_complete_ && failure != upstream::StreamFailure::None) {
       recordEndpointResult(true);
     }
@@ -439,13 +420,12 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
   detachUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
   if (!resp_headers_sent_) {
+    http2::NvList nva;
     auto fields = grpc::trailersOnlyHeaders(code, message);
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(fields.size());
-    for (const auto& f : fields) nva.push_back(http2::makeNv(f.name, f.value));
-    nghttp2_submit_response(conn_.session(), stream_id_, nva.data(), nva.size(), nullptr);
+    nva.addAll(fields);
     resp_headers_sent_ = true;
     trailers_submitted_ = true;
+    checkSent(conn_.respond(stream_id_, nva, true), "Trailers-Only response");
   } else if (!trailers_submitted_) {
     // Headers already went out: end with trailers carrying the status, after
     // dropping response bytes that can no longer be delivered whole.
@@ -453,20 +433,19 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
     local_trailers_ = grpc::trailersFields(code, message);
     use_local_trailers_ = true;
     resp_complete_ = true;
-    nghttp2_session_resume_data(conn_.session(), stream_id_);
+    conn_.resumeResponse(stream_id_);
   }
-  conn_.scheduleFlush();
 }
 
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;
   std::string code = std::to_string(status);
-  nghttp2_nv nva[] = {http2::makeNv(":status", code),
-                      http2::makeNv("content-type", "text/plain")};
-  nghttp2_submit_response(conn_.session(), stream_id_, nva, 2, nullptr);
+  http2::NvList nva;
+  nva.add(":status", code);
+  nva.add("content-type", "text/plain");
   resp_headers_sent_ = true;
   trailers_submitted_ = true;
-  conn_.scheduleFlush();
+  checkSent(conn_.respond(stream_id_, nva, true), "HTTP error response");
 }
 
 void Rpc::discardRequestBuffer() {
@@ -474,7 +453,7 @@ void Rpc::discardRequestBuffer() {
   // bytes queued again for a retry were paid for when first sent.
   size_t pending = evbuffer_get_length(req_buf_.get());
   size_t unpaid = pending - std::min(pending, resend_pending_);
-  if (unpaid > 0) nghttp2_session_consume(conn_.session(), stream_id_, unpaid);
+  conn_.consume(stream_id_, unpaid);
   evbuffer_drain(req_buf_.get(), pending);
   resend_pending_ = 0;
   evbuffer_drain(sent_buf_.get(), evbuffer_get_length(sent_buf_.get()));
@@ -566,8 +545,13 @@ void Rpc::onDeadline() {
 
 void Rpc::resumeDownstream() {
   if (!resp_headers_sent_ || trailers_submitted_) return;
-  nghttp2_session_resume_data(conn_.session(), stream_id_);
-  conn_.scheduleFlush();
+  conn_.resumeResponse(stream_id_);
+}
+
+void Rpc::checkSent(const Status& sent, const char* what) {
+  if (sent.ok()) return;
+  log::main().warn("cannot send {} on stream {}: {}; resetting it", what, stream_id_, sent.error());
+  (void)conn_.reset(stream_id_, NGHTTP2_INTERNAL_ERROR);
 }
 
 void Rpc::logAccess() {

@@ -21,6 +21,7 @@
 #include "grpc/local_reply.h"
 #include "grpc/status_code.h"
 #include "http2/headers.h"
+#include "proxy/downstream_side.h"
 #include "proxy/message_counter.h"
 #include "proxy/runtime.h"
 #include "upstream/stream_handler.h"
@@ -33,13 +34,12 @@ class RpcSeries;
 
 namespace switchyard::proxy {
 
-class DownstreamConnection;
 struct ClusterCounters;
 using EvbufferPtr = CHandle<evbuffer, evbuffer_free>;
 
 class Rpc final : public upstream::StreamHandler {
  public:
-  Rpc(DownstreamConnection& conn, int32_t stream_id);
+  Rpc(DownstreamSide& conn, int32_t stream_id);
   ~Rpc() override;
   Rpc(const Rpc&) = delete;
   Rpc& operator=(const Rpc&) = delete;
@@ -84,8 +84,10 @@ class Rpc final : public upstream::StreamHandler {
   bool policyRetry(grpc::StatusCode code, const http2::HeaderList& headers);
   void recordEndpointResult(bool failed);
   void discardRequestBuffer();
-  void buildUpstreamHeaders(std::vector<nghttp2_nv>& nva, std::string& timeout_buf,
+  void buildUpstreamHeaders(http2::NvList& nva, std::string& timeout_buf,
                             std::string& xff_buf) const;
+  // A frame toward the client was refused: reset the stream so the client is not left waiting.
+  void checkSent(const Status& sent, const char* what);
   void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
   // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
   void finishLocal(grpc::StatusCode code, std::string message);
@@ -96,7 +98,7 @@ class Rpc final : public upstream::StreamHandler {
   void logAccess();
   std::string_view methodPath() const;
 
-  DownstreamConnection& conn_;
+  DownstreamSide& conn_;
   int32_t stream_id_;
   Phase phase_ = Phase::Headers;
   RuntimePtr runtime_;

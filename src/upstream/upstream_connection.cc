@@ -48,7 +48,7 @@ UpstreamConnection::~UpstreamConnection() {
 
 int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva, size_t nvlen) {
   nghttp2_data_provider prd = dataProvider();
-  int32_t id = nghttp2_submit_request(session(), nullptr, nva, nvlen, &prd, handler);
+  int32_t id = nghttp2_submit_request(session(), nullptr, nva, nvlen, &prd, nullptr);
   if (id < 0) return id;
   streams_[id].handler = handler;
   if (stats_ != nullptr) stats_->streamStarted();
@@ -65,7 +65,6 @@ void UpstreamConnection::cancel(int32_t stream_id, uint32_t h2_error) {
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return;
   it->second.handler = nullptr;
-  nghttp2_session_set_stream_user_data(session(), stream_id, nullptr);
   nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, stream_id, h2_error);
   scheduleFlush();
 }
@@ -74,7 +73,6 @@ void UpstreamConnection::detach(int32_t stream_id) {
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return;
   it->second.handler = nullptr;
-  nghttp2_session_set_stream_user_data(session(), stream_id, nullptr);
 }
 
 void UpstreamConnection::consume(int32_t stream_id, size_t n) {
@@ -82,6 +80,12 @@ void UpstreamConnection::consume(int32_t stream_id, size_t n) {
   if (nghttp2_session_consume(session(), stream_id, n) != 0) {
     nghttp2_session_consume_connection(session(), n);
   }
+  scheduleFlush();
+}
+
+void UpstreamConnection::consumeConnection(size_t n) {
+  if (n == 0) return;
+  nghttp2_session_consume_connection(session(), n);
   scheduleFlush();
 }
 

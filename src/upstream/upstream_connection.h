@@ -50,6 +50,9 @@ class UpstreamConnection final : public http2::Connection {
   void detach(int32_t stream_id);
   // Tells nghttp2 the proxy passed on `n` bytes of this stream's response: opens the window.
   void consume(int32_t stream_id, size_t n);
+  // A closing stream had `n` received bytes not yet passed on: give them back
+  // to the connection's window (the stream's own window no longer matters).
+  void consumeConnection(size_t n);
   // More request body is ready for this stream.
   void resume(int32_t stream_id);
 

@@ -1,0 +1,56 @@
+// DownstreamSide: what an Rpc needs from the client connection it arrived on:
+// the listener and peer it came through, its worker, and the server-stream
+// API (respond, trailers, resume, reset, consume). DownstreamConnection
+// implements it over nghttp2; unit tests implement it in memory. Every call
+// queues frames and schedules the connection's flush; none sends at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/duration.h"
+#include "common/result.h"
+#include "http2/connection.h"
+#include "http2/headers.h"
+#include "proxy/worker_context.h"
+
+namespace switchyard::metrics {
+class ListenerSeries;
+}
+
+namespace switchyard::proxy {
+
+struct ListenerInfo {
+  std::string name;
+  bool tls = false;
+  http2::SessionSettings h2;
+  Duration idle_timeout = std::chrono::minutes(5);
+  metrics::ListenerSeries* stats = nullptr;
+};
+
+class DownstreamSide {
+ public:
+  virtual ~DownstreamSide() = default;
+
+  virtual WorkerContext& worker() = 0;
+  virtual const ListenerInfo& listener() const = 0;
+  virtual const std::string& peerIp() const = 0;
+
+  // --- server-stream API; a failed Status means nghttp2 refused the frame.
+  // Response HEADERS. end_stream: the whole response (Trailers-Only, or an
+  // HTTP error); otherwise the body is pulled from Rpc::readResponseBody.
+  virtual Status respond(int32_t stream_id, const http2::NvList& headers, bool end_stream) = 0;
+  // Trailers ending a response whose HEADERS went out (may be called from
+  // inside Rpc::readResponseBody, after it set NGHTTP2_DATA_FLAG_NO_END_STREAM).
+  virtual Status sendTrailers(int32_t stream_id, const http2::NvList& trailers) = 0;
+  // More response body (or the trailers) is ready: ask Rpc::readResponseBody again.
+  virtual void resumeResponse(int32_t stream_id) = 0;
+  // RST_STREAM with `h2_error`.
+  virtual Status reset(int32_t stream_id, uint32_t h2_error) = 0;
+  // The proxy passed on (or dropped) `n` request bytes: reopen the client's window.
+  virtual void consume(int32_t stream_id, size_t n) = 0;
+};
+
+}  // namespace switchyard::proxy
