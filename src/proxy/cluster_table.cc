@@ -71,7 +71,7 @@ void ClusterTable::apply(const Runtime& runtime) {
 }
 
 std::optional<ClusterTable::Pick> ClusterTable::pick(const Runtime& runtime, size_t cluster_index,
-                                                     int exclude) {
+                                                     std::optional<size_t> exclude) {
   if (cluster_index >= clusters_.size()) return std::nullopt;
   auto& state = clusters_[cluster_index];
   const auto& cluster = *runtime.clusters[cluster_index];
@@ -80,7 +80,7 @@ std::optional<ClusterTable::Pick> ClusterTable::pick(const Runtime& runtime, siz
   uint32_t panic = cluster.spec->panic_threshold;
   bool panic_mode = panic > 0 && cluster.healthyCount() * 100 < panic * n;
   auto idx = state.rr.pick(n, [&](size_t i) {
-    if (static_cast<int>(i) == exclude && n > 1) return false;
+    if (exclude == i && n > 1) return false;
     return panic_mode || eps[i].health == upstream::Health::Healthy;
   });
   if (!idx) return std::nullopt;

@@ -49,7 +49,8 @@ class ClusterTable {
   // endpoints while the cluster is below its panic threshold), skipping
   // `exclude` (an endpoint index already tried by this RPC). nullopt when no
   // endpoint is eligible.
-  std::optional<Pick> pick(const Runtime& runtime, size_t cluster_index, int exclude = -1);
+  std::optional<Pick> pick(const Runtime& runtime, size_t cluster_index,
+                           std::optional<size_t> exclude = std::nullopt);
 
   // Drains every pool (shutdown).
   void drainAll();

@@ -41,4 +41,14 @@ class MessageCounter {
   uint64_t messages_ = 0;
 };
 
+// One direction of an RPC's traffic, for its metrics and access-log line.
+struct Traffic {
+  void feed(const uint8_t* data, size_t len) {
+    bytes += len;
+    messages.feed(data, len);
+  }
+  uint64_t bytes = 0;
+  MessageCounter messages;
+};
+
 }  // namespace switchyard::proxy

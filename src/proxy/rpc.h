@@ -1,32 +1,33 @@
 // Rpc: one gRPC call in flight, pairing a client (downstream) HTTP/2 stream
 // with a backend (upstream) stream. Owned by its DownstreamConnection, keyed by
-// stream id. It routes the call, forwards headers, messages and trailers both
-// ways, applies the deadline, and turns every failure the proxy itself sees
-// into a proper gRPC status.
+// stream id. Its request goes through one visible sequence of phases:
 //
-// Flow control is end to end: bytes a side sends us are buffered here and the
-// sender's window is reopened (nghttp2_session_consume) only as the other side
-// takes them, so a stream's buffered bytes never exceed the window we granted.
+//   request headers → validate → policy (RequestFilters) → route → deadline
+//     → balance → attempt (UpstreamAttempt) → response
+//
+// and any phase may answer the call itself with a gRPC status. The pieces
+// that are not phases live in their own objects: the backend stream of the
+// current try (UpstreamAttempt), what is needed to send the call again
+// (RetryState), and the buffered bytes with their window accounting
+// (FlowBuffers, which keeps flow control end to end).
 #pragma once
 
-#include <event2/buffer.h>
-
 #include <chrono>
-#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "common/c_handle.h"
 #include "event/loop.h"
 #include "grpc/local_reply.h"
 #include "grpc/status_code.h"
 #include "http2/headers.h"
 #include "proxy/downstream_side.h"
+#include "proxy/flow_buffers.h"
 #include "proxy/message_counter.h"
+#include "proxy/retry_state.h"
 #include "proxy/runtime.h"
+#include "proxy/upstream_attempt.h"
 #include "upstream/stream_handler.h"
-#include "upstream/pool.h"
-#include "upstream/upstream_connection.h"
 
 namespace switchyard::metrics {
 class RpcSeries;
@@ -34,11 +35,29 @@ class RpcSeries;
 
 namespace switchyard::proxy {
 
-struct ClusterCounters;
-using EvbufferPtr = CHandle<evbuffer, evbuffer_free>;
+struct UpstreamHeaderValues;
 
 class Rpc final : public upstream::StreamHandler {
  public:
+  // Where the RPC is in its life.
+  enum class Phase {
+    Headers,    // waiting for the request headers to complete
+    Upstream,   // forwarding to a backend (or waiting to retry)
+    Responded,  // the response toward the client is finished (or being finished)
+  };
+  // The client's half of the stream (RFC 9113 5.1, seen from the server).
+  enum class RequestState {
+    Open,              // the client may send more
+    HalfClosedRemote,  // the client sent END_STREAM
+  };
+  // What went to the client on this stream.
+  enum class ResponseState {
+    None,           // nothing yet: a failure can still be a Trailers-Only response
+    HeadersSent,    // response HEADERS queued; the body flows
+    TrailersReady,  // the body is complete; trailers go once the buffered body drained
+    Ended,          // END_STREAM queued (trailers, Trailers-Only or an HTTP error)
+  };
+
   Rpc(DownstreamSide& conn, int32_t stream_id);
   ~Rpc() override;
   Rpc(const Rpc&) = delete;
@@ -46,7 +65,12 @@ class Rpc final : public upstream::StreamHandler {
 
   http2::HeaderList& requestHeaders() { return req_headers_; }
   int32_t streamId() const { return stream_id_; }
-  bool requestEnded() const { return req_ended_; }
+  bool requestEnded() const { return request_ == RequestState::HalfClosedRemote; }
+  Phase phase() const { return phase_; }
+  ResponseState responseState() const { return response_; }
+  UpstreamAttempt::State upstreamState() const { return attempt_.state(); }
+  // The status the RPC ended with (seen from the backend or made here), once known.
+  std::optional<grpc::StatusCode> status() const { return status_; }
 
   // --- downstream (client) side, called by DownstreamConnection
   void onRequestHeaders(bool end_stream);
@@ -68,85 +92,70 @@ class Rpc final : public upstream::StreamHandler {
   ssize_t readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) override;
 
  private:
-  enum class Phase {
-    Headers,    // waiting for the request headers to complete
-    Upstream,   // forwarding to a backend
-    Responded,  // response finished toward the client (or being finished)
-  };
-
-  void route();
+  // The request phases, in order; each returns false once it answered the RPC.
+  bool validate();
+  bool applyFilters();
+  bool route();
+  bool applyDeadline();
+  // balance + attempt: picks an endpoint and opens a stream to it.
   bool startAttempt();
+  void buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const;
+
+  // The response phase.
+  void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
+  void sendTrailers();
+  void resumeDownstream();
+  // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
+  void finishLocal(grpc::StatusCode code, std::string message);
+  void replyHttp(int status);
+  // A frame toward the client was refused: reset the stream so the client is not left waiting.
+  void checkSent(const Status& sent, const char* what);
+
+  // Retries.
   // Whether the RPC may still be sent again: nothing went to the client, the
   // request bytes sent so far are all kept, and the deadline has not passed.
   bool canRetry() const;
   // Sends the RPC again on another endpoint after `delay` (zero: at once).
   void retry(Duration delay, const char* why);
   bool policyRetry(grpc::StatusCode code, const http2::HeaderList& headers);
-  void recordEndpointResult(bool failed);
+
+  void cancelUpstream(uint32_t h2_error);
   void discardRequestBuffer();
-  void buildUpstreamHeaders(http2::NvList& nva, std::string& timeout_buf,
-                            std::string& xff_buf) const;
-  // A frame toward the client was refused: reset the stream so the client is not left waiting.
-  void checkSent(const Status& sent, const char* what);
-  void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
-  // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
-  void finishLocal(grpc::StatusCode code, std::string message);
-  void replyHttp(int status);
-  void detachUpstream(uint32_t rst_code);
   void onDeadline();
-  void resumeDownstream();
+  void recordMetrics();
   void logAccess();
   std::string_view methodPath() const;
+  const upstream::ClusterSnapshot& cluster() const { return *runtime_->clusters[*cluster_index_]; }
 
   DownstreamSide& conn_;
-  int32_t stream_id_;
+  const int32_t stream_id_;
   Phase phase_ = Phase::Headers;
-  RuntimePtr runtime_;
-  const routing::Route* route_ = nullptr;
-  int cluster_index_ = -1;
-  std::string endpoint_;
-  int endpoint_index_ = -1;
-  upstream::Pool* pool_ = nullptr;  // valid while up_ is set
-  ClusterCounters* counters_ = nullptr;
-
-  // Retry state. sent_buf_ keeps a copy of the request bytes already sent
-  // upstream, up to the cluster's retry_buffer; past that the RPC is committed.
-  EvbufferPtr sent_buf_{evbuffer_new()};
-  uint64_t sent_total_ = 0;
-  size_t resend_pending_ = 0;  // bytes in req_buf_ the client's window already paid for
-  bool body_retained_ = true;
-  uint32_t attempts_ = 0;
-  uint32_t transparent_retries_ = 0;
-  bool counted_as_retry_ = false;
-  mutable std::string attempts_buf_;
-
-  http2::HeaderList req_headers_;
-  EvbufferPtr req_buf_;   // request bytes received, not yet sent upstream
-  EvbufferPtr resp_buf_;  // response bytes received, not yet sent downstream
-  bool req_ended_ = false;
+  RequestState request_ = RequestState::Open;
+  ResponseState response_ = ResponseState::None;
   bool headers_too_large_ = false;
+  http2::HeaderList req_headers_;
 
-  upstream::UpstreamConnection* up_ = nullptr;
-  int32_t up_stream_ = -1;
-  bool resp_headers_sent_ = false;   // response HEADERS submitted downstream
-  bool resp_complete_ = false;       // nothing more will come from upstream
-  bool trailers_submitted_ = false;
-  http2::HeaderList resp_trailers_;
-  std::vector<grpc::HeaderField> local_trailers_;
-  bool use_local_trailers_ = false;
+  RuntimePtr runtime_;  // the snapshot the RPC started with
+  const routing::Route* route_ = nullptr;
+  std::optional<size_t> cluster_index_;  // into runtime_->clusters, once routed
+
+  UpstreamAttempt attempt_;
+  RetryState retry_;
+  event::Timer retry_timer_;
+  FlowBuffers flow_;
+  http2::HeaderList resp_trailers_;             // the backend's trailers, forwarded as they are
+  std::vector<grpc::HeaderField> local_trailers_;  // if set, sent instead of resp_trailers_
 
   std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point deadline_at_;
-  bool has_deadline_ = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline_at_;
   event::Timer deadline_timer_;
 
-  int status_ = -1;  // grpc-status seen or made; -1 until known
-  uint64_t bytes_in_ = 0;
-  uint64_t bytes_out_ = 0;
-  MessageCounter msgs_in_;
-  MessageCounter msgs_out_;
+  std::optional<grpc::StatusCode> status_;
+  Traffic in_;   // client -> backend
+  Traffic out_;  // backend -> client
   metrics::RpcSeries* series_ = nullptr;
-  event::Timer retry_timer_;
 };
+
+const char* toString(Rpc::ResponseState s);
 
 }  // namespace switchyard::proxy

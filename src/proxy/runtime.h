@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/spec.h"
+#include "proxy/request_filter.h"
 #include "routing/route_table.h"
 #include "tls/context.h"
 #include "upstream/cluster.h"
@@ -23,6 +24,8 @@ struct Runtime {
   // route index -> index into `clusters`
   std::vector<size_t> route_cluster;
   std::vector<std::shared_ptr<const upstream::ClusterSnapshot>> clusters;
+  // The policy step of every RPC, in order (see RequestFilter); empty today.
+  RequestFilters request_filters;
   uint64_t generation = 0;
 
   const upstream::ClusterSnapshot* clusterFor(const routing::Route& r) const {

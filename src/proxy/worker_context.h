@@ -4,6 +4,8 @@
 
 #include <event2/event.h>
 
+#include <cstdint>
+
 #include "proxy/cluster_table.h"
 #include "proxy/runtime.h"
 
@@ -25,6 +27,8 @@ class WorkerContext {
   virtual metrics::WorkerStats* stats() = 0;
   // The connection is finished: destroy it (called from the top of a libevent callback).
   virtual void connectionClosed(DownstreamConnection* conn) = 0;
+  // A pseudo-random value for retry jitter (not for secrets); tests inject their own.
+  virtual uint64_t random();
 };
 
 }  // namespace switchyard::proxy

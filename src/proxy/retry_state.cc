@@ -1,0 +1,75 @@
+#include "proxy/retry_state.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "proxy/cluster_table.h"
+
+namespace switchyard::proxy {
+
+void RetryState::retain(const uint8_t* data, size_t len, uint64_t limit) {
+  if (body_retained_) {
+    if (sent_total_ + len <= limit) {
+      evbuffer_add(sent_.get(), data, len);
+    } else {
+      body_retained_ = false;
+      dropRetained();
+    }
+  }
+  sent_total_ += len;
+}
+
+size_t RetryState::replayInto(evbuffer* queue) {
+  size_t n = evbuffer_get_length(sent_.get());
+  evbuffer_prepend_buffer(queue, sent_.get());
+  sent_total_ = 0;
+  return n;
+}
+
+void RetryState::dropRetained() { evbuffer_drain(sent_.get(), evbuffer_get_length(sent_.get())); }
+
+void RetryState::joinCounters(ClusterCounters* counters) {
+  counters_ = counters;
+  ++counters_->active_rpcs;
+}
+
+bool RetryState::budgetAllows(const config::RetryBudgetSpec& budget) const {
+  if (counted_as_retry_) return true;
+  double allowed = std::max<double>(budget.min_retry_concurrency,
+                                    counters_->active_rpcs * budget.budget_percent / 100.0);
+  return counters_->active_retries + 1 <= allowed;
+}
+
+void RetryState::enterBudget() {
+  if (counted_as_retry_) return;
+  counted_as_retry_ = true;
+  ++counters_->active_retries;
+}
+
+void RetryState::leaveBudget() {
+  if (counters_ == nullptr) return;
+  --counters_->active_rpcs;
+  if (counted_as_retry_) --counters_->active_retries;
+  counters_ = nullptr;
+}
+
+bool retryableStatus(const config::RetryPolicySpec& policy, int grpc_status) {
+  return std::find(policy.retry_on.begin(), policy.retry_on.end(), grpc_status) !=
+         policy.retry_on.end();
+}
+
+std::optional<Duration> pushbackDelay(std::string_view value) {
+  long long ms = -1;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+  if (ec != std::errc() || p != value.data() + value.size() || ms < 0) return std::nullopt;
+  return std::chrono::milliseconds(ms);
+}
+
+Duration backoffDelay(const config::RetryPolicySpec& policy, uint32_t attempts, uint64_t random) {
+  uint32_t doublings = std::min<uint32_t>(attempts == 0 ? 0 : attempts - 1, 20);
+  auto cap = policy.backoff_base * (1LL << doublings);
+  if (cap > policy.backoff_max) cap = policy.backoff_max;
+  return Duration(static_cast<Duration::rep>(random % static_cast<uint64_t>(cap.count() + 1)));
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,79 @@
+// RetryState: everything one RPC knows about sending itself again. It keeps a
+// copy of the request bytes already sent upstream (up to the cluster's
+// retry_buffer; past that the RPC is committed to its backend), counts
+// attempts and transparent retries, holds the RPC's place in the retry budget,
+// and computes policy-retry delays (gRPC A6: server pushback, or exponential
+// backoff with full jitter drawn from an injected random value). No I/O.
+#pragma once
+
+#include <event2/buffer.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "common/c_handle.h"
+#include "common/duration.h"
+#include "config/spec.h"
+
+namespace switchyard::proxy {
+
+struct ClusterCounters;
+using EvbufferPtr = CHandle<evbuffer, evbuffer_free>;
+
+class RetryState {
+ public:
+  RetryState() = default;
+  ~RetryState() { leaveBudget(); }
+  RetryState(const RetryState&) = delete;
+  RetryState& operator=(const RetryState&) = delete;
+
+  // --- attempts
+  void attemptStarted() { ++attempts_; }
+  uint32_t attempts() const { return attempts_; }
+  // Transparent retries (the backend provably never saw the request) left.
+  bool mayRetryTransparently(uint32_t max) const { return transparent_retries_ < max; }
+  void transparentRetryStarted() { ++transparent_retries_; }
+
+  // --- the retained request copy
+  // Bytes just sent upstream: keep a copy while the total fits `limit`.
+  void retain(const uint8_t* data, size_t len, uint64_t limit);
+  // Every byte sent so far is kept, so the request can be replayed.
+  bool bodyRetained() const { return body_retained_; }
+  // Moves the kept bytes in front of `queue` for the next attempt; returns how many.
+  size_t replayInto(evbuffer* queue);
+  void dropRetained();
+
+  // --- the retry budget (per worker and cluster): retries in flight may not
+  // exceed budget_percent of the active RPCs, with a floor, so an outage
+  // cannot multiply the load.
+  void joinCounters(ClusterCounters* counters);
+  bool budgetAllows(const config::RetryBudgetSpec& budget) const;
+  // Counts this RPC as a retry in flight (once) until it ends.
+  void enterBudget();
+
+ private:
+  void leaveBudget();
+
+  uint32_t attempts_ = 0;
+  uint32_t transparent_retries_ = 0;
+  EvbufferPtr sent_{evbuffer_new()};
+  uint64_t sent_total_ = 0;
+  bool body_retained_ = true;
+  ClusterCounters* counters_ = nullptr;  // lives as long as the worker
+  bool counted_as_retry_ = false;
+};
+
+// Whether a response status is in the policy's retry_on list.
+bool retryableStatus(const config::RetryPolicySpec& policy, int grpc_status);
+
+// gRPC A6 grpc-retry-pushback-ms: the delay the server asks for, or nullopt
+// for "do not retry" (a negative or malformed value).
+std::optional<Duration> pushbackDelay(std::string_view header_value);
+
+// Exponential backoff with full jitter before attempt `attempts` + 1:
+// uniform in [0, min(backoff_base * 2^(attempts-1), backoff_max)], picked by `random`.
+Duration backoffDelay(const config::RetryPolicySpec& policy, uint32_t attempts, uint64_t random);
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,62 @@
+#include "proxy/upstream_attempt.h"
+
+namespace switchyard::proxy {
+
+const char* toString(UpstreamAttempt::State s) {
+  switch (s) {
+    case UpstreamAttempt::State::Idle: return "idle";
+    case UpstreamAttempt::State::Sent: return "sent";
+    case UpstreamAttempt::State::HeadersReceived: return "headers received";
+    case UpstreamAttempt::State::Done: return "done";
+  }
+  return "unknown";
+}
+
+void UpstreamAttempt::picked(const ClusterTable::Pick& pick) {
+  endpoint_ = pick.endpoint->address;
+  endpoint_index_ = pick.endpoint_index;
+  pool_ = pick.pool;
+}
+
+int UpstreamAttempt::start(upstream::UpstreamConnection* conn, upstream::StreamHandler* handler,
+                           const http2::NvList& headers) {
+  int32_t id = conn->submit(handler, headers.data(), headers.size());
+  if (id < 0) return id;
+  conn_ = conn;
+  stream_id_ = id;
+  state_ = State::Sent;
+  return 0;
+}
+
+void UpstreamAttempt::resume() const {
+  if (conn_ != nullptr) conn_->resume(stream_id_);
+}
+
+void UpstreamAttempt::consume(size_t n) const {
+  if (conn_ != nullptr) conn_->consume(stream_id_, n);
+}
+
+void UpstreamAttempt::recordResult(bool failed) const {
+  if (conn_ != nullptr) pool_->recordResult(failed);
+}
+
+void UpstreamAttempt::cancel(uint32_t h2_error, size_t unconsumed) {
+  if (conn_ == nullptr) return;
+  if (unconsumed > 0) conn_->consume(stream_id_, unconsumed);
+  conn_->cancel(stream_id_, h2_error);
+  detach();
+}
+
+void UpstreamAttempt::closed(size_t unconsumed) {
+  if (conn_ == nullptr) return;
+  conn_->consumeConnection(unconsumed);
+  detach();
+}
+
+void UpstreamAttempt::detach() {
+  conn_ = nullptr;
+  stream_id_ = 0;
+  pool_ = nullptr;
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,74 @@
+// UpstreamAttempt: one try of an RPC on one backend: the endpoint the
+// balancer picked, its pool, and the upstream connection and stream carrying
+// the call. The RPC owns it; the upstream connection refers back to the RPC
+// (StreamHandler) until either side detaches. The endpoint stays known after
+// the stream ends (for the access log, and so a retry avoids it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "http2/headers.h"
+#include "proxy/cluster_table.h"
+#include "upstream/stream_handler.h"
+#include "upstream/upstream_connection.h"
+
+namespace switchyard::proxy {
+
+class UpstreamAttempt {
+ public:
+  // The backend stream as the RPC sees it.
+  enum class State {
+    Idle,             // no stream (none yet, or the last one was given up for a retry)
+    Sent,             // request HEADERS submitted; waiting for the response
+    HeadersReceived,  // response HEADERS received; body flowing
+    Done,             // the backend finished its response (trailers or Trailers-Only)
+  };
+
+  UpstreamAttempt() = default;
+  ~UpstreamAttempt() { cancel(NGHTTP2_CANCEL, 0); }
+  UpstreamAttempt(const UpstreamAttempt&) = delete;
+  UpstreamAttempt& operator=(const UpstreamAttempt&) = delete;
+
+  // Remembers the balancer's pick (the endpoint of this attempt).
+  void picked(const ClusterTable::Pick& pick);
+  // Opens the stream on `conn` (from the picked pool). Returns 0 or a negative nghttp2 error.
+  int start(upstream::UpstreamConnection* conn, upstream::StreamHandler* handler,
+            const http2::NvList& headers);
+
+  State state() const { return state_; }
+  void setState(State s) { state_ = s; }
+  // A stream is open and attached to the RPC.
+  bool open() const { return conn_ != nullptr; }
+  std::string_view endpoint() const { return endpoint_; }
+  std::optional<size_t> endpointIndex() const { return endpoint_index_; }
+
+  // More request body is queued.
+  void resume() const;
+  // The proxy passed on `n` response bytes: reopen the backend's window.
+  void consume(size_t n) const;
+  // Passive health: the attempt's outcome, for outlier detection.
+  void recordResult(bool failed) const;
+  // Resets the stream with `h2_error` and detaches, giving back the window
+  // of `unconsumed` response bytes first. No-op when no stream is open.
+  void cancel(uint32_t h2_error, size_t unconsumed);
+  // The stream ended on the backend's side (the connection reported it):
+  // detach, giving `unconsumed` bytes back to the connection's window.
+  void closed(size_t unconsumed);
+
+ private:
+  void detach();
+
+  State state_ = State::Idle;
+  std::string_view endpoint_;  // in the RPC's Runtime snapshot, which it keeps alive
+  std::optional<size_t> endpoint_index_;
+  upstream::Pool* pool_ = nullptr;                 // set while a stream is open
+  upstream::UpstreamConnection* conn_ = nullptr;  // set while a stream is open
+  int32_t stream_id_ = 0;
+};
+
+const char* toString(UpstreamAttempt::State s);
+
+}  // namespace switchyard::proxy
