@@ -15,6 +15,7 @@
 #include <set>
 #include <system_error>
 
+#include "config/tls_loader.h"
 #include "config/yaml_reader.h"
 #include "grpc/status_code.h"
 
@@ -58,16 +59,6 @@ std::string lower(std::string s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return s;
-}
-
-// nullopt when the file can be opened for reading, else why not.
-std::optional<std::string> unreadable(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return std::string("is a directory");
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return std::string(std::strerror(errno));
-  std::fclose(f);
-  return std::nullopt;
 }
 
 class Loader {
@@ -284,35 +275,7 @@ class Loader {
     return l;
   }
 
-  TlsSpec readTls(const YAML::Node& n) {
-    TlsSpec t;
-    Fields f(r_, n, "listener.tls", {"cert", "key", "min_version"});
-    t.mark = f.mark();
-    if (!f.isMap()) return t;
-    auto file = [&](const char* key, std::string& out) {
-      const YAML::Node* v = f.require(key);
-      if (v == nullptr) return;
-      std::string path = std::string("tls.") + key;
-      if (auto s = r_.nonEmptyStr(*v, path)) {
-        out = resolve(*s);
-        if (auto why = unreadable(out)) {
-          r_.error(*v, "cannot read " + path + " file " + quote(out) + ": " + *why);
-        }
-      }
-    };
-    file("cert", t.cert);
-    file("key", t.key);
-    if (const YAML::Node* v = f.find("min_version")) {
-      if (auto s = r_.str(*v, "tls.min_version")) {
-        if (*s == "1.2" || *s == "1.3") {
-          t.min_version = *s;
-        } else {
-          r_.error(*v, "tls.min_version must be \"1.2\" or \"1.3\", got " + quote(*s));
-        }
-      }
-    }
-    return t;
-  }
+  TlsSpec readTls(const YAML::Node& n) { return detail::readListenerTls(r_, n, base_); }
 
   void readHttp2(const YAML::Node& n, Http2Spec& h) {
     Fields f(r_, n, "listener.http2",
@@ -372,7 +335,8 @@ class Loader {
 
   RouteSpec readRoute(const YAML::Node& n, Mark& cluster_mark) {
     RouteSpec rt;
-    Fields f(r_, n, "route", {"match", "cluster", "timeout", "retry"});
+    Fields f(r_, n, "route",
+             {"match", "cluster", "timeout", "retry", "require_client_cert", "allowed_sans"});
     rt.mark = f.mark();
     if (!f.isMap()) return rt;
     if (const YAML::Node* v = f.require("match")) readMatch(*v, rt.match);
@@ -384,6 +348,7 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("timeout")) readTimeout(*v, rt);
     if (const YAML::Node* v = f.find("retry")) rt.retry = readRetry(*v);
+    detail::readRouteClientCert(r_, f, rt);
     return rt;
   }
 
@@ -512,7 +477,7 @@ class Loader {
              {"name", "endpoints", "lb", "authority", "connect_timeout",
               "max_connections_per_endpoint", "dns_refresh", "retry_buffer",
               "max_transparent_retries", "keepalive", "panic_threshold", "health_check",
-              "outlier_detection", "retry_budget"});
+              "outlier_detection", "retry_budget", "tls"});
     c.mark = f.mark();
     if (!f.isMap()) return c;
     if (const YAML::Node* v = f.require("name")) {
@@ -574,6 +539,7 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("health_check")) readHealthCheck(*v, c.health_check);
     if (const YAML::Node* v = f.find("outlier_detection")) readOutlier(*v, c.outlier_detection);
+    if (const YAML::Node* v = f.find("tls")) c.tls = detail::readClusterTls(r_, *v, base_);
     if (const YAML::Node* v = f.find("retry_budget")) {
       Fields b(r_, *v, "cluster.retry_budget", {"budget_percent", "min_retry_concurrency"});
       if (const YAML::Node* p = b.find("budget_percent")) {

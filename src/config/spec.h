@@ -20,10 +20,44 @@ struct Mark {
   int col = 0;
 };
 
-struct TlsSpec {
+// One certificate a listener may present, chosen by SNI.
+struct TlsCertificateSpec {
   std::string cert;  // PEM certificate chain path
   std::string key;   // PEM private key path
+  std::vector<std::string> server_names;  // exact or "*.example.com"; empty: the default
+  Mark mark;
+};
+
+struct TlsSpec {
+  std::string cert;  // PEM certificate chain path (the default certificate)
+  std::string key;   // PEM private key path
   std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string max_version = "1.3";
+  std::vector<TlsCertificateSpec> certificates;  // chosen by SNI
+  std::string client_ca;             // PEM bundle; required unless client_auth is none
+  std::string client_auth = "none";  // none | optional | require
+  uint32_t verify_depth = 10;
+  std::string crl;  // PEM CRL file checked against client certificates
+  std::string ciphers;       // TLS 1.2 cipher list; empty: the built-in AEAD list
+  std::string ciphersuites;  // TLS 1.3 ciphersuites; empty: OpenSSL's default
+  std::string groups;        // key exchange groups, e.g. "X25519:P-256"; empty: OpenSSL's
+  bool session_resumption = true;
+  Duration session_timeout = std::chrono::minutes(5);
+  Duration handshake_timeout = std::chrono::seconds(10);
+  bool forward_client_cert = false;  // x-forwarded-client-cert to backends
+  Mark mark;
+};
+
+// TLS from the proxy to a cluster's backends.
+struct UpstreamTlsSpec {
+  std::string ca;           // PEM bundle; empty: the system trust store
+  std::string server_name;  // SNI and verified name; empty: the endpoint's host
+  bool verify = true;
+  std::string cert;  // client certificate for mutual TLS (with key)
+  std::string key;
+  std::string min_version = "1.2";
+  std::string max_version = "1.3";
+  bool session_resumption = true;
   Mark mark;
 };
 
@@ -63,6 +97,8 @@ struct RouteSpec {
   std::optional<Duration> timeout_default;  // applied when the client sent no grpc-timeout
   std::optional<Duration> timeout_max;      // caps the client's grpc-timeout
   std::optional<RetryPolicySpec> retry;
+  bool require_client_cert = false;      // a verified client certificate is required
+  std::vector<std::string> allowed_sans;  // patterns ("spiffe://prod/ns/billing/*"); empty: any
   Mark mark;
 };
 
@@ -113,6 +149,7 @@ struct ClusterSpec {
   HealthCheckSpec health_check;
   OutlierSpec outlier_detection;
   RetryBudgetSpec retry_budget;
+  std::optional<UpstreamTlsSpec> tls;
   Mark mark;
 };
 
