@@ -8,6 +8,7 @@
 #include "config/loader.h"
 #include "event/loop.h"
 #include "server/server.h"
+#include "tls/material.h"
 
 namespace {
 
@@ -68,6 +69,11 @@ int main(int argc, char** argv) {
     auto loaded = switchyard::config::loadFile(config_path);
     if (!loaded.config) {
       for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+      return 1;
+    }
+    // The same TLS loading startup and reload do: certificates, keys, CAs, CRLs.
+    if (auto tls = switchyard::tls::loadMaterial(*loaded.config); !tls.ok()) {
+      std::fprintf(stderr, "%s\n", tls.error().c_str());
       return 1;
     }
     std::printf("%s: configuration is valid\n", config_path.c_str());

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <utility>
 
+#include "metrics/tls_metrics.h"
+
 #ifndef SY_VERSION
 #define SY_VERSION "unknown"
 #endif
@@ -113,6 +115,8 @@ std::vector<prometheus::MetricFamily> Metrics::collect() const {
   auto workers = shards_->Collect();
   out.insert(out.end(), std::make_move_iterator(workers.begin()),
              std::make_move_iterator(workers.end()));
+  auto tls = TlsMetrics::instance().collect();
+  out.insert(out.end(), std::make_move_iterator(tls.begin()), std::make_move_iterator(tls.end()));
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "config/loader.h"
+#include "server/certificate_report.h"
 #include "server/listener_socket.h"
 #include "server/notify.h"
 
@@ -145,16 +146,8 @@ void Server::reload() {
 
 Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   // 1. Everything that can fail, before anything changes.
-  std::map<std::string, tls::SharedSslCtx> tls;
-  for (const auto& l : cfg->listeners) {
-    if (!l.tls) continue;
-    auto ctx = tls::makeServerContext(l.tls->cert, l.tls->key, l.tls->min_version);
-    if (!ctx.ok()) {
-      return Error{cfg->path + ":" + std::to_string(l.tls->mark.line) + ":" +
-                   std::to_string(l.tls->mark.col) + ": listener " + l.name + ": " + ctx.error()};
-    }
-    tls[l.name] = *ctx;
-  }
+  auto material = tls::loadMaterial(*cfg);
+  if (!material.ok()) return Error{material.error()};
   std::map<std::string, ListenerSockets> opened;
   for (const auto& l : cfg->listeners) {
     auto it = listeners_.find(l.name);
@@ -174,7 +167,9 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   {
     std::lock_guard<std::mutex> g(mu_);
     config_ = cfg;
+    tls_ = *material;
   }
+  publishCertificates(*cfg, **material);
   routes_ = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
   // Resolved names of clusters that no longer exist are dropped; the rest are re-resolved
   // by buildRuntime when missing.
@@ -199,7 +194,12 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.tls = l.tls.has_value();
     info.h2 = toSettings(l.http2);
     info.idle_timeout = l.idle_timeout;
-    auto ctx = tls.count(l.name) ? tls[l.name] : nullptr;
+    if (l.tls) {
+      info.handshake_timeout = l.tls->handshake_timeout;
+      info.forward_client_cert = l.tls->forward_client_cert;
+    }
+    auto found = (*material)->listeners.find(l.name);
+    auto ctx = found != (*material)->listeners.end() ? found->second.ctx : nullptr;
     if (auto o = opened.find(l.name); o != opened.end()) {
       if (listeners_.count(l.name)) {
         for (auto& w : workers_) w->removeListener(l.name);
@@ -265,7 +265,7 @@ void Server::publish() {
   }
   auto rt = buildRuntime(cfg, routes_, resolved_,
                          [this](const std::string& c, const std::string& a) { return healthOf(c, a); },
-                         generation_ + 1);
+                         generation_ + 1, tls_);
   syncEndpoints(*rt);
   {
     std::lock_guard<std::mutex> g(mu_);

@@ -18,6 +18,7 @@
 #include "server/dns_refresher.h"
 #include "server/runtime_builder.h"
 #include "server/worker.h"
+#include "tls/material.h"
 #include "upstream/health/checker.h"
 #include "upstream/health/health_tracker.h"
 #include "upstream/health/outlier.h"
@@ -74,6 +75,7 @@ class Server {
   // Current state; written on the main thread, read by the admin thread under mu_.
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> config_;
+  tls::MaterialPtr tls_;  // contexts of config_: listeners and clusters
   proxy::RuntimePtr runtime_;
   uint64_t generation_ = 0;
   bool draining_ = false;

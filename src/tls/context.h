@@ -1,9 +1,11 @@
-// Server-side TLS contexts: certificate and key loading, TLS 1.2+ only, and
-// ALPN that selects "h2" (a client that does not offer it fails the handshake).
+// Shared TLS types and small OpenSSL helpers: handle types, the last OpenSSL
+// error as text, the negotiated ALPN protocol, and what a certificate file
+// holds (subject, expiry) for metrics and --check-config.
 #pragma once
 
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,16 +16,30 @@ namespace switchyard::tls {
 
 using SslCtxPtr = CHandle<SSL_CTX, SSL_CTX_free>;
 using SslPtr = CHandle<SSL, SSL_free>;
+using X509Ptr = CHandle<X509, X509_free>;
 
 // Shared so that a reload can swap in a new context while connections made
 // with the old one live on.
 using SharedSslCtx = std::shared_ptr<SSL_CTX>;
 
-// min_version is "1.2" or "1.3". Errors name the file and OpenSSL's reason.
-Result<SharedSslCtx> makeServerContext(const std::string& cert_path, const std::string& key_path,
-                                       const std::string& min_version);
+// A new context of `method`, owned by a SharedSslCtx.
+Result<SharedSslCtx> newContext(const SSL_METHOD* method);
+
+// The oldest queued OpenSSL error as text (and clears the queue).
+std::string lastOpenSslError();
+
+// "1.2" / "1.3" as an OpenSSL protocol version constant.
+int protocolVersion(const std::string& v);
 
 // The ALPN protocol the handshake agreed on ("" if none).
 std::string negotiatedAlpn(const SSL* ssl);
+
+// The leaf certificate of a PEM file, as metrics and logs describe it.
+struct CertificateInfo {
+  std::string path;
+  std::string subject;     // one-line subject, e.g. "CN=api.example.com"
+  int64_t not_after = 0;   // Unix seconds
+};
+Result<CertificateInfo> describeCertificateFile(const std::string& path);
 
 }  // namespace switchyard::tls
