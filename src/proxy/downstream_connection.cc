@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "metrics/worker_stats.h"
+#include "proxy/tls_handshake.h"
 #include "tls/context.h"
 
 namespace switchyard::proxy {
@@ -40,7 +41,12 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
                   [this] {
                     if (rpcs_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Timeout);
                   }),
-      goaway_timer_(worker.base(), [this] { sendFinalGoaway(); }) {
+      goaway_timer_(worker.base(), [this] { sendFinalGoaway(); }),
+      handshake_timer_(worker.base(), [this] {
+        if (started_ || closed()) return;
+        handshake_timed_out_ = true;
+        closeNow(http2::CloseReason::Timeout);
+      }) {
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
 
@@ -53,6 +59,7 @@ void DownstreamConnection::begin() {
   if (listener_.tls) {
     // The handshake runs first; onConnected() starts HTTP/2 once ALPN chose h2.
     bufferevent_enable(bev(), EV_READ | EV_WRITE);
+    handshake_timer_.arm(listener_.handshake_timeout);
     return;
   }
   started_ = true;
@@ -62,15 +69,15 @@ void DownstreamConnection::begin() {
 
 void DownstreamConnection::onConnected() {
   if (!listener_.tls || started_) return;
+  handshake_timer_.cancel();
   SSL* ssl = bufferevent_openssl_get_ssl(bev());
   std::string alpn = ssl != nullptr ? tls::negotiatedAlpn(ssl) : "";
   if (alpn != "h2") {
-    log::main().info("listener {}: client {} negotiated ALPN \"{}\", not h2; closing", listener_.name,
-                     peer_.toString(), alpn);
-    if (listener_.stats != nullptr) listener_.stats->tlsHandshakeFailed();
+    recordNoAlpn(listener_, peer_, alpn);
     closeNow(http2::CloseReason::NotHttp2);
     return;
   }
+  peer_identity_ = recordHandshakeOk(listener_, ssl);
   started_ = true;
   start();
   armIdleTimer();
@@ -246,17 +253,8 @@ void DownstreamConnection::onProtocolError(int nghttp2_error) {
 }
 
 void DownstreamConnection::onClosed(http2::CloseReason reason) {
-  if (listener_.tls && !started_ && reason == http2::CloseReason::IoError) {
-    unsigned long err = 0;
-    std::string detail;
-    while ((err = bufferevent_get_openssl_error(bev())) != 0) {
-      char buf[256];
-      ERR_error_string_n(err, buf, sizeof buf);
-      detail = buf;
-    }
-    log::main().info("listener {}: TLS handshake with {} failed: {}", listener_.name,
-                     peer_.toString(), detail.empty() ? "connection closed" : detail);
-    if (listener_.stats != nullptr) listener_.stats->tlsHandshakeFailed();
+  if (listener_.tls && !started_ && reason != http2::CloseReason::NotHttp2) {
+    recordHandshakeFailure(listener_, bev(), peer_, handshake_timed_out_);
   } else {
     log::main().debug("listener {}: connection from {} closed ({})", listener_.name,
                       peer_.toString(), http2::toString(reason));

@@ -12,6 +12,7 @@
 #include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
 #include "proxy/worker_context.h"
+#include "tls/peer_identity.h"
 
 namespace switchyard::proxy {
 
@@ -36,6 +37,8 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   const std::string& peerIp() const override { return peer_ip_; }
   const ListenerInfo& listener() const override { return listener_; }
   size_t activeRpcs() const { return rpcs_.size(); }
+  // The client's verified certificate (TLS listeners with client_auth); null if none.
+  const tls::PeerIdentity* peerIdentity() const override { return peer_identity_.get(); }
 
   // DownstreamSide: the server-stream API (frames go out on a later loop pass).
   Status respond(int32_t stream_id, const http2::NvList& headers, bool end_stream) override;
@@ -68,6 +71,9 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   std::unordered_map<int32_t, std::unique_ptr<Rpc>> rpcs_;
   event::Timer idle_timer_;
   event::Timer goaway_timer_;
+  event::Timer handshake_timer_;  // TLS: closes a connection whose handshake stalls
+  std::shared_ptr<const tls::PeerIdentity> peer_identity_;
+  bool handshake_timed_out_ = false;
   bool started_ = false;
   bool draining_ = false;
 };

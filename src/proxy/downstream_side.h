@@ -15,6 +15,7 @@
 #include "http2/connection.h"
 #include "http2/headers.h"
 #include "proxy/worker_context.h"
+#include "tls/peer_identity.h"
 
 namespace switchyard::metrics {
 class ListenerSeries;
@@ -27,6 +28,8 @@ struct ListenerInfo {
   bool tls = false;
   http2::SessionSettings h2;
   Duration idle_timeout = std::chrono::minutes(5);
+  Duration handshake_timeout = std::chrono::seconds(10);  // TLS only
+  bool forward_client_cert = false;  // x-forwarded-client-cert to backends
   metrics::ListenerSeries* stats = nullptr;
 };
 
@@ -37,6 +40,8 @@ class DownstreamSide {
   virtual WorkerContext& worker() = 0;
   virtual const ListenerInfo& listener() const = 0;
   virtual const std::string& peerIp() const = 0;
+  // The client's verified TLS certificate; null without one.
+  virtual const tls::PeerIdentity* peerIdentity() const { return nullptr; }
 
   // --- server-stream API; a failed Status means nghttp2 refused the frame.
   // Response HEADERS. end_stream: the whole response (Trailers-Only, or an

@@ -17,10 +17,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -209,7 +211,7 @@ class EchoService final : public switchyard::test::Echo::Service {
     if (!req.echo_metadata()) return;
     for (const auto& [key, value] : ctx->client_metadata()) {
       std::string k(key.data(), key.size());
-      if (k.rfind("x-echo-", 0) != 0) continue;
+      if (k.rfind("x-echo-", 0) != 0 && k != "x-forwarded-client-cert") continue;
       std::string v(value.data(), value.size());
       ctx->AddInitialMetadata(k, v);
       ctx->AddTrailingMetadata(k, v);
@@ -298,8 +300,28 @@ class ControlService final : public switchyard::test::Control::Service {
   grpc::Server* server_ = nullptr;
 };
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Insecure, TLS, or TLS that requires a client certificate from client_ca.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const std::string& cert, const std::string& key,
+                                                           const std::string& client_ca) {
+  if (cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions opts(client_ca.empty()
+                                             ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                             : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  opts.pem_key_cert_pairs.push_back({ReadAll(key), ReadAll(cert)});
+  if (!client_ca.empty()) opts.pem_root_certs = ReadAll(client_ca);
+  return grpc::SslServerCredentials(opts);
+}
+
 int Usage() {
-  std::cerr << "usage: sy_test_backend (--address HOST:PORT | --port PORT) [--name NAME]\n";
+  std::cerr << "usage: sy_test_backend (--address HOST:PORT | --port PORT) [--name NAME]\n"
+               "         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n";
   return 2;
 }
 
@@ -308,6 +330,7 @@ int Usage() {
 int main(int argc, char** argv) {
   std::string address;
   std::string name = "backend";
+  std::string tls_cert, tls_key, tls_client_ca;  // TLS (and client certificates) when set
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (i + 1 >= argc) return Usage();
@@ -317,6 +340,12 @@ int main(int argc, char** argv) {
       address = std::string("127.0.0.1:") + argv[++i];
     } else if (arg == "--name") {
       name = argv[++i];
+    } else if (arg == "--tls-cert") {
+      tls_cert = argv[++i];
+    } else if (arg == "--tls-key") {
+      tls_key = argv[++i];
+    } else if (arg == "--tls-client-ca") {
+      tls_client_ca = argv[++i];
     } else {
       return Usage();
     }
@@ -342,7 +371,7 @@ int main(int argc, char** argv) {
   int port = 0;
   // A second server on the same port must fail, not silently share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, ServerCredentials(tls_cert, tls_key, tls_client_ca), &port);
   builder.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   builder.SetMaxSendMessageSize(64 * 1024 * 1024);
   builder.RegisterService(&echo);
