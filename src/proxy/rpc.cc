@@ -9,6 +9,7 @@
 #include "grpc/status_map.h"
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
+#include "proxy/client_cert_filter.h"
 #include "proxy/upstream_failure.h"
 
 namespace switchyard::proxy {
@@ -128,6 +129,10 @@ bool Rpc::route() {
     series_ = stats->rpc(service, method, route_->cluster);
     series_->started();
   }
+  if (auto refused = checkClientCert(*route_, conn_.peerIdentity())) {
+    finishLocal(refused->code, std::move(refused->message));
+    return false;
+  }
   return true;
 }
 
@@ -195,17 +200,20 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
     if (name == ":authority" && !cluster.spec->authority.empty()) {
       value = cluster.spec->authority;
     } else if (name == ":scheme") {
-      value = "http";  // backends are reached over h2c
+      value = cluster.tls ? "https" : "http";  // how this cluster's backends are reached
     } else if (name == "grpc-timeout") {
       continue;  // replaced by the remaining budget below
     } else if (name == "x-forwarded-for") {
       prior_xff = value;
       has_xff = true;
       continue;
-    } else if (http2::isHopByHop(name)) {
-      continue;
+    } else if (http2::isHopByHop(name) || name == "x-forwarded-client-cert") {
+      continue;  // a client-sent x-forwarded-client-cert is never trusted
     }
     nva.add(name, value);
+  }
+  if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
+    nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
   }
   if (retry_.attempts() > 1) {
     // gRPC A6: tell the backend this is a retry.
@@ -378,6 +386,9 @@ void Rpc::resumeDownstream() {
 }
 
 void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
+  // Why a connection never came up (TLS handshake or TCP), for the client's message.
+  const upstream::UpstreamConnection* up = attempt_.connection();
+  std::string connect_detail = up != nullptr && !up->connected() ? ": " + up->failureDetail() : "";
   bool done = attempt_.state() == UpstreamAttempt::State::Done;
   if (attempt_.open()) {
     if (phase_ == Phase::Upstream && !done && failure != upstream::StreamFailure::None) {
@@ -397,6 +408,7 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
     return;
   }
   FailureAnswer answer = answerForUpstreamFailure(failure, h2_error, attempt_.endpoint());
+  if (failure == upstream::StreamFailure::ConnectFailed) answer.message += connect_detail;
   if (answer.cause) {
     if (auto* stats = conn_.worker().stats()) stats->localError(*answer.cause);
   }

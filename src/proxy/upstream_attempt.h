@@ -42,6 +42,8 @@ class UpstreamAttempt {
   void setState(State s) { state_ = s; }
   // A stream is open and attached to the RPC.
   bool open() const { return conn_ != nullptr; }
+  // The connection the open stream is on; null when none is open.
+  const upstream::UpstreamConnection* connection() const { return conn_; }
   std::string_view endpoint() const { return endpoint_; }
   std::optional<size_t> endpointIndex() const { return endpoint_index_; }
 

@@ -15,6 +15,8 @@ RouteTable RouteTable::build(const std::vector<config::RouteSpec>& specs) {
     r.timeout_default = s.timeout_default;
     r.timeout_max = s.timeout_max;
     r.retry = s.retry;
+    r.require_client_cert = s.require_client_cert;
+    r.allowed_sans = s.allowed_sans;
     if (!s.match.service.empty()) {
       r.service = s.match.service;
       r.method = s.match.method;

@@ -23,6 +23,8 @@ struct Route {
   std::optional<Duration> timeout_default;
   std::optional<Duration> timeout_max;
   std::optional<config::RetryPolicySpec> retry;
+  bool require_client_cert = false;       // a verified client certificate is required
+  std::vector<std::string> allowed_sans;  // patterns (routing/san_match.h); empty: any
   std::string service;  // set for exact-method and whole-service routes
   std::string method;   // set for exact-method routes
   std::string prefix;   // set for prefix routes

@@ -1,0 +1,22 @@
+#include "proxy/client_cert_filter.h"
+
+#include "routing/san_match.h"
+
+namespace switchyard::proxy {
+
+std::optional<CertRefusal> checkClientCert(const routing::Route& route, const tls::PeerIdentity* peer) {
+  if (!route.require_client_cert) return std::nullopt;
+  if (peer == nullptr) {
+    return CertRefusal{grpc::StatusCode::Unauthenticated,
+                       "route " + route.name + " requires a verified client certificate"};
+  }
+  if (route.allowed_sans.empty()) return std::nullopt;
+  for (const auto* names : {&peer->uris, &peer->dns, &peer->emails}) {
+    if (routing::anySanAllowed(route.allowed_sans, *names)) return std::nullopt;
+  }
+  if (routing::anySanAllowed(route.allowed_sans, {peer->subject})) return std::nullopt;
+  return CertRefusal{grpc::StatusCode::PermissionDenied,
+                     "client certificate " + peer->display() + " is not allowed on route " + route.name};
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,24 @@
+// The per-RPC client-certificate check of a route: require_client_cert and
+// allowed_sans against the connection's verified certificate. A refusal is
+// answered by the caller, Trailers-Only: UNAUTHENTICATED without a verified
+// certificate, PERMISSION_DENIED when none of its names is allowed.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "grpc/status_code.h"
+#include "routing/route_table.h"
+#include "tls/peer_identity.h"
+
+namespace switchyard::proxy {
+
+struct CertRefusal {
+  grpc::StatusCode code;
+  std::string message;
+};
+
+// nullopt when the RPC may proceed. `peer` is null without a verified certificate.
+std::optional<CertRefusal> checkClientCert(const routing::Route& route, const tls::PeerIdentity* peer);
+
+}  // namespace switchyard::proxy
