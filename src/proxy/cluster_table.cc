@@ -3,6 +3,7 @@
 #include <set>
 
 #include "metrics/worker_stats.h"
+#include "upstream/connection_settings.h"
 
 namespace switchyard::proxy {
 
@@ -24,15 +25,8 @@ void ClusterTable::apply(const Runtime& runtime) {
     } else {
       next[ci].rr = upstream::RoundRobin(worker_index_);
     }
-    upstream::ConnectionSettings cs;
-    cs.connect_timeout = spec.connect_timeout;
-    cs.keepalive_interval = spec.keepalive_interval;
-    cs.keepalive_timeout = spec.keepalive_timeout;
-    // Upstream windows are generous: the downstream side bounds memory.
-    cs.h2.initial_stream_window = 256 * 1024;
-    cs.h2.initial_connection_window = 16 * 1024 * 1024;
-    cs.h2.max_concurrent_streams = 100;  // streams the backend may open to us (none in gRPC)
     for (const auto& ep : cluster.endpoints) {
+      upstream::ConnectionSettings cs = upstream::connectionSettings(cluster, ep);
       std::string key = spec.name + "|" + ep.address;
       live.insert(key);
       auto it = pools_.find(key);
@@ -41,6 +35,8 @@ void ClusterTable::apply(const Runtime& runtime) {
                  .emplace(key, std::make_unique<upstream::Pool>(base_, ep.address, ep.sockaddr, cs,
                                                                 spec.max_connections_per_endpoint))
                  .first;
+      } else {
+        it->second->updateSettings(std::move(cs));
       }
       if (spec.outlier_detection.enabled && outlier_sink_) {
         std::string cluster_name = spec.name;

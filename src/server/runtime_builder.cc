@@ -37,7 +37,7 @@ Result<std::vector<event::SocketAddress>> resolveEndpoint(const config::Endpoint
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
                                const ResolvedMap& resolved, const HealthLookup& health,
-                               uint64_t generation) {
+                               uint64_t generation, tls::MaterialPtr tls) {
   auto rt = std::make_shared<proxy::Runtime>();
   rt->config = config;
   rt->routes = std::move(routes);
@@ -45,6 +45,11 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
   for (const auto& spec : config->clusters) {
     auto cluster = std::make_shared<upstream::ClusterSnapshot>();
     cluster->spec = std::shared_ptr<const config::ClusterSpec>(config, &spec);
+    if (tls) {
+      if (auto it = tls->clusters.find(spec.name); it != tls->clusters.end()) {
+        cluster->tls = std::shared_ptr<const tls::ClusterTls>(tls, &it->second);
+      }
+    }
     std::set<std::string> seen;
     for (const auto& ep : spec.endpoints) {
       std::string key = endpointKey(spec.name, ep);

@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "config/spec.h"
 #include "proxy/runtime.h"
+#include "tls/material.h"
 
 namespace switchyard::server {
 
@@ -34,7 +35,7 @@ using ResolvedMap = std::unordered_map<std::string, std::vector<event::SocketAdd
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
                                const ResolvedMap& resolved, const HealthLookup& health,
-                               uint64_t generation);
+                               uint64_t generation, tls::MaterialPtr tls = nullptr);
 
 std::string endpointKey(const std::string& cluster, const config::EndpointSpec& ep);
 

@@ -9,6 +9,7 @@
 
 #include "config/spec.h"
 #include "event/socket_address.h"
+#include "tls/client_context.h"
 
 namespace switchyard::upstream {
 
@@ -29,6 +30,7 @@ struct Endpoint {
 struct ClusterSnapshot {
   std::shared_ptr<const config::ClusterSpec> spec;
   std::vector<Endpoint> endpoints;
+  std::shared_ptr<const tls::ClusterTls> tls;  // null: backends speak h2c
 
   const std::string& name() const { return spec->name; }
   size_t healthyCount() const;

@@ -12,7 +12,17 @@ Pool::Pool(event_base* base, std::string address, event::SocketAddress sockaddr,
       address_(std::move(address)),
       sockaddr_(sockaddr),
       settings_(settings),
-      max_connections_(std::max<uint32_t>(1, max_connections)) {}
+      max_connections_(std::max<uint32_t>(1, max_connections)) {
+  if (settings_.tls) settings_.session = std::make_shared<tls::SessionSlot>();
+}
+
+void Pool::updateSettings(ConnectionSettings settings) {
+  // A session from an old context would skip verification against a new CA.
+  bool same_tls = settings.tls == settings_.tls && settings.tls_name == settings_.tls_name;
+  auto session = same_tls ? settings_.session : nullptr;
+  settings_ = std::move(settings);
+  settings_.session = session ? session : (settings_.tls ? std::make_shared<tls::SessionSlot>() : nullptr);
+}
 
 Pool::~Pool() {
   // Connections notify their streams as they are destroyed.
@@ -61,7 +71,8 @@ size_t Pool::activeStreams() const {
 void Pool::onConnectionClosed(UpstreamConnection* c, http2::CloseReason reason) {
   if (reason == http2::CloseReason::ConnectFailed) {
     ++connect_failures_;
-    log::main().warn("upstream {}: connect failed", address_);
+    log::main().warn("upstream {}: connect failed (cause={}): {}", address_, c->failureCause(),
+                     c->failureDetail());
   } else if (c->connected()) {
     connect_failures_ = 0;
     log::main().debug("upstream {}: connection closed ({})", address_, http2::toString(reason));

@@ -41,6 +41,8 @@ class Pool {
   }
   void recordResult(bool failed);
   void setStats(metrics::EndpointSeries* stats) { stats_ = stats; }
+  // New settings (a reload) for connections opened from now on.
+  void updateSettings(ConnectionSettings settings);
 
   // Consecutive connect failures (reset by a successful connect); used to fail fast.
   uint32_t consecutiveConnectFailures() const { return connect_failures_; }

@@ -1,10 +1,12 @@
 #include "upstream/upstream_connection.h"
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include "common/log.h"
+#include "metrics/tls_metrics.h"
 #include "metrics/worker_stats.h"
 
 namespace switchyard::upstream {
@@ -12,7 +14,17 @@ namespace switchyard::upstream {
 std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(
     event_base* base, const event::SocketAddress& addr, const ConnectionSettings& settings,
     ClosedFn on_closed, metrics::EndpointSeries* stats) {
-  bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent* bev = nullptr;
+  if (settings.tls) {
+    tls::SslPtr ssl = tls::newClientSsl(*settings.tls, settings.tls_name, settings.session.get());
+    if (!ssl) return nullptr;
+    bev = bufferevent_openssl_socket_new(base, -1, ssl.get(), BUFFEREVENT_SSL_CONNECTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (bev == nullptr) return nullptr;
+    ssl.release();  // the bufferevent owns it now
+  } else {
+    bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  }
   if (bev == nullptr) return nullptr;
   std::unique_ptr<UpstreamConnection> conn(
       new UpstreamConnection(base, bev, settings, std::move(on_closed)));
@@ -122,7 +134,45 @@ void UpstreamConnection::failAll(StreamFailure failure) {
   }
 }
 
+bool UpstreamConnection::checkTlsSession() {
+  if (!settings_.tls) return true;
+  SSL* ssl = bufferevent_openssl_get_ssl(bev());
+  std::string alpn = ssl != nullptr ? tls::negotiatedAlpn(ssl) : "";
+  if (alpn == "h2") return true;
+  failure_cause_ = "tls_handshake";
+  failure_detail_ = "TLS handshake: the backend did not select ALPN h2 (got \"" + alpn + "\")";
+  closeNow(http2::CloseReason::ConnectFailed);
+  return false;
+}
+
+void UpstreamConnection::attributeConnectFailure() {
+  if (!settings_.tls) {
+    failure_detail_ = "connect failed";
+    return;
+  }
+  if (failure_cause_ == std::string_view("tls_handshake")) return;  // already known
+  SSL* ssl = bufferevent_openssl_get_ssl(bev());
+  unsigned long first = 0;
+  for (unsigned long err; (err = bufferevent_get_openssl_error(bev())) != 0;) {
+    if (first == 0) first = err;
+  }
+  sockaddr_storage peer{};
+  socklen_t len = sizeof peer;
+  bool tcp_up = getpeername(bufferevent_getfd(bev()), reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+  bool verify_failed = ssl != nullptr && SSL_get_verify_result(ssl) != X509_V_OK;
+  if (first == 0 && !verify_failed && !tcp_up) {
+    failure_detail_ = "connect failed";
+    return;
+  }
+  failure_cause_ = "tls_handshake";
+  failure_detail_ = "TLS handshake failed: " + tls::clientFailureDetail(ssl, first);
+  if (stats_ != nullptr) {
+    metrics::TlsMetrics::instance().upstreamHandshakeFailure(stats_->cluster(), stats_->address());
+  }
+}
+
 void UpstreamConnection::onConnected() {
+  if (!checkTlsSession()) return;
   connected_ = true;
   connect_timer_.cancel();
   if (stats_ != nullptr) stats_->connectionOpened();
@@ -260,6 +310,7 @@ ssize_t UpstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t l
 
 void UpstreamConnection::onClosed(http2::CloseReason reason) {
   connect_timer_.cancel();
+  if (!connected_) attributeConnectFailure();
   keepalive_timer_.cancel();
   if (stats_ != nullptr) {
     if (connected_) {

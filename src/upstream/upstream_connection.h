@@ -1,4 +1,4 @@
-// UpstreamConnection: one HTTP/2 (h2c) connection to one backend endpoint,
+// UpstreamConnection: one HTTP/2 (h2c or TLS with ALPN h2) connection to one backend endpoint,
 // multiplexing many RPC streams. Owned by its Pool; each open stream points
 // at the StreamHandler (the RPC) it serves, and the RPC holds the stream id.
 // Either side detaches from the other before it goes away.
@@ -12,6 +12,7 @@
 #include "event/loop.h"
 #include "event/socket_address.h"
 #include "http2/connection.h"
+#include "tls/client_context.h"
 #include "upstream/stream_handler.h"
 
 namespace switchyard::metrics {
@@ -25,6 +26,11 @@ struct ConnectionSettings {
   Duration connect_timeout = std::chrono::seconds(1);
   Duration keepalive_interval = std::chrono::seconds(300);
   Duration keepalive_timeout = std::chrono::seconds(20);
+  // TLS toward the backend; null: cleartext h2c. Traffic and health checks
+  // both connect with these settings (see upstream/tls_settings.h).
+  std::shared_ptr<const tls::ClusterTls> tls;
+  std::string tls_name;                      // SNI and the name verified
+  std::shared_ptr<tls::SessionSlot> session;  // resumption; one per endpoint
 };
 
 class UpstreamConnection final : public http2::Connection {
@@ -62,6 +68,10 @@ class UpstreamConnection final : public http2::Connection {
   bool draining() const { return draining_; }
   size_t activeStreams() const { return streams_.size(); }
   bool connected() const { return connected_; }
+  // Why a connection that never came up failed: "connect" or "tls_handshake",
+  // and a human description ("certificate verify failed: Hostname mismatch").
+  const char* failureCause() const { return failure_cause_; }
+  const std::string& failureDetail() const { return failure_detail_; }
   // Stops new streams; the connection closes once its streams finish.
   void drain();
 
@@ -72,6 +82,9 @@ class UpstreamConnection final : public http2::Connection {
   StreamHandler* handler(int32_t stream_id) const;
   void failAll(StreamFailure failure);
   void onKeepaliveTimer();
+  // TLS: ALPN must be h2. False (and the connection closing) otherwise.
+  bool checkTlsSession();
+  void attributeConnectFailure();
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -99,6 +112,8 @@ class UpstreamConnection final : public http2::Connection {
   bool draining_ = false;
   bool ping_outstanding_ = false;
   int32_t goaway_last_stream_id_ = INT32_MAX;
+  const char* failure_cause_ = "connect";
+  std::string failure_detail_;
 };
 
 }  // namespace switchyard::upstream
