@@ -258,6 +258,8 @@ void DownstreamConnection::onClosed(http2::CloseReason reason) {
   } else {
     log::main().debug("listener {}: connection from {} closed ({})", listener_.name,
                       peer_.toString(), http2::toString(reason));
+    // As nginx does: a connection that ends without close_notify keeps its session.
+    if (listener_.tls) tls::keepSessionResumable(bufferevent_openssl_get_ssl(bev()));
   }
   // Destroy the RPCs while the session still exists, then the connection.
   rpcs_.clear();

@@ -23,7 +23,7 @@ void recordHandshakeFailure(const ListenerInfo& listener, bufferevent* bev,
   unsigned long first = 0;
   std::string detail;
   for (unsigned long err; (err = bufferevent_get_openssl_error(bev)) != 0;) {
-    if (first == 0) first = err;
+    if (first == 0 && ERR_GET_LIB(err) != 0) first = err;  // lib 0: a socket error
     char buf[256];
     ERR_error_string_n(err, buf, sizeof buf);
     detail = buf;

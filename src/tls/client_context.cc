@@ -33,7 +33,7 @@ Result<ClusterTls> makeClusterTls(const config::UpstreamTlsSpec& spec) {
   SSL_CTX* ctx = made->get();
   SSL_CTX_set_min_proto_version(ctx, protocolVersion(spec.min_version));
   SSL_CTX_set_max_proto_version(ctx, protocolVersion(spec.max_version));
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   static const unsigned char kH2[] = {2, 'h', '2'};
   SSL_CTX_set_alpn_protos(ctx, kH2, sizeof kH2);
@@ -51,7 +51,7 @@ Result<ClusterTls> makeClusterTls(const config::UpstreamTlsSpec& spec) {
       return Error{spec.cert + ": cannot load certificate: " + lastOpenSslError()};
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, spec.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return Error{spec.key + ": cannot load private key: " + lastOpenSslError()};
+      return Error{spec.key + ": cannot load private key: " + keyError(spec.cert)};
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
       ERR_clear_error();

@@ -24,6 +24,15 @@ std::string lastOpenSslError() {
   return buf;
 }
 
+std::string keyError(const std::string& cert_path) {
+  unsigned long code = ERR_peek_last_error();
+  if (ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
+    ERR_clear_error();
+    return "private key does not match certificate " + cert_path;
+  }
+  return lastOpenSslError();
+}
+
 int protocolVersion(const std::string& v) { return v == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION; }
 
 std::string negotiatedAlpn(const SSL* ssl) {
@@ -31,6 +40,12 @@ std::string negotiatedAlpn(const SSL* ssl) {
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl, &data, &len);
   return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+void keepSessionResumable(SSL* ssl) {
+  if (ssl != nullptr && SSL_is_init_finished(ssl)) {
+    SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  }
 }
 
 Result<CertificateInfo> describeCertificateFile(const std::string& path) {

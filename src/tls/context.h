@@ -28,11 +28,20 @@ Result<SharedSslCtx> newContext(const SSL_METHOD* method);
 // The oldest queued OpenSSL error as text (and clears the queue).
 std::string lastOpenSslError();
 
+// Why loading a private key failed: "it does not match certificate CERT" for
+// a mismatched pair, else OpenSSL's reason (clears the queue).
+std::string keyError(const std::string& cert_path);
+
 // "1.2" / "1.3" as an OpenSSL protocol version constant.
 int protocolVersion(const std::string& v);
 
 // The ALPN protocol the handshake agreed on ("" if none).
 std::string negotiatedAlpn(const SSL* ssl);
+
+// Marks a connection that completed its handshake as shut down cleanly before
+// it is freed without a close_notify, so OpenSSL keeps its session resumable
+// (otherwise freeing it drops the session from the cache).
+void keepSessionResumable(SSL* ssl);
 
 // The leaf certificate of a PEM file, as metrics and logs describe it.
 struct CertificateInfo {

@@ -5,7 +5,8 @@
 namespace switchyard::tls {
 
 const char* handshakeFailureLabel(unsigned long err) {
-  if (err == 0) return "closed";
+  // libevent queues socket errors with no library set.
+  if (err == 0 || ERR_GET_LIB(err) == 0) return "closed";
   if (ERR_GET_LIB(err) != ERR_LIB_SSL) return "error";
   switch (ERR_GET_REASON(err)) {
     case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:

@@ -99,8 +99,11 @@ Result<SharedSslCtx> baseContext(const config::TlsSpec& t) {
   SSL_CTX* ctx = made->get();
   SSL_CTX_set_min_proto_version(ctx, protocolVersion(t.min_version));
   SSL_CTX_set_max_proto_version(ctx, protocolVersion(t.max_version));
+  // HTTP/2 frames delimit themselves, so a peer that closes without
+  // close_notify is an ordinary close, not a fatal alert that would also drop
+  // its session from the cache.
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
   std::string ciphers = t.ciphers.empty() ? kDefaultCiphers : t.ciphers;
   if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
     return Error{"tls.ciphers: no usable cipher in \"" + ciphers + "\""};
@@ -136,7 +139,7 @@ Status loadPair(SSL_CTX* ctx, const std::string& cert, const std::string& key,
     return Error{cert + ": cannot load certificate: " + lastOpenSslError()};
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return Error{key + ": cannot load private key: " + lastOpenSslError()};
+    return Error{key + ": cannot load private key: " + keyError(cert)};
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();

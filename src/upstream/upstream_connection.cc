@@ -2,6 +2,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -154,7 +155,8 @@ void UpstreamConnection::attributeConnectFailure() {
   SSL* ssl = bufferevent_openssl_get_ssl(bev());
   unsigned long first = 0;
   for (unsigned long err; (err = bufferevent_get_openssl_error(bev())) != 0;) {
-    if (first == 0) first = err;
+    // libevent also queues socket errors, with no library set: those are not TLS.
+    if (first == 0 && ERR_GET_LIB(err) != 0) first = err;
   }
   sockaddr_storage peer{};
   socklen_t len = sizeof peer;
@@ -311,6 +313,9 @@ ssize_t UpstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t l
 void UpstreamConnection::onClosed(http2::CloseReason reason) {
   connect_timer_.cancel();
   if (!connected_) attributeConnectFailure();
+  if (connected_ && settings_.tls) {
+    tls::keepSessionResumable(bufferevent_openssl_get_ssl(bev()));
+  }
   keepalive_timer_.cancel();
   if (stats_ != nullptr) {
     if (connected_) {
