@@ -198,7 +198,6 @@ ProbeResult TlsProbe(const std::string& address, const ProbeOptions& o) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (o.tls12) SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
   std::string wire;
   for (const auto& p : o.alpn) wire += static_cast<char>(p.size()) + p;
   if (!wire.empty()) {
@@ -246,6 +245,8 @@ ProbeResult TlsProbe(const std::string& address, const ProbeOptions& o) {
     }
     r.resumed = SSL_session_reused(ssl) == 1;
     if (o.session_out != nullptr) *o.session_out = SSL_get1_session(ssl);
+    // Freed without close_notify, OpenSSL would mark the session not resumable.
+    SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   } else {
     r.error = OpensslError();
   }
@@ -304,8 +305,12 @@ void TlsProxyTest::SetUp() {
   listen_ = "127.0.0.1:" + std::to_string(FreePort());
 }
 
+std::string TlsProxyTest::Expand(const std::string& yaml) const {
+  return Replace(Replace(yaml, "@ADMIN@", admin_), "@LISTEN@", listen_);
+}
+
 void TlsProxyTest::StartYaml(std::string yaml) {
-  yaml = Replace(Replace(yaml, "@ADMIN@", admin_), "@LISTEN@", listen_);
+  yaml = Expand(yaml);
   WriteFile(config_path(), yaml);
   proxy_address_ = listen_;
   proxy_ = std::make_unique<ProcessGuard>(
@@ -317,7 +322,7 @@ void TlsProxyTest::StartYaml(std::string yaml) {
 }
 
 void TlsProxyTest::ReloadYaml(std::string yaml) {
-  yaml = Replace(Replace(yaml, "@ADMIN@", admin_), "@LISTEN@", listen_);
+  yaml = Expand(yaml);
   auto count = [&] {
     std::string out = proxy_->out() + proxy_->err();
     size_t n = 0;
@@ -350,7 +355,12 @@ grpc::Status TlsProxyTest::Unary(const std::shared_ptr<grpc::Channel>& channel,
   return s;
 }
 
-std::string TlsProxyTest::Metrics() { return ops::HttpCall(admin_, "GET", "/metrics").body; }
+std::string TlsProxyTest::Metrics() {
+  std::string body;
+  // The admin endpoint starts just after the listeners.
+  WaitUntil([&] { return !(body = ops::HttpCall(admin_, "GET", "/metrics").body).empty(); }, 5000ms, 20ms);
+  return body;
+}
 
 double TlsProxyTest::MetricValue(const std::string& name, const std::map<std::string, std::string>& want) {
   return ops::Sum(ops::ParseMetrics(Metrics()), name, want);

@@ -101,6 +101,8 @@ class TlsProxyTest : public ProxyTest {
   // Writes yaml (with "@ADMIN@" and "@LISTEN@" replaced by fresh loopback
   // addresses) and starts the daemon; waits until the listener accepts.
   void StartYaml(std::string yaml);
+  // yaml with @ADMIN@ and @LISTEN@ replaced.
+  std::string Expand(const std::string& yaml) const;
   // Rewrites the config (same @ADMIN@/@LISTEN@) and sends SIGHUP; waits until
   // the reload is logged.
   void ReloadYaml(std::string yaml);

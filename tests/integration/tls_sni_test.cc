@@ -1,0 +1,171 @@
+// Listener TLS settings: certificates chosen by SNI (exact and wildcard
+// names, ECDSA and RSA for the same names, the default for no or unknown
+// SNI), ALPN h2 only, minimum version, session resumption, and what
+// --check-config verifies of the TLS files.
+#include <ctime>
+
+#include "ops_support.h"
+#include "tls_support.h"
+
+namespace sytest {
+namespace {
+
+class TlsSniTest : public TlsProxyTest {
+ protected:
+  std::string ListenerYaml(const std::string& extra) {
+    return "workers: 2\n"
+           "admin: { address: \"@ADMIN@\" }\n"
+           "listeners:\n"
+           "  - name: public\n"
+           "    address: \"@LISTEN@\"\n"
+           "    tls:\n"
+           "      cert: \"" + pki_.Crt("server") + "\"\n"
+           "      key: \"" + pki_.Key("server") + "\"\n"
+           "      certificates:\n"
+           "        - { cert: \"" + pki_.Crt("api") + "\", key: \"" + pki_.Key("api") +
+           "\", server_names: [api.example.com, \"*.api.example.com\"] }\n"
+           "        - { cert: \"" + pki_.Crt("api-rsa") + "\", key: \"" + pki_.Key("api-rsa") +
+           "\", server_names: [api.example.com, \"*.api.example.com\"] }\n" + extra +
+           "routes:\n"
+           "  - match: { service: switchyard.test.Echo }\n"
+           "    cluster: echo\n"
+           "clusters:\n"
+           "  - name: echo\n"
+           "    endpoints: [\"" + backend_ + "\"]\n";
+  }
+  void Start(const std::string& extra = "") {
+    backend_ = StartBackend("backend-a").address;
+    StartYaml(ListenerYaml(extra));
+  }
+  ProbeResult Probe(const std::string& sni, const std::string& sigalgs = "") {
+    ProbeOptions o;
+    o.sni = sni;
+    o.sigalgs = sigalgs;
+    return TlsProbe(proxy_address(), o);
+  }
+  double Handshakes(const std::string& result) {
+    return MetricValue("switchyard_tls_handshakes_total", {{"listener", "public"}, {"result", result}});
+  }
+  std::string backend_;
+};
+
+TEST_F(TlsSniTest, EachNameGetsItsCertificateAndNoSniGetsTheDefault) {
+  Start();
+  EXPECT_EQ(Probe("api.example.com").peer_cn, "api.example.com");
+  EXPECT_EQ(Probe("v2.api.example.com").peer_cn, "api.example.com");
+  EXPECT_EQ(Probe("API.Example.COM").peer_cn, "api.example.com");
+  EXPECT_EQ(Probe("").peer_cn, "localhost");
+  EXPECT_EQ(Probe("other.example.org").peer_cn, "localhost");
+  EXPECT_EQ(Probe("a.b.api.example.com").peer_cn, "localhost");  // a wildcard covers one label
+  // Clients that verify the name succeed for both names.
+  EXPECT_TRUE(Unary(TlsChannel(proxy_address(), pki_.Pem("ca"), "", "", "api.example.com")).ok());
+  EXPECT_TRUE(Unary(TlsChannel(proxy_address(), pki_.Pem("ca"), "", "", "localhost")).ok());
+}
+
+TEST_F(TlsSniTest, EcdsaAndRsaCertificatesForTheSameName) {
+  Start();
+  ProbeResult ec = Probe("api.example.com", "ECDSA+SHA256:rsa_pss_rsae_sha256");
+  EXPECT_EQ(ec.peer_key, "EC");
+  ProbeResult rsa = Probe("api.example.com", "rsa_pss_rsae_sha256:rsa_pkcs1_sha256");
+  ASSERT_TRUE(rsa.handshake_ok) << rsa.error;
+  EXPECT_EQ(rsa.peer_key, "RSA");
+  EXPECT_EQ(rsa.peer_cn, "api.example.com rsa");
+}
+
+TEST_F(TlsSniTest, ClientOfferingOnlyHttp11FailsTheHandshakeAndIsCounted) {
+  Start();
+  ProbeOptions o;
+  o.alpn = {"http/1.1"};
+  ProbeResult r = TlsProbe(proxy_address(), o);
+  EXPECT_FALSE(r.handshake_ok);
+  EXPECT_NE(r.error.find("no application protocol"), std::string::npos) << r.error;
+  EXPECT_TRUE(WaitUntil([&] { return Handshakes("no_alpn") >= 1; }, 5000ms, 50ms)) << Metrics();
+}
+
+TEST_F(TlsSniTest, MinimumVersionRefusesOlderClients) {
+  Start("      min_version: \"1.3\"\n");
+  ProbeOptions o;
+  o.tls12 = true;
+  EXPECT_FALSE(TlsProbe(proxy_address(), o).handshake_ok);
+  EXPECT_TRUE(Probe("").handshake_ok);
+  EXPECT_TRUE(WaitUntil([&] { return Handshakes("protocol_version") >= 1; }, 5000ms, 50ms)) << Metrics();
+  EXPECT_GE(MetricValue("switchyard_tls_connections_total", {{"listener", "public"}, {"version", "TLSv1.3"}}), 1);
+}
+
+TEST_F(TlsSniTest, SessionsAreResumedByDefault) {
+  Start();
+  for (bool tls12 : {false, true}) {
+    SSL_SESSION* session = nullptr;
+    ProbeOptions first;
+    first.tls12 = tls12;
+    first.session_out = &session;
+    ASSERT_TRUE(TlsProbe(proxy_address(), first).handshake_ok);
+    ASSERT_NE(session, nullptr);
+    ProbeOptions second;
+    second.tls12 = tls12;
+    second.session = session;
+    second.wait_for_close = true;  // read, so the close is not a reset under unread data
+    ProbeResult r = TlsProbe(proxy_address(), second);
+    SSL_SESSION_free(session);
+    EXPECT_TRUE(r.handshake_ok) << r.error;
+    EXPECT_TRUE(r.resumed) << (tls12 ? "TLS 1.2" : "TLS 1.3") << " session not resumed";
+  }
+}
+
+TEST_F(TlsSniTest, ExpiryOfEveryLoadedCertificateIsExported) {
+  Start();
+  auto samples = ops::ParseMetrics(Metrics());
+  auto expiry = ops::Select(samples, "switchyard_tls_cert_expiry_timestamp_seconds", {{"owner", "listener public"}});
+  ASSERT_EQ(expiry.size(), 3u) << Metrics();
+  const double now = static_cast<double>(std::time(nullptr));
+  for (const auto& s : expiry) {
+    EXPECT_GT(s.value, now);
+    EXPECT_LT(s.value, now + 4 * 24 * 3600);
+  }
+}
+
+// --check-config loads the TLS files the way startup does.
+class TlsCheckConfigTest : public TlsSniTest {
+ protected:
+  CommandResult Check(const std::string& yaml) {
+    WriteFile(config_path(), Expand(yaml));
+    return RunCommand({ProxyBinary(), "--check-config", "--config", config_path().string()}, dir_.path());
+  }
+};
+
+TEST_F(TlsCheckConfigTest, KeyThatDoesNotMatchItsCertificateIsRejected) {
+  backend_ = "127.0.0.1:1";
+  std::string yaml = ListenerYaml("");
+  CommandResult ok = Check(yaml);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  std::string bad = yaml;
+  bad.replace(bad.find(pki_.Key("server")), pki_.Key("server").size(), pki_.Key("client"));
+  CommandResult r = Check(bad);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("private key does not match certificate"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("switchyard.yaml:7:"), std::string::npos) << r.err;
+}
+
+TEST_F(TlsCheckConfigTest, ServerNameServedByTwoCertificatesIsRejected) {
+  backend_ = "127.0.0.1:1";
+  std::string yaml = ListenerYaml("");
+  yaml.replace(yaml.find("server_names: [api.example.com, \"*.api.example.com\"] }\n        - { cert: \"" +
+                         pki_.Crt("api-rsa")),
+               std::string("server_names: [api.example.com, \"*.api.example.com\"]").size(),
+               "server_names: [api.example.com]");
+  CommandResult r = Check(yaml);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("server name \"api.example.com\" is already served"), std::string::npos) << r.err;
+}
+
+TEST_F(TlsCheckConfigTest, ClientCaThatIsNotPemIsRejected) {
+  backend_ = "127.0.0.1:1";
+  WriteFile(dir_ / "junk.pem", "not a certificate\n");
+  std::string yaml = ListenerYaml("      client_ca: \"" + (dir_ / "junk.pem").string() + "\"\n      client_auth: require\n");
+  CommandResult r = Check(yaml);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("junk.pem"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace sytest
