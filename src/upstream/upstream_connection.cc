@@ -158,16 +158,17 @@ void UpstreamConnection::attributeConnectFailure() {
     // libevent also queues socket errors, with no library set: those are not TLS.
     if (first == 0 && ERR_GET_LIB(err) != 0) first = err;
   }
-  sockaddr_storage peer{};
-  socklen_t len = sizeof peer;
-  bool tcp_up = getpeername(bufferevent_getfd(bev()), reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+  // ClientHello bytes went out: TCP was connected, so TLS is what failed.
+  bool hello_sent = ssl != nullptr && BIO_number_written(SSL_get_wbio(ssl)) > 0;
   bool verify_failed = ssl != nullptr && SSL_get_verify_result(ssl) != X509_V_OK;
-  if (first == 0 && !verify_failed && !tcp_up) {
+  if (first == 0 && !verify_failed && !hello_sent) {
     failure_detail_ = "connect failed";
     return;
   }
   failure_cause_ = "tls_handshake";
-  failure_detail_ = "TLS handshake failed: " + tls::clientFailureDetail(ssl, first);
+  failure_detail_ = "TLS handshake failed: " +
+                    (first == 0 && !verify_failed ? std::string("the backend closed the connection")
+                                                  : tls::clientFailureDetail(ssl, first));
   if (stats_ != nullptr) {
     metrics::TlsMetrics::instance().upstreamHandshakeFailure(stats_->cluster(), stats_->address());
   }

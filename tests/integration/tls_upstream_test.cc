@@ -85,6 +85,23 @@ TEST_F(TlsUpstreamTest, UnknownCaGetsNoRpc) {
   EXPECT_EQ(BackendUnaryCalls(b, "backend-ca2", "backend.internal"), 0);
 }
 
+// A TLS server that does not speak HTTP/2 (openssl s_server without h2 in ALPN):
+// the failure is the TLS handshake's, not the TCP connect's.
+TEST_F(TlsUpstreamTest, BackendThatDoesNotSelectH2IsRefusedWithAClearMessage) {
+  int port = FreePort();
+  ProcessGuard server({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+                       pki_.Crt("backend"), "-key", pki_.Key("backend"), "-alpn", "http/1.1", "-www"},
+                      dir_ / "s_server.out", dir_ / "s_server.err");
+  ASSERT_TRUE(WaitForPort("127.0.0.1:" + std::to_string(port), 10000ms)) << server.err();
+  StartYaml(Yaml("127.0.0.1:" + std::to_string(port), "{ ca: " + Ca("backend-ca") + " }"));
+  grpc::Status s = Unary(Plain());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // s_server refuses with a no_application_protocol alert.
+  EXPECT_NE(s.error_message().find("TLS handshake failed"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("no application protocol"), std::string::npos) << s.error_message();
+  EXPECT_EQ(server.out().find("PRI * HTTP/2.0"), std::string::npos) << "no HTTP/2 bytes may reach it";
+}
+
 TEST_F(TlsUpstreamTest, RefusedConnectIsAttributedToConnect) {
   int port = FreePort();
   StartYaml(Yaml("127.0.0.1:" + std::to_string(port), "{ ca: " + Ca("backend-ca") + " }"));
