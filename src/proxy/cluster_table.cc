@@ -3,7 +3,7 @@
 #include <set>
 
 #include "metrics/worker_stats.h"
-#include "upstream/connection_settings.h"
+#include "upstream/tls_settings.h"
 
 namespace switchyard::proxy {
 
@@ -26,7 +26,7 @@ void ClusterTable::apply(const Runtime& runtime) {
       next[ci].rr = upstream::RoundRobin(worker_index_);
     }
     for (const auto& ep : cluster.endpoints) {
-      upstream::ConnectionSettings cs = upstream::connectionSettings(cluster, ep);
+      upstream::ConnectionSettings cs = upstream::endpointConnectionSettings(cluster, ep);
       std::string key = spec.name + "|" + ep.address;
       live.insert(key);
       auto it = pools_.find(key);

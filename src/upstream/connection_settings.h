@@ -1,17 +1,15 @@
-// The settings one backend connection is opened with, derived from its
-// cluster: timeouts, keepalive, HTTP/2 windows and TLS (context, SNI and the
-// verified name: the cluster's tls.server_name, else the endpoint's host).
-// Traffic pools and health checks both call this, so they connect alike.
+// How the proxy connects to a cluster's endpoints, derived from the cluster's
+// configuration in one place: the workers' pools (traffic) and the health
+// checker both call connectionSettingsFor() and open their connections with
+// UpstreamConnection::connect(), so a health check reaches a backend exactly
+// the way an RPC does (timeouts, keepalive, HTTP/2 settings, transport).
 #pragma once
 
-#include "upstream/cluster.h"
+#include "config/spec.h"
 #include "upstream/upstream_connection.h"
 
 namespace switchyard::upstream {
 
-ConnectionSettings connectionSettings(const ClusterSnapshot& cluster, const Endpoint& endpoint);
-
-// The host part of "host:port" / "[v6]:port".
-std::string hostOf(const std::string& origin);
+ConnectionSettings connectionSettingsFor(const config::ClusterSpec& spec);
 
 }  // namespace switchyard::upstream
