@@ -30,6 +30,8 @@ struct ListenerSum {
   uint64_t closed = 0;
   uint64_t tls_failures = 0;
   uint64_t protocol_errors = 0;
+  std::array<uint64_t, kGlitchCount> glitches{};
+  std::array<uint64_t, kListenerLimitCount> limits{};
 };
 
 struct EndpointSum {
@@ -38,6 +40,7 @@ struct EndpointSum {
   uint64_t connect_failures = 0;
   uint64_t streams_started = 0;
   uint64_t streams_ended = 0;
+  std::array<uint64_t, kUpstreamLimitCount> limits{};
 };
 
 using RpcKey = std::tuple<std::string, std::string, std::string>;
@@ -131,6 +134,31 @@ void addRpcFamilies(const std::map<RpcKey, RpcSum>& rpcs, std::vector<MetricFami
   }
 }
 
+// Glitches and limit hits, one series per listener and cause.
+void addListenerEdgeFamilies(const std::map<std::string, ListenerSum>& listeners,
+                             std::vector<MetricFamily>& out) {
+  auto glitches = family("switchyard_listener_http2_glitches_total",
+                         "Protocol oddities clients caused, charged against their connection's "
+                         "glitch budget, by cause.",
+                         MetricType::Counter);
+  auto limits = family("switchyard_listener_limits_hit_total",
+                       "Streams or connections a listener limit ended or refused, by limit.",
+                       MetricType::Counter);
+  for (const auto& [name, sum] : listeners) {
+    for (size_t i = 0; i < kGlitchCount; ++i) {
+      glitches.metric.push_back(counter(
+          {{"listener", name}, {"cause", glitchLabel(static_cast<Glitch>(i))}}, sum.glitches[i]));
+    }
+    for (size_t i = 0; i < kListenerLimitCount; ++i) {
+      limits.metric.push_back(counter(
+          {{"listener", name}, {"limit", listenerLimitLabel(static_cast<ListenerLimit>(i))}},
+          sum.limits[i]));
+    }
+  }
+  out.push_back(std::move(glitches));
+  out.push_back(std::move(limits));
+}
+
 void addListenerFamilies(const std::map<std::string, ListenerSum>& listeners,
                          std::vector<MetricFamily>& out) {
   auto total = family("switchyard_listener_connections_total",
@@ -150,6 +178,7 @@ void addListenerFamilies(const std::map<std::string, ListenerSum>& listeners,
     proto.metric.push_back(counter(std::move(labels), sum.protocol_errors));
   }
   for (auto* f : {&total, &act, &tls, &proto}) out.push_back(std::move(*f));
+  addListenerEdgeFamilies(listeners, out);
 }
 
 void addEndpointFamilies(const std::map<EndpointKey, EndpointSum>& endpoints,
@@ -176,6 +205,18 @@ void addEndpointFamilies(const std::map<EndpointKey, EndpointSum>& endpoints,
         gauge(std::move(labels), active(sum.streams_started, sum.streams_ended)));
   }
   for (auto* f : {&total, &act, &failures, &streams, &streams_act}) out.push_back(std::move(*f));
+  auto limits = family("switchyard_upstream_limits_hit_total",
+                       "RPCs a limit toward a backend endpoint refused or ended, by limit.",
+                       MetricType::Counter);
+  for (const auto& [key, sum] : endpoints) {
+    for (size_t i = 0; i < kUpstreamLimitCount; ++i) {
+      limits.metric.push_back(counter({{"cluster", key.first},
+                                       {"endpoint", key.second},
+                                       {"limit", upstreamLimitLabel(static_cast<UpstreamLimit>(i))}},
+                                      sum.limits[i]));
+    }
+  }
+  out.push_back(std::move(limits));
 }
 
 }  // namespace
@@ -221,6 +262,10 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.opened += s.openedCount();
       sum.tls_failures += s.tlsHandshakeFailures();
       sum.protocol_errors += s.protocolErrors();
+      for (size_t i = 0; i < kGlitchCount; ++i) sum.glitches[i] += s.glitchCount(static_cast<Glitch>(i));
+      for (size_t i = 0; i < kListenerLimitCount; ++i) {
+        sum.limits[i] += s.limitCount(static_cast<ListenerLimit>(i));
+      }
     });
     shard->forEachEndpoint([&](const EndpointSeries& s) {
       EndpointSum& sum = endpoints[EndpointKey{s.cluster(), s.address()}];
@@ -229,6 +274,9 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.connect_failures += s.connectFailures();
       sum.streams_ended += s.streamsEnded();
       sum.streams_started += s.streamsStarted();
+      for (size_t i = 0; i < kUpstreamLimitCount; ++i) {
+        sum.limits[i] += s.limitCount(static_cast<UpstreamLimit>(i));
+      }
     });
     for (size_t i = 0; i < kLocalErrorCount; ++i) {
       local_errors[i] += shard->localErrorCount(static_cast<LocalError>(i));

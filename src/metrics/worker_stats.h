@@ -28,6 +28,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/edge_limits.h"
+
 namespace switchyard::metrics {
 
 // The four gRPC call shapes. The proxy cannot tell them apart from the wire (a
@@ -143,12 +145,16 @@ class alignas(64) ListenerSeries {
   void connectionClosed() { closed_.add(1); }
   void tlsHandshakeFailed() { tls_failures_.add(1); }
   void protocolError() { protocol_errors_.add(1); }
+  void glitch(Glitch g) { glitches_[static_cast<size_t>(g)].add(1); }
+  void limitHit(ListenerLimit l) { limits_[static_cast<size_t>(l)].add(1); }
 
   const std::string& name() const { return name_; }
   uint64_t openedCount() const { return opened_.value(); }
   uint64_t closedCount() const { return closed_.value(); }
   uint64_t tlsHandshakeFailures() const { return tls_failures_.value(); }
   uint64_t protocolErrors() const { return protocol_errors_.value(); }
+  uint64_t glitchCount(Glitch g) const { return glitches_[static_cast<size_t>(g)].value(); }
+  uint64_t limitCount(ListenerLimit l) const { return limits_[static_cast<size_t>(l)].value(); }
 
  private:
   const std::string name_;
@@ -156,6 +162,8 @@ class alignas(64) ListenerSeries {
   ShardCounter closed_;
   ShardCounter tls_failures_;
   ShardCounter protocol_errors_;
+  std::array<ShardCounter, kGlitchCount> glitches_;
+  std::array<ShardCounter, kListenerLimitCount> limits_;
 };
 
 // One backend endpoint (cluster + "ip:port") in one worker.
@@ -171,6 +179,7 @@ class alignas(64) EndpointSeries {
   void connectFailed() { connect_failures_.add(1); }
   void streamStarted() { streams_started_.add(1); }
   void streamEnded() { streams_ended_.add(1); }
+  void limitHit(UpstreamLimit l) { limits_[static_cast<size_t>(l)].add(1); }
 
   const std::string& cluster() const { return cluster_; }
   const std::string& address() const { return address_; }
@@ -179,6 +188,7 @@ class alignas(64) EndpointSeries {
   uint64_t connectFailures() const { return connect_failures_.value(); }
   uint64_t streamsStarted() const { return streams_started_.value(); }
   uint64_t streamsEnded() const { return streams_ended_.value(); }
+  uint64_t limitCount(UpstreamLimit l) const { return limits_[static_cast<size_t>(l)].value(); }
 
  private:
   const std::string cluster_;
@@ -188,6 +198,7 @@ class alignas(64) EndpointSeries {
   ShardCounter connect_failures_;
   ShardCounter streams_started_;
   ShardCounter streams_ended_;
+  std::array<ShardCounter, kUpstreamLimitCount> limits_;
 };
 
 // Label value that replaces service/method (or endpoint address) once a shard
