@@ -242,7 +242,8 @@ class Loader {
 
   ListenerSpec readListener(const YAML::Node& n, ListenerInfo& info) {
     ListenerSpec l;
-    Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout"});
+    Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout", "request_headers_timeout",
+                                          "stream_idle_timeout", "max_connections"});
     l.mark = f.mark();
     if (!f.isMap()) return l;
     if (const YAML::Node* v = f.require("name")) {
@@ -272,7 +273,20 @@ class Loader {
     if (const YAML::Node* v = f.find("idle_timeout")) {
       assign(l.idle_timeout, r_.duration(*v, "idle_timeout", /*allow_zero=*/true));
     }
+    readListenerLimits(f, l);
     return l;
+  }
+
+  void readListenerLimits(const Fields& f, ListenerSpec& l) {
+    if (const YAML::Node* v = f.find("request_headers_timeout")) {
+      assign(l.request_headers_timeout, r_.duration(*v, "request_headers_timeout", true));
+    }
+    if (const YAML::Node* v = f.find("stream_idle_timeout")) {
+      assign(l.stream_idle_timeout, r_.duration(*v, "stream_idle_timeout", true));
+    }
+    if (const YAML::Node* v = f.find("max_connections")) {
+      assign(l.max_connections, r_.integer(*v, "max_connections", 0, kU32Max));
+    }
   }
 
   TlsSpec readTls(const YAML::Node& n) { return detail::readListenerTls(r_, n, base_); }
@@ -280,7 +294,8 @@ class Loader {
   void readHttp2(const YAML::Node& n, Http2Spec& h) {
     Fields f(r_, n, "listener.http2",
              {"max_concurrent_streams", "initial_stream_window", "initial_connection_window",
-              "max_frame_size", "max_header_list_size"});
+              "max_frame_size", "max_header_list_size", "max_header_fields", "max_glitches",
+              "glitch_window"});
     if (const YAML::Node* v = f.find("max_concurrent_streams")) {
       assign(h.max_concurrent_streams,
              r_.integer(*v, "http2.max_concurrent_streams", 1, kMaxWindow));
@@ -297,6 +312,15 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("max_header_list_size")) {
       assign(h.max_header_list_size, r_.size(*v, "http2.max_header_list_size", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_header_fields")) {
+      assign(h.max_header_fields, r_.integer(*v, "http2.max_header_fields", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_glitches")) {
+      assign(h.max_glitches, r_.integer(*v, "http2.max_glitches", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("glitch_window")) {
+      assign(h.glitch_window, r_.duration(*v, "http2.glitch_window", false));
     }
   }
 
@@ -477,7 +501,9 @@ class Loader {
              {"name", "endpoints", "lb", "authority", "connect_timeout",
               "max_connections_per_endpoint", "dns_refresh", "retry_buffer",
               "max_transparent_retries", "keepalive", "panic_threshold", "health_check",
-              "outlier_detection", "retry_budget", "tls"});
+              "outlier_detection", "retry_budget", "tls", "max_request_header_list_size",
+              "max_response_header_list_size", "max_response_header_fields", "circuit_breaker",
+              "pending_timeout"});
     c.mark = f.mark();
     if (!f.isMap()) return c;
     if (const YAML::Node* v = f.require("name")) {
@@ -550,7 +576,31 @@ class Loader {
                r_.integer(*m, "retry_budget.min_retry_concurrency", 0, kU32Max));
       }
     }
+    readClusterLimits(f, c);
     return c;
+  }
+
+  void readClusterLimits(const Fields& f, ClusterSpec& c) {
+    if (const YAML::Node* v = f.find("max_request_header_list_size")) {
+      assign(c.max_request_header_list_size,
+             r_.size(*v, "max_request_header_list_size", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_response_header_list_size")) {
+      assign(c.max_response_header_list_size,
+             r_.size(*v, "max_response_header_list_size", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_response_header_fields")) {
+      assign(c.max_response_header_fields, r_.integer(*v, "max_response_header_fields", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("circuit_breaker")) {
+      Fields b(r_, *v, "cluster.circuit_breaker", {"max_pending"});
+      if (const YAML::Node* m = b.find("max_pending")) {
+        assign(c.max_pending, r_.integer(*m, "circuit_breaker.max_pending", 0, kU32Max));
+      }
+    }
+    if (const YAML::Node* v = f.find("pending_timeout")) {
+      assign(c.pending_timeout, r_.duration(*v, "pending_timeout", false));
+    }
   }
 
   void readEndpoints(const YAML::Node& n, ClusterSpec& c) {

@@ -67,6 +67,10 @@ struct Http2Spec {
   uint32_t initial_connection_window = 4 * 1024 * 1024;  // bytes
   uint32_t max_frame_size = 16384;
   uint32_t max_header_list_size = 16 * 1024;
+  uint32_t max_header_fields = 100;  // fields per header block
+  // Glitch budget: this many client-caused oddities per window, then GOAWAY(ENHANCE_YOUR_CALM).
+  uint32_t max_glitches = 1000;
+  Duration glitch_window = std::chrono::seconds(10);
 };
 
 struct ListenerSpec {
@@ -75,6 +79,9 @@ struct ListenerSpec {
   std::optional<TlsSpec> tls;
   Http2Spec http2;
   Duration idle_timeout = std::chrono::minutes(5);  // 0 = never
+  Duration request_headers_timeout = std::chrono::seconds(10);  // 0 = never
+  Duration stream_idle_timeout = std::chrono::minutes(5);       // 0 = never
+  uint32_t max_connections = 0;  // open client connections, all workers; 0 = no limit
   Mark mark;
 };
 
@@ -150,6 +157,14 @@ struct ClusterSpec {
   OutlierSpec outlier_detection;
   RetryBudgetSpec retry_budget;
   std::optional<UpstreamTlsSpec> tls;
+  // Header limits toward and from the backends (bytes by RFC 7541 4.1, and fields).
+  uint32_t max_request_header_list_size = 8 * 1024;
+  uint32_t max_response_header_list_size = 64 * 1024;
+  uint32_t max_response_header_fields = 500;
+  // RPCs waiting for a stream slot on a connection: at most max_pending (per
+  // worker), each for at most pending_timeout.
+  uint32_t max_pending = 1024;
+  Duration pending_timeout = std::chrono::seconds(5);
   Mark mark;
 };
 
