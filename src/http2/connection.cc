@@ -26,11 +26,21 @@ constexpr size_t kReadBudget = 256 * 1024;
 constexpr ssize_t kMaxSingleIo = 256 * 1024;
 // Rounds of (generate kHighWater, write) per flush before yielding to the loop.
 constexpr int kMaxWriteRounds = 4;
-// Misbehaviour budget per connection: this many glitches per window.
-constexpr uint32_t kGlitchBudget = 1000;
-constexpr auto kGlitchWindow = std::chrono::seconds(10);
-
 }  // namespace
+
+bool isStreamProtocolError(uint32_t code) {
+  switch (code) {
+    case NGHTTP2_PROTOCOL_ERROR:
+    case NGHTTP2_FLOW_CONTROL_ERROR:
+    case NGHTTP2_STREAM_CLOSED:
+    case NGHTTP2_FRAME_SIZE_ERROR:
+    case NGHTTP2_REFUSED_STREAM:
+    case NGHTTP2_COMPRESSION_ERROR:
+      return true;
+    default:
+      return false;
+  }
+}
 
 const char* toString(CloseReason r) {
   switch (r) {
@@ -52,35 +62,59 @@ const char* toString(CloseReason r) {
 struct CallbackTrampolines {
   static Connection* self(void* user_data) { return static_cast<Connection*>(user_data); }
 
-  static int beginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
-    return self(ud)->onBeginHeaders(frame);
+  static int beginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) {
+    return self(ud)->onBeginFrame(*hd);
   }
+  static int beginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    auto* c = self(ud);
+    c->block_bytes_ = 0;
+    c->block_fields_ = 0;
+    c->block_over_limit_ = false;
+    return c->onBeginHeaders(frame);
+  }
+  // Counts each field as it is decoded and stops the block at the limit, so
+  // an HPACK bomb (a large indexed value referenced thousands of times) costs
+  // neither CPU nor memory past max_header_list_size.
   static int header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name,
                     nghttp2_rcbuf* value, uint8_t, void* ud) {
-    return self(ud)->onHeader(frame, name, value);
+    auto* c = self(ud);
+    if (c->block_over_limit_) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    c->block_bytes_ += nghttp2_rcbuf_get_buf(name).len + nghttp2_rcbuf_get_buf(value).len + 32;
+    ++c->block_fields_;
+    bool too_many = c->block_fields_ > c->settings_.max_header_fields;
+    if (too_many || c->block_bytes_ > c->settings_.max_header_list_size) {
+      c->block_over_limit_ = true;
+      return c->onHeaderLimit(frame, too_many);
+    }
+    return c->onHeader(frame, name, value);
   }
   static int frameRecv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
     auto* c = self(ud);
     c->last_activity_ = std::chrono::steady_clock::now();
     bool glitch = false;
+    auto cause = metrics::Glitch::EmptyData;
     switch (frame->hd.type) {
       case NGHTTP2_DATA:
         glitch = frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
         break;
       case NGHTTP2_PING:
+        glitch = !(frame->hd.flags & NGHTTP2_FLAG_ACK);
+        cause = metrics::Glitch::Ping;
+        break;
       case NGHTTP2_SETTINGS:
         glitch = !(frame->hd.flags & NGHTTP2_FLAG_ACK);
+        cause = metrics::Glitch::Settings;
+        break;
+      case NGHTTP2_RST_STREAM:
+        // A client that cancels streams it opened makes us start work for
+        // nothing (rapid reset); a legitimate client does it now and then.
+        glitch = c->role_ == Role::Server && frame->rst_stream.error_code != NGHTTP2_NO_ERROR;
+        cause = metrics::Glitch::ClientReset;
         break;
       default:
         break;
     }
-    if (glitch && !c->chargeGlitch()) {
-      log::main().warn("HTTP/2 peer exceeded its misbehaviour budget; sending GOAWAY");
-      nghttp2_session_terminate_session(c->session(), NGHTTP2_ENHANCE_YOUR_CALM);
-      c->closing_after_write_ = true;
-      c->close_reason_ = CloseReason::ProtocolError;
-      return 0;
-    }
+    if (glitch && !c->chargeGlitch(cause)) return 0;
     return c->onFrameRecv(frame);
   }
   static int dataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
@@ -90,8 +124,24 @@ struct CallbackTrampolines {
   static int streamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* ud) {
     return self(ud)->onStreamClose(stream_id, error_code);
   }
+  // A frame nghttp2 rejected: a stream error (the stream is reset) or a
+  // connection error. Charged now, while the input is being processed, so a
+  // client past its budget cannot start more streams in the same read.
+  static int invalidFrame(nghttp2_session*, const nghttp2_frame* frame, int, void* ud) {
+    auto* c = self(ud);
+    if (frame->hd.stream_id != 0) c->charged_resets_.insert(frame->hd.stream_id);
+    c->chargeGlitch(metrics::Glitch::StreamError);
+    return 0;
+  }
   static int frameSent(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
-    return self(ud)->onFrameSent(frame);
+    auto* c = self(ud);
+    // A reset the peer provoked by breaking HTTP/2 on a stream ("MadeYouReset"),
+    // unless it was charged already as an invalid frame.
+    if (frame->hd.type == NGHTTP2_RST_STREAM && isStreamProtocolError(frame->rst_stream.error_code) &&
+        c->charged_resets_.erase(frame->hd.stream_id) == 0) {
+      c->chargeGlitch(metrics::Glitch::StreamError);
+    }
+    return c->onFrameSent(frame);
   }
   static int frameNotSent(nghttp2_session*, const nghttp2_frame* frame, int err, void* ud) {
     return self(ud)->onFrameNotSent(frame, err);
@@ -106,6 +156,8 @@ nghttp2_session_callbacks* Connection::callbacks() {
   static nghttp2_session_callbacks* cbs = [] {
     nghttp2_session_callbacks* c = nullptr;
     nghttp2_session_callbacks_new(&c);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(c, CallbackTrampolines::beginFrame);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(c, CallbackTrampolines::invalidFrame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(c, CallbackTrampolines::beginHeaders);
     nghttp2_session_callbacks_set_on_header_callback2(c, CallbackTrampolines::header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(c, CallbackTrampolines::frameRecv);
@@ -220,13 +272,29 @@ void Connection::closeNow(CloseReason reason) {
   scheduleFlush();  // reports onClosed() from the top of the loop
 }
 
-bool Connection::chargeGlitch() {
+bool Connection::chargeGlitch(metrics::Glitch cause, uint32_t cost) {
+  if (calmed_) return false;
+  onGlitch(cause);
   auto now = std::chrono::steady_clock::now();
-  if (now - glitch_window_start_ > kGlitchWindow) {
+  if (now - glitch_window_start_ > settings_.glitch_window) {
     glitch_window_start_ = now;
     glitches_ = 0;
   }
-  return ++glitches_ <= kGlitchBudget;
+  glitches_ += cost;
+  if (glitches_ <= settings_.max_glitches) return true;
+  calmed_ = true;
+  log::main().warn("HTTP/2 peer exceeded its misbehaviour budget ({} in {}ms, last: {}); sending "
+                   "GOAWAY(ENHANCE_YOUR_CALM)",
+                   glitches_,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(settings_.glitch_window)
+                       .count(),
+                   metrics::glitchLabel(cause));
+  nghttp2_session_terminate_session(session_.get(), NGHTTP2_ENHANCE_YOUR_CALM);
+  closing_after_write_ = true;
+  close_reason_ = CloseReason::ProtocolError;
+  onGlitchBudgetSpent();
+  scheduleFlush();
+  return false;
 }
 
 void Connection::readCb(bufferevent*, void* arg) {

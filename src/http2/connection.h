@@ -18,9 +18,12 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <unordered_set>
 
 #include "common/c_handle.h"
+#include "common/duration.h"
 #include "event/loop.h"
+#include "metrics/edge_limits.h"
 
 namespace switchyard::http2 {
 
@@ -33,7 +36,12 @@ struct SessionSettings {
   uint32_t initial_stream_window = 256 * 1024;
   uint32_t initial_connection_window = 4 * 1024 * 1024;
   uint32_t max_frame_size = 16384;
+  // Advertised, and enforced on every received header block as it is decoded.
   uint32_t max_header_list_size = 16 * 1024;
+  uint32_t max_header_fields = 100;
+  // Misbehaviour budget: max_glitches per glitch_window (see chargeGlitch()).
+  uint32_t max_glitches = 1000;
+  Duration glitch_window = std::chrono::seconds(10);
 };
 
 enum class Role { Server, Client };
@@ -50,6 +58,9 @@ enum class CloseReason {
   Shutdown,       // we are stopping
 };
 const char* toString(CloseReason r);
+
+// RST_STREAM codes that say the peer broke HTTP/2 on that stream.
+bool isStreamProtocolError(uint32_t h2_error);
 
 class Connection {
  public:
@@ -91,6 +102,24 @@ class Connection {
   virtual void onClosed(CloseReason reason) = 0;
   // Received bytes that nghttp2 rejected (used for logging/metrics).
   virtual void onProtocolError(int nghttp2_error) { (void)nghttp2_error; }
+  // A frame header arrived (before its payload). Return NGHTTP2_ERR_CALLBACK_FAILURE
+  // to treat it as a connection error.
+  virtual int onBeginFrame(const nghttp2_frame_hd& hd) {
+    (void)hd;
+    return 0;
+  }
+  // The header block being received went over max_header_list_size (or
+  // max_header_fields when too_many_fields). No more fields of this block are
+  // delivered or checked; the return value goes back to nghttp2, and the
+  // default, NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE, resets the stream.
+  virtual int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) {
+    (void)frame;
+    (void)too_many_fields;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  // A glitch was charged / the budget is spent (GOAWAY(ENHANCE_YOUR_CALM) queued).
+  virtual void onGlitch(metrics::Glitch cause) { (void)cause; }
+  virtual void onGlitchBudgetSpent() {}
 
   // The session; only subclasses drive it (their owners use their stream APIs).
   nghttp2_session* session() const { return session_.get(); }
@@ -105,9 +134,12 @@ class Connection {
   std::chrono::steady_clock::time_point lastActivity() const { return last_activity_; }
 
   // Per-connection misbehaviour accounting (HTTP/2 "glitches": empty DATA,
-  // PING/SETTINGS floods...). Returns false once the budget is spent; the
-  // caller then terminates with ENHANCE_YOUR_CALM.
-  bool chargeGlitch();
+  // PING/SETTINGS floods, resets the peer provoked...). `cost` glitches are
+  // charged; once more than max_glitches fall in one glitch_window, GOAWAY
+  // (ENHANCE_YOUR_CALM) is queued and the connection closes after writing it.
+  // Returns false once the budget is spent. Safe inside nghttp2 callbacks.
+  bool chargeGlitch(metrics::Glitch cause, uint32_t cost = 1);
+  const SessionSettings& sessionSettings() const { return settings_; }
 
  private:
   static void readCb(bufferevent* bev, void* arg);
@@ -145,7 +177,15 @@ class Connection {
   CloseReason close_reason_ = CloseReason::Done;
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point glitch_window_start_;
-  uint32_t glitches_ = 0;
+  uint64_t glitches_ = 0;
+  bool calmed_ = false;  // GOAWAY(ENHANCE_YOUR_CALM) queued
+  // Streams whose reset was charged when their invalid frame arrived (not again when sent).
+  std::unordered_set<int32_t> charged_resets_;
+  // The header block being received: decoded bytes (name + value + 32 per
+  // field, RFC 7541 4.1) and fields so far; over_limit once either passed.
+  size_t block_bytes_ = 0;
+  uint32_t block_fields_ = 0;
+  bool block_over_limit_ = false;
 
   friend struct CallbackTrampolines;
 };
