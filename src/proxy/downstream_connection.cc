@@ -46,13 +46,16 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
         if (started_ || closed()) return;
         handshake_timed_out_ = true;
         closeNow(http2::CloseReason::Timeout);
-      }) {
+      }),
+      headers_timer_(worker.base(), [this] { onRequestHeadersTimeout(); }),
+      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }) {
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
 
 DownstreamConnection::~DownstreamConnection() {
   rpcs_.clear();
   if (listener_.stats != nullptr) listener_.stats->connectionClosed();
+  if (listener_.open_connections) listener_.open_connections->fetch_sub(1, std::memory_order_relaxed);
 }
 
 void DownstreamConnection::begin() {
@@ -157,6 +160,7 @@ int DownstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
   int32_t id = frame->hd.stream_id;
   rpcs_[id] = std::make_unique<Rpc>(*this, id);
   idle_timer_.cancel();
+  touchStream(id);
   return 0;
 }
 
@@ -165,22 +169,18 @@ int DownstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* na
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   Rpc* r = rpc(frame->hd.stream_id);
   if (r == nullptr) return 0;
-  auto& headers = r->requestHeaders();
-  // Bound what one client can make us hold (nghttp2 does not enforce our
-  // SETTINGS_MAX_HEADER_LIST_SIZE on receipt).
-  if (headers.hpackBytes() > listener_.h2.max_header_list_size) {
-    r->markHeadersTooLarge();
-    return 0;
-  }
-  headers.add(name, value);
+  // http2::Connection has checked this field against the header-list limits.
+  r->requestHeaders().add(name, value);
   return 0;
 }
 
 int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
+      headers_timer_.cancel();
       Rpc* r = rpc(frame->hd.stream_id);
       if (r == nullptr) return 0;
+      touchStream(frame->hd.stream_id);
       bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         r->onRequestHeaders(end);
@@ -190,6 +190,7 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       return 0;
     }
     case NGHTTP2_DATA:
+      touchStream(frame->hd.stream_id);
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
         if (Rpc* r = rpc(frame->hd.stream_id)) r->onRequestEnd();
       }
@@ -206,6 +207,7 @@ int DownstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, si
     consume(stream_id, len);
     return 0;
   }
+  touchStream(stream_id);
   r->onRequestData(data, len);
   return 0;
 }
@@ -215,11 +217,22 @@ int DownstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) 
   if (it == rpcs_.end()) return 0;
   it->second->onDownstreamClosed(error_code);
   rpcs_.erase(it);
+  activity_.erase(stream_id);
   if (rpcs_.empty() && !draining_) armIdleTimer();
   return 0;
 }
 
 int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
+  if (listener_.stats != nullptr) {
+    // Every GOAWAY with an error code and every reset for a broken stream.
+    bool goaway_error = frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR;
+    bool rst_error = frame->hd.type == NGHTTP2_RST_STREAM &&
+                     http2::isStreamProtocolError(frame->rst_stream.error_code);
+    if (goaway_error || rst_error) listener_.stats->protocolError();
+  }
+  if (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) {
+    touchStream(frame->hd.stream_id);
+  }
   bool end_stream = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
                     (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
   if (!end_stream) return 0;
@@ -240,8 +253,9 @@ ssize_t DownstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t
 }
 
 void DownstreamConnection::onProtocolError(int nghttp2_error) {
-  if (listener_.stats != nullptr) listener_.stats->protocolError();
+  // Other violations are counted when their GOAWAY goes out (onFrameSent).
   if (nghttp2_error == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+    if (listener_.stats != nullptr) listener_.stats->protocolError();
     log::main().info("listener {}: client {} did not send the HTTP/2 preface (HTTP/1.x or TLS "
                      "to a cleartext port?); answered 505 and closed",
                      listener_.name, peer_.toString());

@@ -2,6 +2,8 @@
 // prior knowledge) and the RPCs multiplexed on it. Owned by its Worker.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -51,6 +53,11 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   Rpc* rpc(int32_t stream_id) const;
   void armIdleTimer();
   void sendFinalGoaway();
+  // Edge limits (downstream_limits.cc).
+  void countLimit(metrics::ListenerLimit limit);
+  void touchStream(int32_t stream_id);
+  void onRequestHeadersTimeout();
+  void sweepIdleStreams();
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -63,6 +70,10 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   void onConnected() override;
   void onClosed(http2::CloseReason reason) override;
   void onProtocolError(int nghttp2_error) override;
+  int onBeginFrame(const nghttp2_frame_hd& hd) override;
+  int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) override;
+  void onGlitch(metrics::Glitch cause) override;
+  void onGlitchBudgetSpent() override;
 
   WorkerContext& worker_;
   event::SocketAddress peer_;
@@ -74,6 +85,16 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   event::Timer handshake_timer_;  // TLS: closes a connection whose handshake stalls
   std::shared_ptr<const tls::PeerIdentity> peer_identity_;
   bool handshake_timed_out_ = false;
+  // A request header block has begun and not finished (request_headers_timeout).
+  event::Timer headers_timer_;
+  // Last frame sent or received per open stream, swept for stream_idle_timeout.
+  struct StreamActivity {
+    std::chrono::steady_clock::time_point last;
+    bool aborted = false;  // already ended for idleness; reset if still idle
+  };
+  std::unordered_map<int32_t, StreamActivity> activity_;
+  event::Timer idle_sweep_timer_;
+  int32_t max_client_stream_id_ = 0;
   bool started_ = false;
   bool draining_ = false;
 };

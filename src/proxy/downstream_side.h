@@ -5,9 +5,11 @@
 // queues frames and schedules the connection's flush; none sends at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/duration.h"
@@ -30,6 +32,11 @@ struct ListenerInfo {
   Duration idle_timeout = std::chrono::minutes(5);
   Duration handshake_timeout = std::chrono::seconds(10);  // TLS only
   bool forward_client_cert = false;  // x-forwarded-client-cert to backends
+  Duration request_headers_timeout = std::chrono::seconds(10);  // zero: never
+  Duration stream_idle_timeout = std::chrono::minutes(5);       // zero: never
+  uint32_t max_connections = 0;                                  // zero: no limit
+  // Open connections of this listener over all workers (shared by them).
+  std::shared_ptr<std::atomic<uint32_t>> open_connections;
   metrics::ListenerSeries* stats = nullptr;
 };
 

@@ -29,6 +29,9 @@ http2::SessionSettings toSettings(const config::Http2Spec& h) {
   s.initial_connection_window = h.initial_connection_window;
   s.max_frame_size = h.max_frame_size;
   s.max_header_list_size = h.max_header_list_size;
+  s.max_header_fields = h.max_header_fields;
+  s.max_glitches = h.max_glitches;
+  s.glitch_window = h.glitch_window;
   return s;
 }
 
@@ -194,6 +197,9 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.tls = l.tls.has_value();
     info.h2 = toSettings(l.http2);
     info.idle_timeout = l.idle_timeout;
+    info.request_headers_timeout = l.request_headers_timeout;
+    info.stream_idle_timeout = l.stream_idle_timeout;
+    info.max_connections = l.max_connections;
     if (l.tls) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;
