@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/log.h"
 #include "metrics/worker_stats.h"
@@ -49,6 +50,7 @@ void Worker::addListener(int fd, proxy::ListenerInfo info, tls::SharedSslCtx tls
     auto l = std::make_unique<Listener>();
     l->info = std::move(info);
     if (stats_ != nullptr) l->info.stats = stats_->listener(l->info.name);
+    l->info.open_connections = listenerConnectionCounter(l->info.name);
     l->tls = std::move(tls);
     l->worker = this;
     // backlog 0: the socket is already listening.
@@ -59,6 +61,11 @@ void Worker::addListener(int fd, proxy::ListenerInfo info, tls::SharedSslCtx tls
       ::close(fd);
       return;
     }
+    evconnlistener_set_error_cb(l->lev.get(), &Worker::onAcceptError);
+    Listener* raw = l.get();
+    l->resume = std::make_unique<event::Timer>(loop_.base(), [raw] {
+      if (raw->lev) evconnlistener_enable(raw->lev.get());
+    });
     listeners_.push_back(std::move(l));
   });
 }
@@ -68,8 +75,10 @@ void Worker::updateListener(proxy::ListenerInfo info, tls::SharedSslCtx tls) {
     for (auto& l : listeners_) {
       if (l->info.name == info.name) {
         auto* stats = l->info.stats;
+        auto open = l->info.open_connections;
         l->info = info;
         l->info.stats = stats;
+        l->info.open_connections = open;
         l->tls = tls;
       }
     }
@@ -102,28 +111,57 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int soc
   l->worker->accept(*l, fd, sa, socklen);
 }
 
+void Worker::onAcceptError(evconnlistener*, void* arg) {
+  int err = EVUTIL_SOCKET_ERROR();
+  auto* l = static_cast<Listener*>(arg);
+  l->worker->pauseAccepting(*l, err);
+}
+
+void Worker::pauseAccepting(Listener& l, int err) {
+  // libevent retries a failing accept() at once, forever (EMFILE spins a core
+  // and floods the log): stop watching the socket for a while instead.
+  Duration pause = l.backoff.onFailure();
+  evconnlistener_disable(l.lev.get());
+  l.resume->arm(pause);
+  if (l.info.stats != nullptr) l.info.stats->limitHit(metrics::ListenerLimit::AcceptPaused);
+  uint64_t suppressed = 0;
+  if (l.backoff.shouldLog(&suppressed)) {
+    log::main().error("listener {}: accept() failed: {}; pausing accepts for {}ms in worker {} "
+                      "({} more failures since the last message)",
+                      l.info.name, std::strerror(err),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(pause).count(), index_,
+                      suppressed);
+  }
+}
+
+bufferevent* Worker::newBufferevent(Listener& l, evutil_socket_t fd) {
+  if (!l.tls) return bufferevent_socket_new(loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  SSL* ssl = SSL_new(l.tls.get());
+  if (ssl == nullptr) return nullptr;
+  // The bufferevent owns the SSL object and the socket from here on.
+  return bufferevent_openssl_socket_new(loop_.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                        BEV_OPT_CLOSE_ON_FREE);
+}
+
 void Worker::accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen) {
+  l.backoff.onSuccess();
   if (!runtime_) {
     ::close(fd);
     return;
   }
+  auto& open = *l.info.open_connections;
+  if (!admitConnection(open, l.info.max_connections)) {
+    // listeners[].max_connections: refused before any allocation.
+    ::close(fd);
+    if (l.info.stats != nullptr) l.info.stats->limitHit(metrics::ListenerLimit::MaxConnections);
+    return;
+  }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  bufferevent* bev = nullptr;
-  if (l.tls) {
-    SSL* ssl = SSL_new(l.tls.get());
-    if (ssl == nullptr) {
-      ::close(fd);
-      return;
-    }
-    // The bufferevent owns the SSL object and the socket from here on.
-    bev = bufferevent_openssl_socket_new(loop_.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                         BEV_OPT_CLOSE_ON_FREE);
-  } else {
-    bev = bufferevent_socket_new(loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
-  }
+  bufferevent* bev = newBufferevent(l, fd);
   if (bev == nullptr) {
     ::close(fd);
+    open.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
   auto peer = event::SocketAddress::fromSockaddr(sa, static_cast<socklen_t>(socklen));

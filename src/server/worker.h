@@ -17,6 +17,7 @@
 #include "proxy/cluster_table.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/worker_context.h"
+#include "server/connection_limit.h"
 #include "tls/context.h"
 
 namespace switchyard::server {
@@ -58,10 +59,15 @@ class Worker final : public proxy::WorkerContext {
     proxy::ListenerInfo info;
     tls::SharedSslCtx tls;
     Worker* worker = nullptr;
+    AcceptBackoff backoff;
+    std::unique_ptr<event::Timer> resume;  // re-enables accepting after a pause
   };
   static void onAccept(evconnlistener* lev, evutil_socket_t fd, sockaddr* sa, int socklen,
                        void* arg);
+  static void onAcceptError(evconnlistener* lev, void* arg);
   void accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen);
+  void pauseAccepting(Listener& l, int err);
+  bufferevent* newBufferevent(Listener& l, evutil_socket_t fd);
 
   size_t index_;
   metrics::WorkerStats* stats_;
