@@ -27,6 +27,7 @@ void ClusterTable::apply(const Runtime& runtime) {
     }
     for (const auto& ep : cluster.endpoints) {
       upstream::ConnectionSettings cs = upstream::endpointConnectionSettings(cluster, ep);
+      cs.pending_count = &counters_[spec.name].pending_streams;  // this worker's, per cluster
       std::string key = spec.name + "|" + ep.address;
       live.insert(key);
       auto it = pools_.find(key);

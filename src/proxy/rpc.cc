@@ -181,9 +181,10 @@ bool Rpc::startAttempt() {
   buildUpstreamHeaders(nva, values);
   int rv = attempt_.start(up, this, nva);
   if (rv < 0) {
-    finishLocal(StatusCode::Unavailable, "cannot open a stream to " +
-                                             std::string(attempt_.endpoint()) + ": " +
-                                             nghttp2_strerror(rv));
+    finishLocal(upstream::submitErrorIsResourceExhausted(rv) ? StatusCode::ResourceExhausted
+                                                             : StatusCode::Unavailable,
+                "cannot open a stream to " + std::string(attempt_.endpoint()) + ": " +
+                    upstream::submitErrorText(rv));
     return false;
   }
   return true;

@@ -27,6 +27,13 @@ FailureAnswer answerForUpstreamFailure(upstream::StreamFailure failure, uint32_t
     case upstream::StreamFailure::ConnectionLost:
       return {StatusCode::Unavailable, "connection to backend " + ep + " lost",
               LocalError::UpstreamReset};
+    case upstream::StreamFailure::PendingTimeout:
+      return {StatusCode::Unavailable,
+              "no stream slot on backend " + ep + " within the cluster's pending_timeout",
+              std::nullopt};
+    case upstream::StreamFailure::BadResponse:
+      return {StatusCode::Internal,
+              "backend " + ep + " sent response headers over the proxy's limits", std::nullopt};
   }
   return {StatusCode::Unavailable, "", std::nullopt};
 }

@@ -11,6 +11,11 @@ ConnectionSettings connectionSettingsFor(const config::ClusterSpec& spec) {
   cs.h2.initial_stream_window = 256 * 1024;
   cs.h2.initial_connection_window = 16 * 1024 * 1024;
   cs.h2.max_concurrent_streams = 100;  // streams the backend may open to us (none in gRPC)
+  cs.h2.max_header_list_size = spec.max_response_header_list_size;
+  cs.h2.max_header_fields = spec.max_response_header_fields;
+  cs.max_request_header_list_size = spec.max_request_header_list_size;
+  cs.max_pending = spec.max_pending;
+  cs.pending_timeout = spec.pending_timeout;
   return cs;
 }
 

@@ -20,6 +20,8 @@ enum class StreamFailure {
   Refused,         // REFUSED_STREAM or above GOAWAY's last-stream-id: never processed
   ConnectFailed,   // the connection never came up: never sent
   ConnectionLost,  // the connection died with the stream open
+  PendingTimeout,  // no stream slot on the connection within pending_timeout: never sent
+  BadResponse,     // response headers or trailers over the cluster's limits: stream reset
 };
 
 class StreamHandler {

@@ -52,7 +52,8 @@ UpstreamConnection::UpstreamConnection(event_base* base, bufferevent* bev,
                      [this] {
                        if (!connected_) closeNow(http2::CloseReason::ConnectFailed);
                      }),
-      keepalive_timer_(base, [this] { onKeepaliveTimer(); }) {}
+      keepalive_timer_(base, [this] { onKeepaliveTimer(); }),
+      pending_timer_(base, [this] { expirePending(); }) {}
 
 UpstreamConnection::~UpstreamConnection() {
   // Streams still attached learn that the connection is gone.
@@ -60,10 +61,31 @@ UpstreamConnection::~UpstreamConnection() {
 }
 
 int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva, size_t nvlen) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < nvlen; ++i) bytes += nva[i].namelen + nva[i].valuelen + 32;
+  if (bytes > requestHeaderLimit()) {
+    // Sent anyway, the backend would fail it, and its HPACK state might fail
+    // other clients' streams on this connection.
+    countLimit(metrics::UpstreamLimit::RequestHeaders);
+    return kSubmitHeadersTooLarge;
+  }
+  bool pending = !hasCapacity();
+  if (pending && settings_.pending_count != nullptr &&
+      *settings_.pending_count >= settings_.max_pending) {
+    countLimit(metrics::UpstreamLimit::PendingFull);
+    return kSubmitPendingFull;
+  }
   nghttp2_data_provider prd = dataProvider();
   int32_t id = nghttp2_submit_request(session(), nullptr, nva, nvlen, &prd, nullptr);
   if (id < 0) return id;
-  streams_[id].handler = handler;
+  StreamState& st = streams_[id];
+  st.handler = handler;
+  st.submitted = std::chrono::steady_clock::now();
+  if (pending && settings_.pending_count != nullptr) {
+    st.pending = true;
+    ++*settings_.pending_count;
+  }
+  if (!pending_timer_.armed()) pending_timer_.arm(settings_.pending_timeout);
   if (stats_ != nullptr) stats_->streamStarted();
   scheduleFlush();
   return id;
@@ -79,6 +101,13 @@ void UpstreamConnection::cancel(int32_t stream_id, uint32_t h2_error) {
   if (it == streams_.end()) return;
   it->second.handler = nullptr;
   nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, stream_id, h2_error);
+  if (!it->second.sent) {
+    // Never sent: nghttp2 drops the queued HEADERS when their turn comes, which
+    // at the backend's stream limit may be never. Forget the stream now.
+    releasePending(stream_id);
+    streams_.erase(stream_id);
+    if (stats_ != nullptr) stats_->streamEnded();
+  }
   scheduleFlush();
 }
 
@@ -120,6 +149,7 @@ void UpstreamConnection::drain() {
 }
 
 void UpstreamConnection::failAll(StreamFailure failure) {
+  for (auto& [id, st] : streams_) releasePending(id);
   auto streams = std::move(streams_);
   streams_.clear();
   if (stats_ != nullptr) {
@@ -286,6 +316,7 @@ int UpstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) {
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return 0;
   StreamHandler* h = it->second.handler;
+  releasePending(stream_id);
   streams_.erase(it);
   if (stats_ != nullptr) stats_->streamEnded();
   if (h != nullptr) {
@@ -318,6 +349,7 @@ void UpstreamConnection::onClosed(http2::CloseReason reason) {
     tls::keepSessionResumable(bufferevent_openssl_get_ssl(bev()));
   }
   keepalive_timer_.cancel();
+  pending_timer_.cancel();
   if (stats_ != nullptr) {
     if (connected_) {
       stats_->connectionClosed();

@@ -22,7 +22,7 @@ class EndpointSeries;
 namespace switchyard::upstream {
 
 struct ConnectionSettings {
-  http2::SessionSettings h2;
+  http2::SessionSettings h2;  // max_header_list_size / max_header_fields: response limits
   Duration connect_timeout = std::chrono::seconds(1);
   Duration keepalive_interval = std::chrono::seconds(300);
   Duration keepalive_timeout = std::chrono::seconds(20);
@@ -31,7 +31,22 @@ struct ConnectionSettings {
   std::shared_ptr<const tls::ClusterTls> tls;
   std::string tls_name;                      // SNI and the name verified
   std::shared_ptr<tls::SessionSlot> session;  // resumption; one per endpoint
+  // Request header-list limit when the backend advertises none (or a larger one).
+  uint32_t max_request_header_list_size = 8 * 1024;
+  // Streams submitted while the connection is at the backend's stream limit
+  // wait ("pending"); *pending_count (shared by the worker's connections to
+  // one cluster) may not pass max_pending, and none waits past pending_timeout.
+  uint32_t max_pending = 1024;
+  Duration pending_timeout = std::chrono::seconds(5);
+  uint32_t* pending_count = nullptr;
 };
+
+// submit() failures of the proxy's own (negative, outside nghttp2's codes).
+inline constexpr int32_t kSubmitPendingFull = -10001;
+inline constexpr int32_t kSubmitHeadersTooLarge = -10002;
+// What to tell the client about a failed submit().
+std::string submitErrorText(int32_t error);
+bool submitErrorIsResourceExhausted(int32_t error);
 
 class UpstreamConnection final : public http2::Connection {
  public:
@@ -48,7 +63,9 @@ class UpstreamConnection final : public http2::Connection {
   ~UpstreamConnection() override;
 
   // Opens a stream carrying `nva` as request headers; the body is pulled from
-  // handler->readRequestBody(). Returns the stream id, or a negative nghttp2 error.
+  // handler->readRequestBody(). Returns the stream id, or a negative nghttp2
+  // error or kSubmit* code: headers over the backend's header-list limit, or
+  // the pending queue full. Nothing is sent in either case.
   int32_t submit(StreamHandler* handler, const nghttp2_nv* nva, size_t nvlen);
   // Resets a stream and detaches its handler (no more events for it).
   void cancel(int32_t stream_id, uint32_t h2_error);
@@ -85,6 +102,11 @@ class UpstreamConnection final : public http2::Connection {
   // TLS: ALPN must be h2. False (and the connection closing) otherwise.
   bool checkTlsSession();
   void attributeConnectFailure();
+  // Pending streams (upstream_limits.cc).
+  size_t requestHeaderLimit() const;
+  void countLimit(metrics::UpstreamLimit limit);
+  void releasePending(int32_t stream_id);
+  void expirePending();
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -92,6 +114,8 @@ class UpstreamConnection final : public http2::Connection {
   int onFrameRecv(const nghttp2_frame* frame) override;
   int onDataChunk(int32_t stream_id, const uint8_t* data, size_t len, uint8_t flags) override;
   int onStreamClose(int32_t stream_id, uint32_t error_code) override;
+  int onFrameSent(const nghttp2_frame* frame) override;
+  int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) override;
   ssize_t onReadData(int32_t stream_id, uint8_t* buf, size_t len, uint32_t* flags) override;
   void onConnected() override;
   void onClosed(http2::CloseReason reason) override;
@@ -100,6 +124,9 @@ class UpstreamConnection final : public http2::Connection {
     StreamHandler* handler = nullptr;
     http2::HeaderList headers;  // the HEADERS block being received
     bool got_response_headers = false;
+    bool sent = false;     // request HEADERS written
+    bool pending = false;  // submitted over the stream limit, counted in *pending_count
+    std::chrono::steady_clock::time_point submitted;
   };
 
   ConnectionSettings settings_;
@@ -108,6 +135,7 @@ class UpstreamConnection final : public http2::Connection {
   std::unordered_map<int32_t, StreamState> streams_;
   event::Timer connect_timer_;
   event::Timer keepalive_timer_;
+  event::Timer pending_timer_;
   bool connected_ = false;
   bool draining_ = false;
   bool ping_outstanding_ = false;
