@@ -40,7 +40,7 @@ std::optional<Duration> parseGrpcTimeout(std::string_view value) {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + (c - '0');
   }
-  if (v > Duration::max().count() / unit->nanos) return Duration::max();
+  if (v > kMaxGrpcTimeout.count() / unit->nanos) return kMaxGrpcTimeout;
   return Duration(v * unit->nanos);
 }
 

@@ -17,6 +17,10 @@ namespace switchyard::grpc {
 // The largest TimeoutValue the grammar allows.
 inline constexpr long long kMaxGrpcTimeoutValue = 99'999'999;
 
+// The longest timeout parseGrpcTimeout() returns: any steady_clock time point
+// (time since boot) plus this still fits in a nanosecond count.
+inline constexpr Duration kMaxGrpcTimeout = std::chrono::hours(24 * 365 * 100);
+
 // Parses a grpc-timeout value exactly by the grammar above: 1 to 8 digits and
 // one unit letter, nothing else (no sign, no spaces, no fraction, no second
 // unit). Returns nullopt for anything that does not match.
@@ -27,8 +31,9 @@ inline constexpr long long kMaxGrpcTimeoutValue = 99'999'999;
 // with DEADLINE_EXCEEDED; rejecting it would turn an expired call into an
 // unbounded one (a missing timeout means "infinite").
 //
-// Saturation: 99999999H does not fit in a nanosecond Duration; hour values
-// above about 2.56 million saturate to Duration::max().
+// Clamping: values above kMaxGrpcTimeout (100 years) are clamped to it, so
+// that "99999999H" (11,415 years, more than a nanosecond Duration holds) is a
+// long deadline rather than an overflow of `now + timeout`.
 std::optional<Duration> parseGrpcTimeout(std::string_view value);
 
 // Formats a duration as a grpc-timeout value for forwarding.

@@ -42,11 +42,26 @@ TEST(GrpcTimeoutParse, RejectsEverythingOutsideTheGrammar) {
   EXPECT_EQ(parseGrpcTimeout(std::string_view("1\0S", 3)), std::nullopt);
 }
 
-TEST(GrpcTimeoutParse, HugeHoursSaturate) {
-  EXPECT_EQ(parseGrpcTimeout("99999999H"), Duration::max());
-  EXPECT_EQ(parseGrpcTimeout("99999999M"), Duration(99999999min));  // still fits
-  EXPECT_EQ(parseGrpcTimeout("2562047H"), Duration(2562047h));      // largest that fits
-  EXPECT_EQ(parseGrpcTimeout("2562048H"), Duration::max());
+TEST(GrpcTimeoutParse, HugeValuesClampToAHundredYears) {
+  EXPECT_EQ(kMaxGrpcTimeout, Duration(876000h));
+  EXPECT_EQ(parseGrpcTimeout("99999999H"), kMaxGrpcTimeout);
+  EXPECT_EQ(parseGrpcTimeout("99999999M"), kMaxGrpcTimeout);  // 190 years
+  EXPECT_EQ(parseGrpcTimeout("2562048H"), kMaxGrpcTimeout);   // beyond a nanosecond Duration
+  EXPECT_EQ(parseGrpcTimeout("876000H"), kMaxGrpcTimeout);
+  EXPECT_EQ(parseGrpcTimeout("875999H"), Duration(875999h));  // just below: exact
+  EXPECT_EQ(parseGrpcTimeout("99999999S"), Duration(99999999s));
+}
+
+TEST(GrpcTimeoutParse, TheLargestValueDoesNotOverflowADeadline) {
+  // Rpc computes start + timeout; with the largest header value that must be
+  // a time in the future, not a wrapped-around one.
+  const auto now = std::chrono::steady_clock::now();
+  for (const char* v : {"99999999H", "99999999M", "99999999S", "99999999m"}) {
+    auto t = parseGrpcTimeout(v);
+    ASSERT_TRUE(t.has_value()) << v;
+    EXPECT_GT(now + *t, now) << v;
+    EXPECT_LE(*t, Duration::max() - now.time_since_epoch()) << v;
+  }
 }
 
 TEST(GrpcTimeoutFormat, NonPositiveIsOneNanosecond) {
