@@ -33,10 +33,12 @@ struct Conn {
   std::map<int32_t, Stream> streams;
   int open_streams = 0;
   bool dead = false;
+  bool dead_after_send = false;  // close once pending frames are written
   std::chrono::milliseconds hold{0};
   std::atomic<int>* requests = nullptr;
   std::atomic<int>* max_concurrent = nullptr;
   std::atomic<int>* open_streams_total = nullptr;
+  std::atomic<int>* resets = nullptr;
 
   ~Conn() {
     if (session != nullptr) nghttp2_session_del(session);
@@ -75,6 +77,7 @@ int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, 
 }
 
 int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  if (frame->hd.type == NGHTTP2_RST_STREAM) ++*Of(ud)->resets;
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
   if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
   Conn* c = Of(ud);
@@ -95,14 +98,40 @@ int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* ud) {
   return 0;
 }
 
+// A header list that decodes to ~120 MB: the deflater indexes the 2 KB value
+// once and then sends a one-byte reference for each repeat. Names and values
+// are not copied (they are static).
+std::vector<nghttp2_nv> BombFields(std::vector<nghttp2_nv> head) {
+  static const std::string value(2000, 'b');
+  constexpr uint8_t kNoCopy = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+  nghttp2_nv bomb = Nv("x-bomb", value);
+  bomb.flags = kNoCopy;
+  for (int i = 0; i < 60000; ++i) head.push_back(bomb);
+  return head;
+}
+
 // The body of an OK answer: one empty message, then the trailers.
 ssize_t ReadOkBody(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t len, uint32_t* flags,
                    nghttp2_data_source*, void* ud) {
   auto it = Of(ud)->streams.find(stream_id);
   if (it == Of(ud)->streams.end() || len < 5) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (it->second.method == "GoawayMid") {
+    // One message, then the connection goes away with the stream open.
+    if (it->second.body_sent) return NGHTTP2_ERR_DEFERRED;
+    std::fill(buf, buf + 5, 0);
+    it->second.body_sent = true;
+    nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR, nullptr, 0);
+    Of(ud)->dead_after_send = true;
+    return 5;
+  }
   std::fill(buf, buf + 5, 0);
   it->second.body_sent = true;
   *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+  if (it->second.method == "TrailerBomb") {
+    auto trailers = BombFields({Nv("grpc-status", "0")});
+    nghttp2_submit_trailer(session, stream_id, trailers.data(), trailers.size());
+    return 5;
+  }
   nghttp2_nv trailers[] = {Nv("grpc-status", "0")};
   nghttp2_submit_trailer(session, stream_id, trailers, 1);
   return 5;
@@ -118,6 +147,11 @@ void Answer(Conn* c, int32_t id, Stream& s) {
   } else if (m.rfind("Reset", 0) == 0) {
     uint32_t code = static_cast<uint32_t>(std::stoul(m.substr(5)));
     nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, id, code);
+  } else if (m == "HeaderBomb") {
+    auto nva = BombFields({Nv(":status", "200"), Nv("content-type", "application/grpc")});
+    nghttp2_data_provider body{};
+    body.read_callback = ReadOkBody;
+    nghttp2_submit_response(c->session, id, nva.data(), nva.size(), &body);
   } else {
     nghttp2_nv nva[] = {Nv(":status", "200"), Nv("content-type", "application/grpc")};
     nghttp2_data_provider body{};
@@ -195,7 +229,14 @@ void ScriptedH2Backend::run() {
         c->requests = &requests_;
         c->max_concurrent = &max_concurrent_;
         c->open_streams_total = &open_streams_;
-        nghttp2_session_server_new(&c->session, Callbacks(), c.get());
+        c->resets = &resets_;
+        // Room for the bomb header blocks: nghttp2 checks an upper bound of
+        // the encoded size (every value as a literal, 120 MB), not the size.
+        nghttp2_option* opt = nullptr;
+        nghttp2_option_new(&opt);
+        nghttp2_option_set_max_send_header_block_length(opt, size_t{1} << 30);
+        nghttp2_session_server_new2(&c->session, Callbacks(), c.get(), opt);
+        nghttp2_option_del(opt);
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_concurrent_streams_}};
         nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, 1);
         ++connections_;
@@ -217,7 +258,8 @@ void ScriptedH2Backend::run() {
       for (auto& [id, s] : c->streams) {
         if (s.request_done && !s.answered && s.answer_at <= now) Answer(c, id, s);
       }
-      if (!SendAll(c) || (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))) {
+      if (!SendAll(c) || c->dead_after_send ||
+          (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))) {
         c->dead = true;
       }
     }

@@ -8,6 +8,10 @@
 //   HoldOk      the same, after holding the stream for `hold`
 //   StatusNNN   :status NNN, content-type text/plain, no grpc-status
 //   ResetNN     RST_STREAM with error code NN (decimal)
+//   HeaderBomb  response headers that decode to ~120 MB (one 2 KB value
+//               indexed, then referenced 60,000 times); 60 KB on the wire
+//   TrailerBomb a normal response whose trailers are such a bomb
+//   GoawayMid   response headers and one message, then GOAWAY and close
 #pragma once
 
 #include <atomic>
@@ -32,6 +36,8 @@ class ScriptedH2Backend {
 
   int connections() const { return connections_.load(); }
   int requests() const { return requests_.load(); }
+  // RST_STREAM frames received from the proxy.
+  int resetsReceived() const { return resets_.load(); }
   // The most streams ever open at once on one connection.
   int maxConcurrentOnOneConnection() const { return max_concurrent_.load(); }
   // Streams open right now, over all connections.
@@ -49,6 +55,7 @@ class ScriptedH2Backend {
   std::atomic<int> requests_{0};
   std::atomic<int> max_concurrent_{0};
   std::atomic<int> open_streams_{0};
+  std::atomic<int> resets_{0};
   std::thread thread_;
 };
 
