@@ -100,6 +100,8 @@ Status AdminServer::start() {
     return Error{"admin: cannot listen on " + address_};
   }
   port_ = localPort(evhttp_bound_socket_get_fd(bound));
+  accept_guard_ = std::make_unique<event::AcceptGuard>(
+      loop_->base(), evhttp_bound_socket_get_listener(bound), "admin listener");
   thread_ = std::thread([this] { loop_->run(); });
   log::main().info("admin listening on {} (port {})", address_, port_);
   return Status::okStatus();
@@ -110,6 +112,7 @@ void AdminServer::stop() {
     loop_->stop();
     thread_.join();
   }
+  accept_guard_.reset();
   http_.reset();
   loop_.reset();
   port_ = 0;

@@ -23,6 +23,7 @@
 
 #include "common/c_handle.h"
 #include "common/result.h"
+#include "event/accept_guard.h"
 #include "event/loop.h"
 
 namespace switchyard::admin {
@@ -67,6 +68,7 @@ class AdminServer {
   std::map<std::string, std::function<Response()>, std::less<>> handlers_;
   std::unique_ptr<event::EventLoop> loop_;
   EvHttpPtr http_;  // declared after loop_: freed before the event_base it uses
+  std::unique_ptr<event::AcceptGuard> accept_guard_;  // no busy loop when accept() fails
   std::thread thread_;
   uint16_t port_ = 0;
 };

@@ -1,16 +1,12 @@
 // Connection admission for listeners: the open-connection count each listener
-// shares across workers (for listeners[].max_connections), and the accept
-// back-off that pauses a listener whose accept() fails (out of file
-// descriptors, for instance) instead of letting libevent retry in a busy loop.
+// shares across workers (for listeners[].max_connections). The accept
+// back-off is event::AcceptGuard.
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include "common/duration.h"
 
 namespace switchyard::server {
 
@@ -20,23 +16,5 @@ std::shared_ptr<std::atomic<uint32_t>> listenerConnectionCounter(const std::stri
 
 // Counts one more open connection unless `max` (0: no limit) are open already.
 bool admitConnection(std::atomic<uint32_t>& open, uint32_t max);
-
-// How long to pause accepting after consecutive accept failures, and whether
-// to log this one (at most once per log interval).
-class AcceptBackoff {
- public:
-  // An accept() failed now: returns how long to pause.
-  Duration onFailure();
-  // An accept succeeded: the next failure starts from the shortest pause.
-  void onSuccess() { consecutive_ = 0; }
-  // True at most once per interval; `suppressed` is how many failures were not logged.
-  bool shouldLog(uint64_t* suppressed);
-
- private:
-  uint32_t consecutive_ = 0;
-  uint64_t unlogged_ = 0;
-  std::chrono::steady_clock::time_point last_log_{};
-  bool logged_once_ = false;
-};
 
 }  // namespace switchyard::server

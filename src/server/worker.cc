@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/log.h"
 #include "metrics/worker_stats.h"
@@ -61,11 +60,12 @@ void Worker::addListener(int fd, proxy::ListenerInfo info, tls::SharedSslCtx tls
       ::close(fd);
       return;
     }
-    evconnlistener_set_error_cb(l->lev.get(), &Worker::onAcceptError);
-    Listener* raw = l.get();
-    l->resume = std::make_unique<event::Timer>(loop_.base(), [raw] {
-      if (raw->lev) evconnlistener_enable(raw->lev.get());
-    });
+    auto* stats = l->info.stats;
+    l->guard = std::make_unique<event::AcceptGuard>(
+        loop_.base(), l->lev.get(), "listener " + l->info.name + " (worker " + std::to_string(index_) + ")",
+        [stats] {
+          if (stats != nullptr) stats->limitHit(metrics::ListenerLimit::AcceptPaused);
+        });
     listeners_.push_back(std::move(l));
   });
 }
@@ -111,29 +111,6 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int soc
   l->worker->accept(*l, fd, sa, socklen);
 }
 
-void Worker::onAcceptError(evconnlistener*, void* arg) {
-  int err = EVUTIL_SOCKET_ERROR();
-  auto* l = static_cast<Listener*>(arg);
-  l->worker->pauseAccepting(*l, err);
-}
-
-void Worker::pauseAccepting(Listener& l, int err) {
-  // libevent retries a failing accept() at once, forever (EMFILE spins a core
-  // and floods the log): stop watching the socket for a while instead.
-  Duration pause = l.backoff.onFailure();
-  evconnlistener_disable(l.lev.get());
-  l.resume->arm(pause);
-  if (l.info.stats != nullptr) l.info.stats->limitHit(metrics::ListenerLimit::AcceptPaused);
-  uint64_t suppressed = 0;
-  if (l.backoff.shouldLog(&suppressed)) {
-    log::main().error("listener {}: accept() failed: {}; pausing accepts for {}ms in worker {} "
-                      "({} more failures since the last message)",
-                      l.info.name, std::strerror(err),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(pause).count(), index_,
-                      suppressed);
-  }
-}
-
 bufferevent* Worker::newBufferevent(Listener& l, evutil_socket_t fd) {
   if (!l.tls) return bufferevent_socket_new(loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
   SSL* ssl = SSL_new(l.tls.get());
@@ -144,7 +121,7 @@ bufferevent* Worker::newBufferevent(Listener& l, evutil_socket_t fd) {
 }
 
 void Worker::accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen) {
-  l.backoff.onSuccess();
+  l.guard->onAccepted();
   if (!runtime_) {
     ::close(fd);
     return;

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "event/accept_guard.h"
 #include "event/loop.h"
 #include "proxy/cluster_table.h"
 #include "proxy/downstream_connection.h"
@@ -59,14 +60,11 @@ class Worker final : public proxy::WorkerContext {
     proxy::ListenerInfo info;
     tls::SharedSslCtx tls;
     Worker* worker = nullptr;
-    AcceptBackoff backoff;
-    std::unique_ptr<event::Timer> resume;  // re-enables accepting after a pause
+    std::unique_ptr<event::AcceptGuard> guard;  // pauses accepting when accept() fails
   };
   static void onAccept(evconnlistener* lev, evutil_socket_t fd, sockaddr* sa, int socklen,
                        void* arg);
-  static void onAcceptError(evconnlistener* lev, void* arg);
   void accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen);
-  void pauseAccepting(Listener& l, int err);
   bufferevent* newBufferevent(Listener& l, evutil_socket_t fd);
 
   size_t index_;
