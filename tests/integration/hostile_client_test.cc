@@ -355,11 +355,15 @@ TEST_F(HostileClientTest, FdExhaustionPausesAcceptingWithoutSpinning) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::unique_ptr<RawConn>> conns;
   for (int i = 0; i < 40; ++i) conns.push_back(std::make_unique<RawConn>(proxy_address(), false));
+  // The admin listener is out of descriptors too: a scrape attempt must not make it spin.
+  ops::HttpCall(admin_address_, "GET", "/metrics", 300ms);
   double cpu0 = CpuSeconds(proxy_pid());
   auto t0 = Clock::now();
   std::this_thread::sleep_for(2s);  // a measurement window, not a wait for an event
   double busy = (CpuSeconds(proxy_pid()) - cpu0) / std::chrono::duration<double>(Clock::now() - t0).count();
-  EXPECT_LT(busy, 0.5) << "share of a core used while out of descriptors";
+  // A listener retrying accept() in a loop keeps a core busy per worker (2
+  // here); the canary's own calls cost well under one.
+  EXPECT_LT(busy, 0.9) << "share of a core used while out of descriptors";
   std::string err = proxy()->err();
   size_t lines = 0;
   for (size_t at = 0; (at = err.find("accept", at)) != std::string::npos; ++at) ++lines;
@@ -368,7 +372,9 @@ TEST_F(HostileClientTest, FdExhaustionPausesAcceptingWithoutSpinning) {
   auto raise = RunCommand({"prlimit", "--pid", pid, "--nofile=" + original + ":"}, dir_.path());
   ASSERT_EQ(raise.exit_code, 0) << raise.err;
   ExpectCanaryUnharmed(canary, base);
-  EXPECT_GE(ListenerLimit("accept_paused"), 1);
+  double pauses = ListenerLimit("accept_paused");
+  EXPECT_GE(pauses, 1);
+  EXPECT_LT(pauses, 60) << "accept() retried without pausing";
   auto stub = EchoStub();
   EXPECT_TRUE(WaitUntil([&] { return ops::EchoUnary(stub.get()).ok(); }, 10000ms, 50ms));
 }

@@ -122,11 +122,13 @@ class RawConn {
 
   bool ok() const { return fd_ >= 0; }
   bool Send(const std::string& bytes) {
+    if (fd_ < 0) return false;
     Pump(0ms);
     return WriteAll(fd_, bytes);
   }
   // Reads what has arrived, waiting up to wait for the first bytes.
   void Pump(std::chrono::milliseconds wait) {
+    if (fd_ < 0) return;
     auto until = Clock::now() + wait;
     char buf[65536];
     for (int i = 0; i < 10000 && !closed_; ++i) {
@@ -148,6 +150,7 @@ class RawConn {
   }
   // Waits (bounded) until pred holds over the frames read so far, or the peer closed.
   bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10000ms) {
+    if (fd_ < 0) return pred();  // never connected: nothing will arrive
     auto until = Clock::now() + timeout;
     for (int i = 0; i < 100000 && Clock::now() < until; ++i) {
       if (pred()) return true;
