@@ -311,6 +311,27 @@ TEST_F(HostileClientTest, SilentStreamsEndAfterTheStreamIdleTimeout) {
   EXPECT_TRUE(WaitUntil([&] { return backend_->Stats().active() == 0; }, 10000ms)) << "backend streams left open";
 }
 
+// A reader that never opens its window (SETTINGS_INITIAL_WINDOW_SIZE 0) of a
+// large server stream: the proxy buffers no more than its windows allow, and
+// stream_idle_timeout ends the stream (the status cannot get through a closed
+// window, so the stream is reset) and cancels the backend call.
+TEST_F(HostileClientTest, ZeroWindowReaderIsResetAfterTheStreamIdleTimeout) {
+  SetUpWith({"stream_idle_timeout: 400ms"});
+  long rss0 = ReadRssKb(proxy_pid());
+  RawConn c(proxy_address());
+  // EchoRequest{response_size: 100000, count: 50}: 5 MB of responses.
+  const std::string request = "\x10\xa0\x8d\x06\x18\x32"s;
+  c.Send(EncodeFrame(kSettings, 0, 0, "\x00\x04\x00\x00\x00\x00"s) +
+         HeadersFrames(1, GrpcRequestBlock("/switchyard.test.Echo/ServerStream"), false) +
+         EncodeFrame(kData, kEndStream, 1, GrpcFrame(request)));
+  ASSERT_TRUE(c.WaitFor([&] { return c.Find(kRstStream) != nullptr; }, 20000ms)) << c.Describe();
+  EXPECT_EQ(FrameCode(*c.Find(kRstStream)), kCancel) << c.Describe();
+  EXPECT_EQ(c.Find(kData), nullptr) << "DATA sent into a zero window";
+  EXPECT_GE(ListenerLimit("stream_idle_timeout"), 1);
+  EXPECT_TRUE(WaitUntil([&] { return backend_->Stats().active() == 0; }, 10000ms)) << "backend call left running";
+  ExpectRssNear(rss0);
+}
+
 // Finding 5: listeners[].max_connections is enforced at accept, over all workers.
 TEST_F(HostileClientTest, MaxConnectionsIsEnforcedAtAccept) {
   SetUpWith({"max_connections: 4"});
