@@ -518,8 +518,14 @@ std::string Server::configJson() const {
         .key("initial_connection_window").value(l.http2.initial_connection_window)
         .key("max_frame_size").value(l.http2.max_frame_size)
         .key("max_header_list_size").value(l.http2.max_header_list_size)
+        .key("max_header_fields").value(l.http2.max_header_fields)
+        .key("max_glitches").value(l.http2.max_glitches)
+        .key("glitch_window").value(formatDuration(l.http2.glitch_window))
         .endObject();
     w.key("idle_timeout").value(formatDuration(l.idle_timeout));
+    w.key("request_headers_timeout").value(formatDuration(l.request_headers_timeout));
+    w.key("stream_idle_timeout").value(formatDuration(l.stream_idle_timeout));
+    w.key("max_connections").value(l.max_connections);
     w.endObject();
   }
   w.endArray();
@@ -550,6 +556,11 @@ std::string Server::configJson() const {
     w.endArray();
     w.key("connect_timeout").value(formatDuration(c.connect_timeout));
     w.key("max_connections_per_endpoint").value(c.max_connections_per_endpoint);
+    w.key("max_request_header_list_size").value(c.max_request_header_list_size);
+    w.key("max_response_header_list_size").value(c.max_response_header_list_size);
+    w.key("max_response_header_fields").value(c.max_response_header_fields);
+    w.key("circuit_breaker").beginObject().key("max_pending").value(c.max_pending).endObject();
+    w.key("pending_timeout").value(formatDuration(c.pending_timeout));
     if (!c.authority.empty()) w.key("authority").value(c.authority);
     w.endObject();
   }
