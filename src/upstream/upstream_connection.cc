@@ -43,6 +43,18 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(
   return conn;
 }
 
+std::unique_ptr<UpstreamConnection> UpstreamConnection::adopt(
+    event_base* base, bufferevent* bev, const ConnectionSettings& settings, ClosedFn on_closed,
+    metrics::EndpointSeries* stats) {
+  std::unique_ptr<UpstreamConnection> conn(
+      new UpstreamConnection(base, bev, settings, std::move(on_closed)));
+  conn->stats_ = stats;
+  conn->start();
+  // The same path a socket's connect completion takes, from the top of the loop.
+  bufferevent_trigger_event(bev, BEV_EVENT_CONNECTED, BEV_TRIG_DEFER_CALLBACKS);
+  return conn;
+}
+
 UpstreamConnection::UpstreamConnection(event_base* base, bufferevent* bev,
                                        const ConnectionSettings& settings, ClosedFn on_closed)
     : http2::Connection(base, bev, http2::Role::Client, settings.h2),
