@@ -186,6 +186,12 @@ void H2Peer::RespondTrailersOnly(int32_t id, const Fields& headers) {
   nghttp2_submit_response(session_, id, nva.data(), nva.size(), nullptr);
 }
 
+void H2Peer::Headers(int32_t id, const Fields& fields, bool end_stream) {
+  auto nva = ToNv(fields);
+  nghttp2_submit_headers(session_, end_stream ? NGHTTP2_FLAG_END_STREAM : NGHTTP2_FLAG_NONE, id,
+                         nullptr, nva.data(), nva.size(), nullptr);
+}
+
 void H2Peer::SendData(int32_t id, std::string data, bool end) {
   auto it = out_.find(id);
   if (it == out_.end()) return;

@@ -77,6 +77,9 @@ class H2Peer {
                std::optional<Fields> trailers = Fields{{"grpc-status", "0"}});
   // Server: a Trailers-Only response (one HEADERS frame with END_STREAM).
   void RespondTrailersOnly(int32_t id, const Fields& headers);
+  // Either side: a HEADERS frame of its own (a 1xx interim response, trailers
+  // without a body...), with END_STREAM if `end_stream`.
+  void Headers(int32_t id, const Fields& fields, bool end_stream);
   // Either side: more body on an open stream (ends it if `end`).
   void SendData(int32_t id, std::string data, bool end);
   void Reset(int32_t id, uint32_t code);
