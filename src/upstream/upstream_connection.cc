@@ -239,7 +239,10 @@ int UpstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       if (it == streams_.end() || it->second.handler == nullptr) return 0;
       auto& st = it->second;
       bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
-      if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+      // nghttp2 calls the final response after a 1xx a HEADERS block, not a RESPONSE.
+      bool response = frame->headers.cat == NGHTTP2_HCAT_RESPONSE ||
+                      (frame->headers.cat == NGHTTP2_HCAT_HEADERS && !st.got_response_headers);
+      if (response) {
         // 1xx interim responses are skipped (gRPC spec); nghttp2 reports them as RESPONSE too.
         std::string_view status = st.headers.get(":status");
         if (!status.empty() && status[0] == '1') {
@@ -248,7 +251,7 @@ int UpstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
         }
         st.got_response_headers = true;
         st.handler->onUpstreamHeaders(std::move(st.headers), end);
-      } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS && st.got_response_headers) {
+      } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
         st.handler->onUpstreamTrailers(std::move(st.headers));
       }
       st.headers.clear();
