@@ -97,6 +97,7 @@ class H2Peer {
   uint32_t goaway_code() const { return goaway_code_; }
   // The session broke off (a protocol error we made the peer see, or it sent GOAWAY and is done).
   bool session_failed() const { return session_failed_; }
+  Role role() const { return role_; }
   // Server role: called when a stream's request headers are complete.
   std::function<void(int32_t id, const Stream&)> on_request;
   // Either role: called when END_STREAM arrives on a stream.
