@@ -41,7 +41,7 @@ for t in "${targets[@]}"; do
   # read first, so a seed that crashes fails at once.
   if "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "$seeds" >"$log" 2>&1; then
-    grep -E "^stat::number_of_executed_runs|^stat::new_units_added" "$log" | tr '\n' ' ' || true
+    grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)" "$log" | tr '\n' ' ' || true
     echo
   else
     echo "fuzz.sh: $t FAILED; reproducer(s):" >&2
