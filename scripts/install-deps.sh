@@ -10,6 +10,8 @@ packages=(
   libsystemd-dev libgtest-dev libgmock-dev
   # test tools: promtool (metrics format), systemd-analyze (unit file check)
   prometheus systemd
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
+  clang-14 libclang-rt-14-dev python3-h2
 )
 
 missing=()

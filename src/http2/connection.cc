@@ -205,7 +205,10 @@ Connection::Connection(event_base* base, bufferevent* bev, Role role,
   bufferevent_setwatermark(bev_.get(), EV_WRITE, kLowWater, 0);
   bufferevent_set_max_single_read(bev_.get(), kMaxSingleIo);
   bufferevent_set_max_single_write(bev_.get(), kMaxSingleIo);
-  socket_io_ = bufferevent_openssl_get_ssl(bev_.get()) == nullptr;
+  // Only a socket bufferevent has an fd to read directly; OpenSSL and
+  // in-memory (pair) bufferevents go through the bufferevent's own buffers.
+  socket_io_ = bufferevent_openssl_get_ssl(bev_.get()) == nullptr &&
+               bufferevent_pair_get_partner(bev_.get()) == nullptr;
   // A new bufferevent starts with EV_WRITE enabled; writeDirect() owns it from here.
   if (socket_io_) bufferevent_disable(bev_.get(), EV_WRITE);
   // An accepted socket is connected already; a client's reports BEV_EVENT_CONNECTED.

@@ -1,4 +1,5 @@
-// Connection: one HTTP/2 connection over a bufferevent (plain TCP or OpenSSL),
+// Connection: one HTTP/2 connection over a bufferevent (plain TCP, OpenSSL, or
+// an in-memory bufferevent pair in tests and fuzzers),
 // driving an nghttp2 session that does no I/O of its own. Bytes read from the
 // socket are fed to nghttp2 in one pass per read event; frames nghttp2 wants
 // to send are written once per loop pass (flush), and only while the socket's
@@ -172,7 +173,7 @@ class Connection {
   bool reported_ = false;
   bool in_callback_ = false;
   bool got_connected_ = false;
-  bool socket_io_ = false;      // plain TCP: read and write the socket directly
+  bool socket_io_ = false;      // socket bufferevent: read and write the fd directly
   bool write_enabled_ = false;  // socket_io_: the bufferevent's write event is on
   CloseReason close_reason_ = CloseReason::Done;
   std::chrono::steady_clock::time_point last_activity_;

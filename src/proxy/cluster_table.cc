@@ -36,6 +36,7 @@ void ClusterTable::apply(const Runtime& runtime) {
                  .emplace(key, std::make_unique<upstream::Pool>(base_, ep.address, ep.sockaddr, cs,
                                                                 spec.max_connections_per_endpoint))
                  .first;
+        if (connector_) it->second->setConnector(connector_);
       } else {
         it->second->updateSettings(std::move(cs));
       }

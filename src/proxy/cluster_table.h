@@ -36,6 +36,8 @@ class ClusterTable {
   ClusterTable(event_base* base, size_t worker_index);
   void setOutlierSink(OutlierSink sink) { outlier_sink_ = std::move(sink); }
   void setStats(metrics::WorkerStats* stats) { stats_ = stats; }
+  // How new pools open connections (tests: in memory); set before apply().
+  void setConnector(upstream::Connector connector) { connector_ = std::move(connector); }
   ClusterCounters* counters(const std::string& cluster) { return &counters_[cluster]; }
   ~ClusterTable();
 
@@ -72,6 +74,7 @@ class ClusterTable {
   std::map<std::string, ClusterCounters> counters_;
   OutlierSink outlier_sink_;
   metrics::WorkerStats* stats_ = nullptr;
+  upstream::Connector connector_;
 };
 
 }  // namespace switchyard::proxy

@@ -58,7 +58,7 @@ void DnsRefresher::run() {
           log::main().warn("dns: {}; keeping the previous addresses", r.error());
           continue;
         }
-        loop_.post([this, key, addrs = std::move(*r)]() mutable {
+        loop_.post([this, key = key, addrs = std::move(*r)]() mutable {
           on_result_(key, std::move(addrs));
         });
       }

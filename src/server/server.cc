@@ -214,6 +214,9 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
         workers_[i]->addListener(o->second.fds[i], info, ctx);
       }
       next[l.name] = ListenerState{l.address, o->second.bound, info.tls};
+      // Startup logs every listener once it is ready; a reload logs the ones it opened.
+      if (started_) log::main().info("listener {} on {} ({})", l.name, o->second.bound.toString(),
+                                     info.tls ? "TLS, ALPN h2" : "h2c");
     } else {
       for (auto& w : workers_) w->updateListener(info, ctx);
       next[l.name] = listeners_[l.name];

@@ -37,9 +37,9 @@ UpstreamConnection* Pool::acquire() {
     if (least == nullptr || c->activeStreams() < least->activeStreams()) least = c.get();
   }
   if (least != nullptr && conns_.size() >= max_connections_) return least;
-  auto conn = UpstreamConnection::connect(
-      base_, sockaddr_, settings_,
-      [this](UpstreamConnection* c, http2::CloseReason r) { onConnectionClosed(c, r); }, stats_);
+  auto on_closed = [this](UpstreamConnection* c, http2::CloseReason r) { onConnectionClosed(c, r); };
+  auto conn = connector_ ? connector_(base_, sockaddr_, settings_, on_closed, stats_)
+                         : UpstreamConnection::connect(base_, sockaddr_, settings_, on_closed, stats_);
   if (!conn) return least;
   conns_.push_back(std::move(conn));
   return conns_.back().get();

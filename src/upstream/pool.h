@@ -13,6 +13,12 @@
 
 namespace switchyard::upstream {
 
+// Opens a connection to an endpoint; the default is UpstreamConnection::connect.
+// Tests and fuzzers install one that adopts an in-memory bufferevent instead.
+using Connector = std::function<std::unique_ptr<UpstreamConnection>(
+    event_base* base, const event::SocketAddress& addr, const ConnectionSettings& settings,
+    UpstreamConnection::ClosedFn on_closed, metrics::EndpointSeries* stats)>;
+
 class Pool {
  public:
   // Called when this worker has seen `threshold` consecutive failed RPC attempts
@@ -43,6 +49,7 @@ class Pool {
   void setStats(metrics::EndpointSeries* stats) { stats_ = stats; }
   // New settings (a reload) for connections opened from now on.
   void updateSettings(ConnectionSettings settings);
+  void setConnector(Connector connector) { connector_ = std::move(connector); }
 
   // Consecutive connect failures (reset by a successful connect); used to fail fast.
   uint32_t consecutiveConnectFailures() const { return connect_failures_; }
@@ -62,6 +69,7 @@ class Pool {
   uint32_t outlier_threshold_ = 0;
   OutlierFn on_outlier_;
   metrics::EndpointSeries* stats_ = nullptr;
+  Connector connector_;  // empty: real sockets
 };
 
 }  // namespace switchyard::upstream

@@ -43,6 +43,18 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(
   return conn;
 }
 
+std::unique_ptr<UpstreamConnection> UpstreamConnection::adopt(
+    event_base* base, bufferevent* bev, const ConnectionSettings& settings, ClosedFn on_closed,
+    metrics::EndpointSeries* stats) {
+  std::unique_ptr<UpstreamConnection> conn(
+      new UpstreamConnection(base, bev, settings, std::move(on_closed)));
+  conn->stats_ = stats;
+  conn->start();
+  // The same path a socket's connect completion takes, from the top of the loop.
+  bufferevent_trigger_event(bev, BEV_EVENT_CONNECTED, BEV_TRIG_DEFER_CALLBACKS);
+  return conn;
+}
+
 UpstreamConnection::UpstreamConnection(event_base* base, bufferevent* bev,
                                        const ConnectionSettings& settings, ClosedFn on_closed)
     : http2::Connection(base, bev, http2::Role::Client, settings.h2),
@@ -257,7 +269,10 @@ int UpstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       if (it == streams_.end() || it->second.handler == nullptr) return 0;
       auto& st = it->second;
       bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
-      if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+      // nghttp2 calls the final response after a 1xx a HEADERS block, not a RESPONSE.
+      bool response = frame->headers.cat == NGHTTP2_HCAT_RESPONSE ||
+                      (frame->headers.cat == NGHTTP2_HCAT_HEADERS && !st.got_response_headers);
+      if (response) {
         // 1xx interim responses are skipped (gRPC spec); nghttp2 reports them as RESPONSE too.
         std::string_view status = st.headers.get(":status");
         if (!status.empty() && status[0] == '1') {
@@ -266,7 +281,7 @@ int UpstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
         }
         st.got_response_headers = true;
         st.handler->onUpstreamHeaders(std::move(st.headers), end);
-      } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS && st.got_response_headers) {
+      } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
         st.handler->onUpstreamTrailers(std::move(st.headers));
       }
       st.headers.clear();

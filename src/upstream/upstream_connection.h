@@ -60,6 +60,13 @@ class UpstreamConnection final : public http2::Connection {
                                                      const ConnectionSettings& settings,
                                                      ClosedFn on_closed,
                                                      metrics::EndpointSeries* stats = nullptr);
+  // Wraps a bufferevent that is already connected to a backend, such as one
+  // end of an in-memory bufferevent pair (tests, fuzzers): starts HTTP/2 and
+  // reports the connection as connected on the next loop pass.
+  static std::unique_ptr<UpstreamConnection> adopt(event_base* base, bufferevent* bev,
+                                                   const ConnectionSettings& settings,
+                                                   ClosedFn on_closed,
+                                                   metrics::EndpointSeries* stats = nullptr);
   ~UpstreamConnection() override;
 
   // Opens a stream carrying `nva` as request headers; the body is pulled from

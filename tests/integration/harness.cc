@@ -190,6 +190,71 @@ int FreePort() {
   return port;
 }
 
+ClosedPort::ClosedPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("cannot bind 127.0.0.1:0");
+  }
+  address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+}
+
+ClosedPort::~ClosedPort() { ::close(fd_); }
+
+namespace {
+
+// The first address the log reports for `name` (see BoundAddress), or "".
+std::string FindBoundAddress(const std::string& log, const std::string& name) {
+  std::istringstream in(log);
+  std::string line;
+  const std::string listener = "listener " + name + " on ";
+  const std::string admin = "admin listening on ";
+  while (std::getline(in, line)) {
+    if (name == "admin") {
+      size_t at = line.find(admin);
+      size_t port_at = line.find(" (port ", at == std::string::npos ? 0 : at);
+      if (at == std::string::npos || port_at == std::string::npos) continue;
+      std::string configured = line.substr(at + admin.size(), port_at - at - admin.size());
+      std::string host;
+      int port = 0;
+      if (!SplitHostPort(configured, &host, &port)) continue;
+      std::string bound_port = line.substr(port_at + 7, line.find(')', port_at) - port_at - 7);
+      return configured.substr(0, configured.rfind(':') + 1) + bound_port;
+    }
+    size_t at = line.find(listener);
+    if (at == std::string::npos) continue;
+    size_t begin = at + listener.size();
+    return line.substr(begin, line.find(' ', begin) - begin);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string BoundAddress(ProcessGuard& proxy, const std::string& name, std::chrono::milliseconds timeout) {
+  std::string found;
+  WaitUntil([&] {
+    found = FindBoundAddress(proxy.err(), name);
+    return !found.empty() || !proxy.running();
+  }, timeout, 10ms);
+  return found;
+}
+
+std::string WaitListening(ProcessGuard& proxy, const std::string& name, const std::string& configured,
+                          std::chrono::milliseconds timeout) {
+  std::string host;
+  int port = -1;
+  if (SplitHostPort(configured, &host, &port) && port == 0) return BoundAddress(proxy, name, timeout);
+  bool up = WaitUntil([&] { return !proxy.running() || WaitForPort(configured, 100ms); }, timeout, 10ms);
+  return up && proxy.running() ? configured : "";
+}
+
 bool SplitHostPort(const std::string& address, std::string* host, int* port) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -493,13 +558,14 @@ Backend& ProxyTest::StartBackend(const std::string& name, const std::string& add
 void ProxyTest::StartProxy(ProxyConfig config) {
   if (config.listeners.empty()) throw std::runtime_error("StartProxy: no listeners");
   WriteFile(config_path(), config.ToYaml());
-  proxy_address_ = config.listeners.front().address;
+  proxy_address_.clear();
   proxy_ = std::make_unique<ProcessGuard>(
       std::vector<std::string>{ProxyBinary(), "--config", config_path().string(), "--log-level", "info"},
       dir_ / "switchyard.out", dir_ / "switchyard.err");
   for (const auto& l : config.listeners) {
-    bool up = WaitUntil([&] { return !proxy_->running() || WaitForPort(l.address, 100ms); }, 15000ms, 10ms);
-    if (!up || !proxy_->running()) {
+    std::string bound = WaitListening(*proxy_, l.name, l.address);
+    if (proxy_address_.empty()) proxy_address_ = bound;
+    if (bound.empty() || !proxy_->running()) {
       throw std::runtime_error("switchyard did not start listening on " + l.address + "\nconfig:\n" +
                                config.ToYaml() + "\nstderr:\n" + Tail(proxy_->err()) + "\nstdout:\n" +
                                Tail(proxy_->out()));
@@ -509,8 +575,8 @@ void ProxyTest::StartProxy(ProxyConfig config) {
 
 ProxyConfig ProxyTest::DefaultConfig(const std::vector<const Backend*>& backends) {
   ProxyConfig c;
-  c.admin_address = "127.0.0.1:" + std::to_string(FreePort());
-  c.listeners.push_back({"public", "127.0.0.1:" + std::to_string(FreePort()), "", ""});
+  c.admin_address = "127.0.0.1:0";
+  c.listeners.push_back({"public", "127.0.0.1:0", "", ""});
   c.routes.push_back({"switchyard.test.Echo", "", "", "echo", "", ""});
   c.routes.push_back({"helloworld.Greeter", "", "", "echo", "", ""});
   ClusterConfig cluster{"echo", {}, {}};

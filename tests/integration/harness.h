@@ -96,7 +96,36 @@ class TempDir {
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bind :0, read, close).
+// Racy: prefer port 0 with the real port read back (BoundAddress) or a ClosedPort.
 int FreePort();
+
+// A loopback address where connections are refused for as long as this object
+// lives: a socket bound to 127.0.0.1:0 that never listens, so no other process
+// can take the port meanwhile.
+class ClosedPort {
+ public:
+  ClosedPort();
+  ~ClosedPort();
+  ClosedPort(const ClosedPort&) = delete;
+  ClosedPort& operator=(const ClosedPort&) = delete;
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
+// The address the daemon bound for a listener (`name`) or for the admin
+// endpoint (name "admin"), as its log reports it: "listener NAME on ADDR" or
+// "admin listening on HOST:PORT (port N)". With a configured port of 0 this is
+// how a test learns the real port. Waits up to `timeout` for the line (and
+// for no longer than the daemon runs); "" if it never came.
+std::string BoundAddress(ProcessGuard& proxy, const std::string& name,
+                         std::chrono::milliseconds timeout = 15000ms);
+// For a configured address: the bound one read from the log if its port is 0,
+// else the configured one once it accepts connections; "" on timeout.
+std::string WaitListening(ProcessGuard& proxy, const std::string& name, const std::string& configured,
+                          std::chrono::milliseconds timeout = 15000ms);
 // Splits "host:port" or "[v6]:port".
 bool SplitHostPort(const std::string& address, std::string* host, int* port);
 // Connects a TCP socket to address ("127.0.0.1:1234", "[::1]:1234"); -1 on

