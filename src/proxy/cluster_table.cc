@@ -13,6 +13,7 @@ ClusterTable::ClusterTable(event_base* base, size_t worker_index)
 ClusterTable::~ClusterTable() = default;
 
 void ClusterTable::apply(const Runtime& runtime) {
+  choice_.apply(runtime);
   std::vector<ClusterState> next(runtime.clusters.size());
   std::set<std::string> live;
   for (size_t ci = 0; ci < runtime.clusters.size(); ++ci) {

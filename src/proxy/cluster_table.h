@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/cluster_choice.h"
 #include "proxy/runtime.h"
 #include "upstream/pool.h"
 #include "upstream/round_robin.h"
@@ -37,6 +38,8 @@ class ClusterTable {
   void setOutlierSink(OutlierSink sink) { outlier_sink_ = std::move(sink); }
   void setStats(metrics::WorkerStats* stats) { stats_ = stats; }
   ClusterCounters* counters(const std::string& cluster) { return &counters_[cluster]; }
+  // Which cluster of a route an RPC goes to (override, weighted split).
+  ClusterChoice& choice() { return choice_; }
   ~ClusterTable();
 
   void apply(const Runtime& runtime);
@@ -71,6 +74,7 @@ class ClusterTable {
   std::vector<std::unique_ptr<upstream::Pool>> draining_;
   std::map<std::string, ClusterCounters> counters_;
   OutlierSink outlier_sink_;
+  ClusterChoice choice_;
   metrics::WorkerStats* stats_ = nullptr;
 };
 

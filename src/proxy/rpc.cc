@@ -10,6 +10,7 @@
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
 #include "proxy/client_cert_filter.h"
+#include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
 
 namespace switchyard::proxy {
@@ -109,7 +110,8 @@ bool Rpc::applyFilters() {
 
 bool Rpc::route() {
   std::string_view path = methodPath();
-  route_ = runtime_->routes->match(path);
+  RequestHeadersView headers(req_headers_);
+  route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
   auto* stats = conn_.worker().stats();
   if (route_ == nullptr) {
     if (stats != nullptr) {
@@ -120,13 +122,13 @@ bool Rpc::route() {
     finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
     return false;
   }
-  cluster_index_ = runtime_->route_cluster[route_->index];
-  retry_.joinCounters(conn_.worker().clusters().counters(route_->cluster));
+  cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
+  retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
   if (stats != nullptr) {
     auto parsed = grpc::parseMethodPath(path);
     std::string_view service = parsed ? parsed->service : std::string_view("unknown");
     std::string_view method = parsed ? parsed->method : std::string_view("unknown");
-    series_ = stats->rpc(service, method, route_->cluster);
+    series_ = stats->rpc(service, method, cluster().name());
     series_->started();
   }
   if (auto refused = checkClientCert(*route_, conn_.peerIdentity())) {
@@ -192,7 +194,8 @@ bool Rpc::startAttempt() {
 
 void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const {
   const auto& cluster = this->cluster();
-  nva.reserve(req_headers_.size() + 2);
+  const routing::HeaderEdits& edits = route_->request_headers;
+  nva.reserve(req_headers_.size() + edits.appended().size() + 3);
   std::string_view prior_xff;
   bool has_xff = false;
   for (const auto& [n, v] : req_headers_.fields()) {
@@ -210,9 +213,12 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
       continue;
     } else if (http2::isHopByHop(name) || name == "x-forwarded-client-cert") {
       continue;  // a client-sent x-forwarded-client-cert is never trusted
+    } else if (edits.drops(name)) {
+      continue;  // the route's request_headers remove or set it
     }
     nva.add(name, value);
   }
+  for (const auto& [name, value] : edits.appended()) nva.add(name, value);
   if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
     nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
   }
@@ -483,7 +489,7 @@ void Rpc::retry(Duration delay, const char* why) {
   flow_.requeued(retry_.replayInto(flow_.requestQueue()));
   attempt_.setState(UpstreamAttempt::State::Idle);
   log::main().debug("retrying {} on another endpoint of {} ({} on {})", methodPath(),
-                    route_->cluster, why, attempt_.endpoint());
+                    cluster().name(), why, attempt_.endpoint());
   if (delay <= Duration::zero()) {
     startAttempt();
   } else {
@@ -546,7 +552,7 @@ void Rpc::logAccess() {
   access->info("{} \"{}\" listener={} cluster={} endpoint={} grpc_status={} duration_ms={:.3f} "
                "bytes_in={} bytes_out={} msgs_in={} msgs_out={}",
                conn_.peerIp(), methodPath(), conn_.listener().name,
-               route_ != nullptr ? route_->cluster : std::string("-"),
+               cluster_index_ ? cluster().name() : std::string("-"),
                endpoint.empty() ? std::string_view("-") : endpoint,
                status_ ? static_cast<int>(*status_) : -1, static_cast<double>(us) / 1000.0,
                in_.bytes, out_.bytes, in_.messages.messages(), out_.messages.messages());
