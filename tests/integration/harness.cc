@@ -309,8 +309,8 @@ std::string ProxyConfig::ToYaml() const {
     y << "    address: " << Quote(l.address) << "\n";
     if (!l.tls_cert.empty()) y << "    tls: { cert: " << Quote(l.tls_cert) << ", key: " << Quote(l.tls_key) << " }\n";
   }
-  y << "routes:\n";
-  for (const auto& r : routes) {
+  y << "routes:\n" << routes_yaml;
+  for (const auto& r : routes_yaml.empty() ? routes : std::vector<RouteConfig>{}) {
     y << "  - match: { ";
     if (!r.prefix.empty()) {
       y << "prefix: " << Quote(r.prefix);

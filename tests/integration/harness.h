@@ -138,6 +138,7 @@ struct ProxyConfig {
   std::vector<ListenerConfig> listeners;
   std::vector<RouteConfig> routes;
   std::vector<ClusterConfig> clusters;
+  std::string routes_yaml;  // non-empty: the routes list as written, instead of `routes`
   std::string ToYaml() const;
 };
 
