@@ -10,6 +10,7 @@
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
 #include "proxy/client_cert_filter.h"
+#include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
 
@@ -131,6 +132,8 @@ bool Rpc::route() {
     series_ = stats->rpc(service, method, cluster().name());
     series_->started();
   }
+  in_.messages.setLimit(route_->max_request_message_bytes);
+  out_.messages.setLimit(route_->max_response_message_bytes);
   if (auto refused = checkClientCert(*route_, conn_.peerIdentity())) {
     finishLocal(refused->code, std::move(refused->message));
     return false;
@@ -240,6 +243,7 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
 
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
   in_.feed(data, len);
+  if (in_.messages.oversized() != 0 && phase_ != Phase::Responded) refuseOversized("request", in_.messages);
   if (phase_ == Phase::Responded || (phase_ == Phase::Upstream && !attempt_.open())) {
     // Nobody will forward these bytes: reopen the client's window at once.
     conn_.consume(stream_id_, len);
@@ -337,6 +341,11 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
     return;
   }
   out_.feed(data, len);
+  if (out_.messages.oversized() != 0) {
+    attempt_.consume(len);
+    refuseOversized("response", out_.messages);
+    return;
+  }
   flow_.addResponse(data, len);
   resumeDownstream();
 }
@@ -445,6 +454,13 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
     response_ = ResponseState::TrailersReady;
     conn_.resumeResponse(stream_id_);
   }
+}
+
+void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) {
+  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::MessageTooLarge);
+  uint64_t limit = &counter == &in_.messages ? route_->max_request_message_bytes
+                                             : route_->max_response_message_bytes;
+  finishLocal(StatusCode::ResourceExhausted, messageTooLargeText(direction, counter.oversized(), limit));
 }
 
 void Rpc::replyHttp(int status) {
