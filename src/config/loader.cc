@@ -544,8 +544,8 @@ class Loader {
     if (const YAML::Node* v = f.require("endpoints")) readEndpoints(*v, c);
     if (const YAML::Node* v = f.find("lb")) {
       if (auto s = r_.str(*v, "lb")) {
-        if (*s != "round_robin") {
-          r_.error(*v, "unknown lb " + quote(*s) + ": the only supported policy is round_robin");
+        if (*s != "round_robin" && *s != "least_request") {
+          r_.error(*v, "unknown lb " + quote(*s) + ": expected round_robin or least_request");
         } else {
           c.lb = *s;
         }

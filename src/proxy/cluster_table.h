@@ -12,6 +12,7 @@
 
 #include "proxy/cluster_choice.h"
 #include "proxy/runtime.h"
+#include "upstream/least_request.h"
 #include "upstream/pool.h"
 #include "upstream/round_robin.h"
 
@@ -63,6 +64,7 @@ class ClusterTable {
  private:
   struct ClusterState {
     upstream::RoundRobin rr;
+    upstream::LeastRequest lr;
     std::vector<upstream::Pool*> pools;  // parallel to the snapshot's endpoints
   };
 

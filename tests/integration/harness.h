@@ -202,6 +202,7 @@ class ProxyTest : public ::testing::Test {
   std::vector<std::unique_ptr<Backend>> backends_;
   std::unique_ptr<ProcessGuard> proxy_;
   std::string proxy_address_;
+  std::vector<std::string> backend_args_;  // further flags for backends started next
   int started_processes_ = 0;
 };
 

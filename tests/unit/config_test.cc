@@ -575,7 +575,7 @@ clusters:
 )");
   ASSERT_EQ(r.errors.size(), 1u) << joined(r);
   EXPECT_TRUE(HasError(r, "test.yaml:8:46: ",
-                       "unknown lb \"random\": the only supported policy is round_robin"));
+                       "unknown lb \"random\": expected round_robin or least_request"));
 }
 
 TEST(ConfigErrors, DuplicateNames) {
