@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ca-certificates openssl
   libevent-dev libssl-dev libnghttp2-dev libyaml-cpp-dev libspdlog-dev
   prometheus-cpp-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libsystemd-dev libgtest-dev libgmock-dev
+  libsystemd-dev libgtest-dev libgmock-dev libre2-dev
   # test tools: promtool (metrics format), systemd-analyze (unit file check)
   prometheus systemd
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2

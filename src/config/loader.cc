@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "config/tls_loader.h"
+#include "config/route_policy_reader.h"
 #include "config/yaml_reader.h"
 #include "grpc/status_code.h"
 
@@ -360,25 +361,49 @@ class Loader {
   RouteSpec readRoute(const YAML::Node& n, Mark& cluster_mark) {
     RouteSpec rt;
     Fields f(r_, n, "route",
-             {"match", "cluster", "timeout", "retry", "require_client_cert", "allowed_sans"});
+             {"match", "cluster", "clusters", "override", "timeout", "retry", "request_headers",
+              "max_request_message_bytes", "max_response_message_bytes", "require_client_cert",
+              "allowed_sans"});
     rt.mark = f.mark();
     if (!f.isMap()) return rt;
     if (const YAML::Node* v = f.require("match")) readMatch(*v, rt.match);
-    if (const YAML::Node* v = f.require("cluster")) {
+    const YAML::Node* weighted = f.find("clusters");
+    if (weighted != nullptr) {
+      detail::readWeightedClusters(r_, *weighted, rt.clusters);
+      if (f.find("cluster") != nullptr) {
+        r_.error(*weighted, "route must use either cluster or clusters, not both");
+      }
+    } else if (const YAML::Node* v = f.require("cluster")) {
       if (auto s = r_.nonEmptyStr(*v, "cluster")) {
         rt.cluster = *s;
         cluster_mark = detail::markOf(*v);
       }
     }
+    readRoutePolicy(f, rt);
     if (const YAML::Node* v = f.find("timeout")) readTimeout(*v, rt);
     if (const YAML::Node* v = f.find("retry")) rt.retry = readRetry(*v);
     detail::readRouteClientCert(r_, f, rt);
     return rt;
   }
 
+  void readRoutePolicy(const Fields& f, RouteSpec& rt) {
+    if (const YAML::Node* v = f.find("override")) {
+      rt.cluster_override = detail::readClusterOverride(r_, *v);
+    }
+    if (const YAML::Node* v = f.find("request_headers")) detail::readHeaderEdits(r_, *v, rt.request_headers);
+    if (const YAML::Node* v = f.find("max_request_message_bytes")) {
+      assign(rt.max_request_message_bytes, r_.size(*v, "max_request_message_bytes", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_response_message_bytes")) {
+      assign(rt.max_response_message_bytes, r_.size(*v, "max_response_message_bytes", 1, kU32Max));
+    }
+  }
+
   void readMatch(const YAML::Node& n, RouteMatchSpec& m) {
-    Fields f(r_, n, "route.match", {"service", "method", "prefix"});
+    Fields f(r_, n, "route.match", {"service", "method", "prefix", "authority", "headers"});
     if (!f.isMap()) return;
+    if (const YAML::Node* v = f.find("authority")) detail::readMatchAuthority(r_, *v, m);
+    if (const YAML::Node* v = f.find("headers")) detail::readHeaderMatches(r_, *v, m.headers);
     const YAML::Node* service = f.find("service");
     const YAML::Node* method = f.find("method");
     const YAML::Node* prefix = f.find("prefix");
@@ -519,8 +544,8 @@ class Loader {
     if (const YAML::Node* v = f.require("endpoints")) readEndpoints(*v, c);
     if (const YAML::Node* v = f.find("lb")) {
       if (auto s = r_.str(*v, "lb")) {
-        if (*s != "round_robin") {
-          r_.error(*v, "unknown lb " + quote(*s) + ": the only supported policy is round_robin");
+        if (*s != "round_robin" && *s != "least_request") {
+          r_.error(*v, "unknown lb " + quote(*s) + ": expected round_robin or least_request");
         } else {
           c.lb = *s;
         }
@@ -728,6 +753,9 @@ class Loader {
       }
       r_.error(ref_marks[i], std::move(msg));
     }
+    std::set<std::string> defined;
+    for (const auto& [name, idx] : names) defined.insert(name);
+    for (const auto& route : c.routes) detail::checkRouteTargets(r_, route, defined);
   }
 
   std::string name_;

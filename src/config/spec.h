@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/duration.h"
@@ -85,10 +86,44 @@ struct ListenerSpec {
   Mark mark;
 };
 
+// One request-header condition of a route match. Names are lower case.
+struct HeaderMatchSpec {
+  enum class Kind { Exact, Regex, Present };
+  std::string name;
+  Kind kind = Kind::Present;
+  std::string value;  // the exact value or the RE2 pattern (matched in full)
+  Mark mark;
+};
+
 struct RouteMatchSpec {
   std::string service;  // "pkg.Service"
   std::string method;   // "Method"; only with service
   std::string prefix;   // "/pkg." path prefix
+  std::string authority;  // "" = any; "api.example.com" or "*.example.com"
+  std::vector<HeaderMatchSpec> headers;  // all must hold
+};
+
+// One target of a weighted split (route `clusters:`).
+struct WeightedClusterSpec {
+  std::string name;
+  uint32_t weight = 1;
+  Mark mark;
+};
+
+// Route `override:`: a request carrying `header` (with `value`, if set) goes
+// to `cluster` instead of the weighted split.
+struct ClusterOverrideSpec {
+  std::string header;
+  std::string value;  // "" = the header's presence is enough
+  std::string cluster;
+  Mark mark;
+};
+
+// Route `request_headers:`: edits applied to the request sent upstream.
+struct HeaderEditSpec {
+  std::vector<std::pair<std::string, std::string>> set;  // replaces any client copy
+  std::vector<std::pair<std::string, std::string>> add;  // appended after the client's
+  std::vector<std::string> remove;
 };
 
 struct RetryPolicySpec {
@@ -106,6 +141,12 @@ struct RouteSpec {
   std::optional<RetryPolicySpec> retry;
   bool require_client_cert = false;      // a verified client certificate is required
   std::vector<std::string> allowed_sans;  // patterns ("spiffe://prod/ns/billing/*"); empty: any
+  // Weighted split (instead of `cluster`, which is then empty).
+  std::vector<WeightedClusterSpec> clusters;
+  std::optional<ClusterOverrideSpec> cluster_override;
+  HeaderEditSpec request_headers;
+  uint64_t max_request_message_bytes = 0;   // 0 = no limit
+  uint64_t max_response_message_bytes = 0;  // 0 = no limit
   Mark mark;
 };
 

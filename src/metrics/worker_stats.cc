@@ -15,7 +15,8 @@ constexpr std::array<const char*, kGrpcCodeCount> kGrpcCodeLabels = {
 
 constexpr std::array<const char*, kLocalErrorCount> kLocalErrorLabels = {
     "no_route",      "no_healthy_endpoint",      "deadline_exceeded", "upstream_reset",
-    "upstream_connect_failure", "bad_request",   "draining"};
+    "upstream_connect_failure", "bad_request",   "draining",
+    "message_too_large"};
 
 constexpr int kUnknownCode = 2;
 

@@ -47,8 +47,9 @@ enum class LocalError {
   UpstreamConnectFailure,  // no connection could be opened to the backend (14)
   BadRequest,              // malformed request: content-type, grpc-timeout, headers
   Draining,                // refused because the proxy is shutting down (14)
+  MessageTooLarge,         // a message over the route's size limit (8)
 };
-inline constexpr size_t kLocalErrorCount = 7;
+inline constexpr size_t kLocalErrorCount = 8;
 
 // Label value for a cause: "no_route", "no_healthy_endpoint", ...
 const char* localErrorLabel(LocalError cause);

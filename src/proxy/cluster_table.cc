@@ -13,6 +13,7 @@ ClusterTable::ClusterTable(event_base* base, size_t worker_index)
 ClusterTable::~ClusterTable() = default;
 
 void ClusterTable::apply(const Runtime& runtime) {
+  choice_.apply(runtime);
   std::vector<ClusterState> next(runtime.clusters.size());
   std::set<std::string> live;
   for (size_t ci = 0; ci < runtime.clusters.size(); ++ci) {
@@ -22,8 +23,10 @@ void ClusterTable::apply(const Runtime& runtime) {
     // worker at a different offset so workers do not pick in lockstep.
     if (ci < clusters_.size()) {
       next[ci].rr = clusters_[ci].rr;
+      next[ci].lr = clusters_[ci].lr;
     } else {
       next[ci].rr = upstream::RoundRobin(worker_index_);
+      next[ci].lr = upstream::LeastRequest(0x9E3779B97F4A7C15ULL * (worker_index_ + 1));
     }
     for (const auto& ep : cluster.endpoints) {
       upstream::ConnectionSettings cs = upstream::endpointConnectionSettings(cluster, ep);
@@ -77,10 +80,13 @@ std::optional<ClusterTable::Pick> ClusterTable::pick(const Runtime& runtime, siz
   size_t n = eps.size();
   uint32_t panic = cluster.spec->panic_threshold;
   bool panic_mode = panic > 0 && cluster.healthyCount() * 100 < panic * n;
-  auto idx = state.rr.pick(n, [&](size_t i) {
+  auto eligible = [&](size_t i) {
     if (exclude == i && n > 1) return false;
     return panic_mode || eps[i].health == upstream::Health::Healthy;
-  });
+  };
+  auto idx = cluster.spec->lb == "least_request"
+                 ? state.lr.pick(n, eligible, [&](size_t i) { return state.pools[i]->activeStreams(); })
+                 : state.rr.pick(n, eligible);
   if (!idx) return std::nullopt;
   return Pick{state.pools[*idx], &eps[*idx], *idx};
 }

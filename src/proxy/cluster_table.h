@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "proxy/cluster_choice.h"
 #include "proxy/runtime.h"
+#include "upstream/least_request.h"
 #include "upstream/pool.h"
 #include "upstream/round_robin.h"
 
@@ -39,6 +41,8 @@ class ClusterTable {
   // How new pools open connections (tests: in memory); set before apply().
   void setConnector(upstream::Connector connector) { connector_ = std::move(connector); }
   ClusterCounters* counters(const std::string& cluster) { return &counters_[cluster]; }
+  // Which cluster of a route an RPC goes to (override, weighted split).
+  ClusterChoice& choice() { return choice_; }
   ~ClusterTable();
 
   void apply(const Runtime& runtime);
@@ -62,6 +66,7 @@ class ClusterTable {
  private:
   struct ClusterState {
     upstream::RoundRobin rr;
+    upstream::LeastRequest lr;
     std::vector<upstream::Pool*> pools;  // parallel to the snapshot's endpoints
   };
 
@@ -73,6 +78,7 @@ class ClusterTable {
   std::vector<std::unique_ptr<upstream::Pool>> draining_;
   std::map<std::string, ClusterCounters> counters_;
   OutlierSink outlier_sink_;
+  ClusterChoice choice_;
   metrics::WorkerStats* stats_ = nullptr;
   upstream::Connector connector_;
 };

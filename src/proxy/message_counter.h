@@ -1,7 +1,8 @@
 // MessageCounter: counts gRPC length-prefixed messages in a byte stream whose
 // DATA frame boundaries have nothing to do with message boundaries (gRPC
 // spec: 1-byte flag, 4-byte big-endian length, payload). O(1) per chunk when
-// a chunk lies inside a message; no buffering.
+// a chunk lies inside a message; no buffering. Also spots a message whose
+// declared length is over a limit as soon as its prefix is complete.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,7 @@ namespace switchyard::proxy {
 class MessageCounter {
  public:
   void feed(const uint8_t* data, size_t len) {
-    while (len > 0) {
+    while (len > 0 && oversized_ == 0) {
       if (remaining_ > 0) {
         size_t take = len < remaining_ ? len : static_cast<size_t>(remaining_);
         remaining_ -= take;
@@ -25,6 +26,10 @@ class MessageCounter {
       ++data;
       --len;
       if (++header_pos_ == 5) {
+        if (limit_ != 0 && length_ > limit_) {
+          oversized_ = length_;  // stop here: nothing after this prefix is counted
+          return;
+        }
         ++messages_;
         remaining_ = length_;
         header_pos_ = 0;
@@ -33,12 +38,18 @@ class MessageCounter {
     }
   }
   uint64_t messages() const { return messages_; }
+  // Messages whose prefix declares more than `max` bytes are refused (0 = no limit).
+  void setLimit(uint64_t max) { limit_ = max; }
+  // The declared length of the first message over the limit; 0 while none.
+  uint64_t oversized() const { return oversized_; }
 
  private:
   uint64_t remaining_ = 0;
   uint32_t length_ = 0;
   int header_pos_ = 0;
   uint64_t messages_ = 0;
+  uint64_t limit_ = 0;
+  uint64_t oversized_ = 0;
 };
 
 // One direction of an RPC's traffic, for its metrics and access-log line.

@@ -10,6 +10,8 @@
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
 #include "proxy/client_cert_filter.h"
+#include "proxy/message_limits.h"
+#include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
 
 namespace switchyard::proxy {
@@ -109,7 +111,8 @@ bool Rpc::applyFilters() {
 
 bool Rpc::route() {
   std::string_view path = methodPath();
-  route_ = runtime_->routes->match(path);
+  RequestHeadersView headers(req_headers_);
+  route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
   auto* stats = conn_.worker().stats();
   if (route_ == nullptr) {
     if (stats != nullptr) {
@@ -120,15 +123,17 @@ bool Rpc::route() {
     finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
     return false;
   }
-  cluster_index_ = runtime_->route_cluster[route_->index];
-  retry_.joinCounters(conn_.worker().clusters().counters(route_->cluster));
+  cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
+  retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
   if (stats != nullptr) {
     auto parsed = grpc::parseMethodPath(path);
     std::string_view service = parsed ? parsed->service : std::string_view("unknown");
     std::string_view method = parsed ? parsed->method : std::string_view("unknown");
-    series_ = stats->rpc(service, method, route_->cluster);
+    series_ = stats->rpc(service, method, cluster().name());
     series_->started();
   }
+  in_.messages.setLimit(route_->max_request_message_bytes);
+  out_.messages.setLimit(route_->max_response_message_bytes);
   if (auto refused = checkClientCert(*route_, conn_.peerIdentity())) {
     finishLocal(refused->code, std::move(refused->message));
     return false;
@@ -192,7 +197,8 @@ bool Rpc::startAttempt() {
 
 void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const {
   const auto& cluster = this->cluster();
-  nva.reserve(req_headers_.size() + 2);
+  const routing::HeaderEdits& edits = route_->request_headers;
+  nva.reserve(req_headers_.size() + edits.appended().size() + 3);
   std::string_view prior_xff;
   bool has_xff = false;
   for (const auto& [n, v] : req_headers_.fields()) {
@@ -210,9 +216,12 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
       continue;
     } else if (http2::isHopByHop(name) || name == "x-forwarded-client-cert") {
       continue;  // a client-sent x-forwarded-client-cert is never trusted
+    } else if (edits.drops(name)) {
+      continue;  // the route's request_headers remove or set it
     }
     nva.add(name, value);
   }
+  for (const auto& [name, value] : edits.appended()) nva.add(name, value);
   if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
     nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
   }
@@ -234,6 +243,7 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
 
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
   in_.feed(data, len);
+  if (in_.messages.oversized() != 0 && phase_ != Phase::Responded) refuseOversized("request", in_.messages);
   if (phase_ == Phase::Responded || (phase_ == Phase::Upstream && !attempt_.open())) {
     // Nobody will forward these bytes: reopen the client's window at once.
     conn_.consume(stream_id_, len);
@@ -331,6 +341,11 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
     return;
   }
   out_.feed(data, len);
+  if (out_.messages.oversized() != 0) {
+    attempt_.consume(len);
+    refuseOversized("response", out_.messages);
+    return;
+  }
   flow_.addResponse(data, len);
   resumeDownstream();
 }
@@ -441,6 +456,13 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
   }
 }
 
+void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) {
+  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::MessageTooLarge);
+  uint64_t limit = &counter == &in_.messages ? route_->max_request_message_bytes
+                                             : route_->max_response_message_bytes;
+  finishLocal(StatusCode::ResourceExhausted, messageTooLargeText(direction, counter.oversized(), limit));
+}
+
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;
   std::string code = std::to_string(status);
@@ -483,7 +505,7 @@ void Rpc::retry(Duration delay, const char* why) {
   flow_.requeued(retry_.replayInto(flow_.requestQueue()));
   attempt_.setState(UpstreamAttempt::State::Idle);
   log::main().debug("retrying {} on another endpoint of {} ({} on {})", methodPath(),
-                    route_->cluster, why, attempt_.endpoint());
+                    cluster().name(), why, attempt_.endpoint());
   if (delay <= Duration::zero()) {
     startAttempt();
   } else {
@@ -546,7 +568,7 @@ void Rpc::logAccess() {
   access->info("{} \"{}\" listener={} cluster={} endpoint={} grpc_status={} duration_ms={:.3f} "
                "bytes_in={} bytes_out={} msgs_in={} msgs_out={}",
                conn_.peerIp(), methodPath(), conn_.listener().name,
-               route_ != nullptr ? route_->cluster : std::string("-"),
+               cluster_index_ ? cluster().name() : std::string("-"),
                endpoint.empty() ? std::string_view("-") : endpoint,
                status_ ? static_cast<int>(*status_) : -1, static_cast<double>(us) / 1000.0,
                in_.bytes, out_.bytes, in_.messages.messages(), out_.messages.messages());

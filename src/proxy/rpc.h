@@ -107,6 +107,8 @@ class Rpc final : public upstream::StreamHandler {
   void resumeDownstream();
   // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
   void finishLocal(grpc::StatusCode code, std::string message);
+  // A message over the route's size limit: RESOURCE_EXHAUSTED, backend stream reset.
+  void refuseOversized(const char* direction, const MessageCounter& counter);
   void replyHttp(int status);
   // A frame toward the client was refused: reset the stream so the client is not left waiting.
   void checkSent(const Status& sent, const char* what);

@@ -1,5 +1,7 @@
 #include "routing/route_table.h"
 
+#include <algorithm>
+
 #include "grpc/method_path.h"
 
 namespace switchyard::routing {
@@ -12,6 +14,16 @@ RouteTable RouteTable::build(const std::vector<config::RouteSpec>& specs) {
     Route r;
     r.index = i;
     r.cluster = s.cluster;
+    for (const auto& w : s.clusters) r.clusters.push_back({w.name, w.weight});
+    if (r.cluster.empty() && !r.clusters.empty()) r.cluster = r.clusters.front().name;
+    if (s.cluster_override) {
+      r.cluster_override = ClusterOverride{s.cluster_override->header, s.cluster_override->value,
+                                           s.cluster_override->cluster};
+    }
+    r.conditions = RequestConditions(s.match);
+    r.request_headers = HeaderEdits(s.request_headers);
+    r.max_request_message_bytes = s.max_request_message_bytes;
+    r.max_response_message_bytes = s.max_response_message_bytes;
     r.timeout_default = s.timeout_default;
     r.timeout_max = s.timeout_max;
     r.retry = s.retry;
@@ -22,10 +34,10 @@ RouteTable RouteTable::build(const std::vector<config::RouteSpec>& specs) {
       r.method = s.match.method;
       if (!r.method.empty()) {
         r.name = r.service + "/" + r.method;
-        t.exact_.emplace("/" + r.name, i);  // keeps the earlier route on duplicates
+        t.exact_["/" + r.name].push_back(i);
       } else {
         r.name = r.service + "/*";
-        t.by_service_.emplace("/" + r.service + "/", i);
+        t.by_service_["/" + r.service + "/"].push_back(i);
       }
     } else if (!s.match.method.empty()) {
       r.method = s.match.method;
@@ -40,22 +52,31 @@ RouteTable RouteTable::build(const std::vector<config::RouteSpec>& specs) {
   return t;
 }
 
-const Route* RouteTable::match(std::string_view path) const {
+const Route* RouteTable::match(std::string_view path) const { return match(path, RequestView{}); }
+
+size_t RouteTable::firstAllowed(const std::vector<size_t>& candidates, const RequestView& req) const {
+  for (size_t i : candidates) {
+    if (routes_[i].conditions.matches(req)) return i;
+  }
+  return routes_.size();
+}
+
+const Route* RouteTable::match(std::string_view path, const RequestView& req) const {
   size_t best = routes_.size();
   if (!exact_.empty()) {
-    if (auto it = exact_.find(path); it != exact_.end()) best = it->second;
+    if (auto it = exact_.find(path); it != exact_.end()) best = firstAllowed(it->second, req);
   }
   if (!by_service_.empty()) {
     if (auto mp = grpc::parseMethodPath(path)) {
       const std::string_view key = path.substr(0, mp->service.size() + 2);  // "/svc/"
-      if (auto it = by_service_.find(key); it != by_service_.end() && it->second < best) {
-        best = it->second;
+      if (auto it = by_service_.find(key); it != by_service_.end()) {
+        best = std::min(best, firstAllowed(it->second, req));
       }
     }
   }
   for (const auto& [prefix, index] : prefixes_) {
     if (index >= best) break;
-    if (path.starts_with(prefix)) {
+    if (path.starts_with(prefix) && routes_[index].conditions.matches(req)) {
       best = index;
       break;
     }

@@ -14,12 +14,31 @@
 
 #include "common/duration.h"
 #include "config/spec.h"
+#include "routing/header_edits.h"
+#include "routing/request_match.h"
 
 namespace switchyard::routing {
 
+struct WeightedCluster {
+  std::string name;
+  uint32_t weight = 1;
+};
+
+struct ClusterOverride {
+  std::string header;
+  std::string value;  // "" = presence is enough
+  std::string cluster;
+};
+
 struct Route {
   size_t index = 0;  // position in the configured route list
-  std::string cluster;
+  std::string cluster;  // the single cluster, or the first of a weighted split
+  std::vector<WeightedCluster> clusters;  // the split; empty for a single cluster
+  std::optional<ClusterOverride> cluster_override;
+  RequestConditions conditions;  // authority and header conditions
+  HeaderEdits request_headers;
+  uint64_t max_request_message_bytes = 0;   // 0 = no limit
+  uint64_t max_response_message_bytes = 0;  // 0 = no limit
   std::optional<Duration> timeout_default;
   std::optional<Duration> timeout_max;
   std::optional<config::RetryPolicySpec> retry;
@@ -50,7 +69,12 @@ class RouteTable {
   // reject both cases before this point.
   static RouteTable build(const std::vector<config::RouteSpec>& specs);
 
-  // The first route in spec order that matches `path`, or nullptr.
+  // The first route in spec order whose path match and conditions
+  // (authority, headers) both hold, or nullptr.
+  const Route* match(std::string_view path, const RequestView& req) const;
+
+  // The first route in spec order that matches `path`, or nullptr. Routes
+  // with authority or header conditions never match here.
   // Case-sensitive. No allocation: exact and service routes are found through
   // hash maps keyed by the precomputed "/svc/method" and "/svc/" strings, and
   // only prefix routes that come before the best hash hit are scanned, which
@@ -64,7 +88,11 @@ class RouteTable {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  using Index = std::unordered_map<std::string, size_t, StringHash, std::equal_to<>>;
+  // key -> route indexes with that key, in spec order
+  using Index = std::unordered_map<std::string, std::vector<size_t>, StringHash, std::equal_to<>>;
+
+  // The first of `candidates` whose conditions hold, or routes_.size().
+  size_t firstAllowed(const std::vector<size_t>& candidates, const RequestView& req) const;
 
   std::vector<Route> routes_;
   Index exact_;       // "/svc/method" -> first route index with that key

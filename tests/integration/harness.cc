@@ -374,8 +374,8 @@ std::string ProxyConfig::ToYaml() const {
     y << "    address: " << Quote(l.address) << "\n";
     if (!l.tls_cert.empty()) y << "    tls: { cert: " << Quote(l.tls_cert) << ", key: " << Quote(l.tls_key) << " }\n";
   }
-  y << "routes:\n";
-  for (const auto& r : routes) {
+  y << "routes:\n" << routes_yaml;
+  for (const auto& r : routes_yaml.empty() ? routes : std::vector<RouteConfig>{}) {
     y << "  - match: { ";
     if (!r.prefix.empty()) {
       y << "prefix: " << Quote(r.prefix);
@@ -531,9 +531,9 @@ Backend& ProxyTest::StartBackend(const std::string& name, const std::string& add
   b->name = name;
   int n = started_processes_++;
   std::string stem = "backend-" + std::to_string(n) + "-" + name;
-  b->process = std::make_unique<ProcessGuard>(
-      std::vector<std::string>{BackendBinary(), "--address", address, "--name", name}, dir_ / (stem + ".out"),
-      dir_ / (stem + ".err"));
+  std::vector<std::string> argv{BackendBinary(), "--address", address, "--name", name};
+  argv.insert(argv.end(), backend_args_.begin(), backend_args_.end());
+  b->process = std::make_unique<ProcessGuard>(argv, dir_ / (stem + ".out"), dir_ / (stem + ".err"));
   std::string ready;
   bool up = WaitUntil(
       [&] {

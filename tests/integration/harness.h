@@ -167,6 +167,7 @@ struct ProxyConfig {
   std::vector<ListenerConfig> listeners;
   std::vector<RouteConfig> routes;
   std::vector<ClusterConfig> clusters;
+  std::string routes_yaml;  // non-empty: the routes list as written, instead of `routes`
   std::string ToYaml() const;
 };
 
@@ -230,6 +231,7 @@ class ProxyTest : public ::testing::Test {
   std::vector<std::unique_ptr<Backend>> backends_;
   std::unique_ptr<ProcessGuard> proxy_;
   std::string proxy_address_;
+  std::vector<std::string> backend_args_;  // further flags for backends started next
   int started_processes_ = 0;
 };
 

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -123,6 +124,9 @@ bool SleepUnlessCancelled(ServerContext* ctx, int ms) {
   return !ctx->IsCancelled();
 }
 
+// --unary-delay-ms: every Unary call waits this long first (a slow backend).
+int g_unary_delay_ms = 0;
+
 class EchoService final : public switchyard::test::Echo::Service {
  public:
   EchoService(std::string name, Observed& obs) : name_(std::move(name)), obs_(obs) {}
@@ -130,6 +134,7 @@ class EchoService final : public switchyard::test::Echo::Service {
   Status Unary(ServerContext* ctx, const EchoRequest* req, EchoResponse* resp) override {
     CallScope scope(obs_, ctx, "Unary");
     Prepare(ctx, *req);
+    if (g_unary_delay_ms > 0 && !SleepUnlessCancelled(ctx, g_unary_delay_ms)) return Cancelled();
     if (req->sleep_ms() > 0 && !SleepUnlessCancelled(ctx, req->sleep_ms())) return Cancelled();
     if (req->fail_code() != 0) return Fail(*req);
     Fill(*req, 0, resp);
@@ -321,7 +326,7 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const std::string& ce
 
 int Usage() {
   std::cerr << "usage: sy_test_backend (--address HOST:PORT | --port PORT) [--name NAME]\n"
-               "         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n";
+               "         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--unary-delay-ms N]\n";
   return 2;
 }
 
@@ -346,6 +351,8 @@ int main(int argc, char** argv) {
       tls_key = argv[++i];
     } else if (arg == "--tls-client-ca") {
       tls_client_ca = argv[++i];
+    } else if (arg == "--unary-delay-ms") {
+      g_unary_delay_ms = std::atoi(argv[++i]);
     } else {
       return Usage();
     }

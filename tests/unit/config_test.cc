@@ -575,7 +575,7 @@ clusters:
 )");
   ASSERT_EQ(r.errors.size(), 1u) << joined(r);
   EXPECT_TRUE(HasError(r, "test.yaml:8:46: ",
-                       "unknown lb \"random\": the only supported policy is round_robin"));
+                       "unknown lb \"random\": expected round_robin or least_request"));
 }
 
 TEST(ConfigErrors, DuplicateNames) {
@@ -676,8 +676,8 @@ TEST(ConfigErrors, ClusterValues) {
                 extra);
   };
   // Line 7 is the first extra line.
-  EXPECT_TRUE(HasError(withCluster("    lb: least_request\n"), "test.yaml:7:9: ",
-                       "unknown lb \"least_request\""));
+  EXPECT_TRUE(HasError(withCluster("    lb: maglev\n"), "test.yaml:7:9: ",
+                       "unknown lb \"maglev\""));
   EXPECT_TRUE(HasError(withCluster("    health_check: { mode: poll }\n"), "test.yaml:7:27: ",
                        "health_check.mode must be \"check\" or \"watch\", got \"poll\""));
   EXPECT_TRUE(HasError(withCluster("    health_check: { unhealthy_threshold: 0 }\n"),
