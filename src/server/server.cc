@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "config/loader.h"
 #include "server/certificate_report.h"
+#include "server/cpu_budget.h"
 #include "server/listener_socket.h"
 #include "server/notify.h"
 
@@ -15,12 +16,6 @@ namespace switchyard::server {
 namespace {
 
 constexpr auto kDrainPoll = std::chrono::milliseconds(50);
-
-size_t workerCount(const config::Config& cfg) {
-  if (cfg.workers > 0) return cfg.workers;
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
-}
 
 http2::SessionSettings toSettings(const config::Http2Spec& h) {
   http2::SessionSettings s;
@@ -56,7 +51,8 @@ int Server::run() {
   log::init(log_level_override_.empty() ? cfg->logging.level : log_level_override_,
             cfg->logging.access_log);
 
-  size_t n = workerCount(*cfg);
+  size_t n = workerCount(cfg->workers);
+  log::main().info("{}", describeWorkers(cfg->workers));
   for (size_t i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, &metrics_.addWorker()));
     // Passive failure runs seen by a worker come to the main thread, which decides.
