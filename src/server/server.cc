@@ -151,7 +151,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   for (const auto& l : cfg->listeners) {
     auto it = listeners_.find(l.name);
     if (it != listeners_.end() && it->second.address == l.address) continue;
-    auto socks = openListenerSockets(l.address, workers_.size());
+    auto socks = openListenerSockets(l.address, workers_.size(), holdsPort(l.address));
     if (!socks.ok()) {
       for (auto& [name, s] : opened) {
         for (int fd : s.fds) ::close(fd);
@@ -224,6 +224,15 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   }
   listeners_ = std::move(next);
   return {};
+}
+
+bool Server::holdsPort(const std::string& address) const {
+  auto want = event::parseIpPort(address);
+  if (!want || want->port() == 0) return false;
+  for (const auto& [name, l] : listeners_) {
+    if (l.bound.family() == want->family() && l.bound.port() == want->port()) return true;
+  }
+  return false;
 }
 
 upstream::Health Server::healthOf(const std::string& cluster, const std::string& address) const {
