@@ -811,3 +811,11 @@ LoadResult loadFile(const std::string& path) {
 }
 
 }  // namespace switchyard::config
+
+namespace switchyard::config {
+
+bool isLogLevel(const std::string& name) {
+  return std::find(std::begin(kLogLevels), std::end(kLogLevels), name) != std::end(kLogLevels);
+}
+
+}  // namespace switchyard::config

@@ -11,6 +11,7 @@
 #include "server/cpu_budget.h"
 #include "server/listener_socket.h"
 #include "server/notify.h"
+#include "server/startup_check.h"
 
 namespace switchyard::server {
 namespace {
@@ -145,8 +146,9 @@ void Server::reload() {
 
 Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   // 1. Everything that can fail, before anything changes.
-  auto material = tls::loadMaterial(*cfg);
-  if (!material.ok()) return Error{material.error()};
+  auto prepared = prepareConfig(*cfg);  // the same step --check-config runs
+  if (!prepared.ok()) return Error{prepared.error()};
+  const tls::MaterialPtr& material = prepared->tls;
   std::map<std::string, ListenerSockets> opened;
   for (const auto& l : cfg->listeners) {
     auto it = listeners_.find(l.name);
@@ -166,9 +168,9 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   {
     std::lock_guard<std::mutex> g(mu_);
     config_ = cfg;
-    tls_ = *material;
+    tls_ = material;
   }
-  publishCertificates(*cfg, **material);
+  publishCertificates(*cfg, *material);
   routes_ = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
   // Resolved names of clusters that no longer exist are dropped; the rest are re-resolved
   // by buildRuntime when missing.
@@ -200,8 +202,8 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;
     }
-    auto found = (*material)->listeners.find(l.name);
-    auto ctx = found != (*material)->listeners.end() ? found->second.ctx : nullptr;
+    auto found = material->listeners.find(l.name);
+    auto ctx = found != material->listeners.end() ? found->second.ctx : nullptr;
     if (auto o = opened.find(l.name); o != opened.end()) {
       if (listeners_.count(l.name)) {
         for (auto& w : workers_) w->removeListener(l.name);
