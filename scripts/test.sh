@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: unit, integration and
-# deployment checks, then the same unit and integration tests again built with
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# deployment checks (the container image is built and run), then the same unit
+# and integration tests again built with AddressSanitizer and
+# UndefinedBehaviorSanitizer. The main build is Release and the sanitizer build
+# Debug, both with warnings as errors, so CI compiles both ends of the
+# optimisation range (BUILD_TYPE overrides the first).
 # This is the command the README names and CI runs.
 #
 #   scripts/test.sh                 everything
@@ -11,7 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 
 build=${BUILD_DIR:-$root/build}
-BUILD_DIR=$build "$root/scripts/build.sh"
+BUILD_DIR=$build BUILD_TYPE=${BUILD_TYPE:-Release} "$root/scripts/build.sh"
 (cd "$build" && ctest --output-on-failure --timeout 300)
 
 if [[ ${SY_SANITIZERS:-1} != 0 ]]; then
