@@ -3,16 +3,24 @@
 # Idempotent: packages already present are left alone.
 set -euo pipefail
 
+# SY_DEPS=build installs only what building the daemon needs (the container
+# image's build stage); the default adds the test tools.
 packages=(
   build-essential cmake pkg-config ca-certificates openssl
   libevent-dev libssl-dev libnghttp2-dev libyaml-cpp-dev libspdlog-dev
   prometheus-cpp-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libsystemd-dev libgtest-dev libgmock-dev libre2-dev
-  # test tools: promtool (metrics format), systemd-analyze (unit file check)
-  prometheus systemd
-  # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
-  clang-14 libclang-rt-14-dev python3-h2
+  libsystemd-dev libre2-dev
 )
+if [[ ${SY_DEPS:-all} != build ]]; then
+  packages+=(
+    libgtest-dev libgmock-dev
+    # test tools: promtool (metrics format), systemd-analyze (unit file check),
+    # buildah and debootstrap (the container image is built and run)
+    prometheus systemd buildah debootstrap
+    # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
+    clang-14 libclang-rt-14-dev python3-h2
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: unit, integration and
-# deployment checks, then the same unit and integration tests again built with
-# AddressSanitizer and UndefinedBehaviorSanitizer, then each fuzz target for
-# SY_FUZZ_SECONDS (default 60) under ASan+UBSan (scripts/fuzz.sh).
+# deployment checks (the container image is built and run), then the same unit
+# and integration tests again built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, then each fuzz target for SY_FUZZ_SECONDS
+# (default 60) under ASan+UBSan (scripts/fuzz.sh). The main build is Release
+# and the sanitizer build Debug, both with warnings as errors, so CI compiles
+# both ends of the optimisation range (BUILD_TYPE overrides the first).
 # This is the command the README names and CI runs.
 #
 #   scripts/test.sh                    everything
@@ -19,7 +22,7 @@ if [[ ${1:-} == --tsan || ${SY_TSAN:-0} != 0 ]]; then
 fi
 
 build=${BUILD_DIR:-$root/build}
-BUILD_DIR=$build "$root/scripts/build.sh"
+BUILD_DIR=$build BUILD_TYPE=${BUILD_TYPE:-Release} "$root/scripts/build.sh"
 (cd "$build" && ctest --output-on-failure --timeout 300)
 
 if [[ ${SY_SANITIZERS:-1} != 0 ]]; then

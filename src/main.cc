@@ -1,5 +1,8 @@
 // switchyard: a gRPC-aware L7 load-balancing proxy.
 // Wiring only: flags, logging, then the Server.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -8,17 +11,23 @@
 #include "config/loader.h"
 #include "event/loop.h"
 #include "server/server.h"
-#include "tls/material.h"
+#include "server/startup_check.h"
 
 namespace {
 
+// Where systemd units, the container image and the docs expect the file.
+constexpr const char* kDefaultConfig = "/etc/switchyard/switchyard.yaml";
+
 constexpr const char* kUsage =
-    "usage: switchyard --config FILE [--log-level LEVEL]\n"
-    "       switchyard --check-config --config FILE\n"
+    "usage: switchyard [--config FILE] [--log-level LEVEL]\n"
+    "       switchyard --check-config [--config FILE] [--log-level LEVEL]\n"
     "       switchyard --version\n"
     "\n"
-    "  --config FILE       YAML configuration (see docs/configuration.md)\n"
-    "  --check-config      validate FILE and exit: 0 valid, 1 invalid\n"
+    "  --config FILE       YAML configuration (default /etc/switchyard/switchyard.yaml;\n"
+    "                      see docs/configuration.md)\n"
+    "  --check-config      run every startup step short of binding sockets (load the\n"
+    "                      file, certificates and keys, build TLS contexts, check the\n"
+    "                      flags) and exit: 0 valid, 1 invalid, 2 bad flags\n"
     "  --log-level LEVEL   trace|debug|info|warn|error|critical|off (overrides logging.level)\n"
     "  --version           print the version and exit\n"
     "\n"
@@ -62,28 +71,20 @@ int main(int argc, char** argv) {
     }
   }
   if (config_path.empty()) {
-    std::fprintf(stderr, "switchyard: --config FILE is required\n%s", kUsage);
+    config_path = kDefaultConfig;
+    if (::access(config_path.c_str(), R_OK) != 0) {
+      std::fprintf(stderr, "switchyard: no --config given and the default %s cannot be read: %s\n",
+                   kDefaultConfig, std::strerror(errno));
+      return 1;
+    }
+  }
+  if (!log_level.empty() && !switchyard::config::isLogLevel(log_level)) {
+    std::fprintf(stderr, "switchyard: unknown log level '%s' for --log-level\n%s", log_level.c_str(),
+                 kUsage);
     return 2;
   }
-  if (check_only) {
-    auto loaded = switchyard::config::loadFile(config_path);
-    if (!loaded.config) {
-      for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
-      return 1;
-    }
-    // The same TLS loading startup and reload do: certificates, keys, CAs, CRLs.
-    if (auto tls = switchyard::tls::loadMaterial(*loaded.config); !tls.ok()) {
-      std::fprintf(stderr, "%s\n", tls.error().c_str());
-      return 1;
-    }
-    std::printf("%s: configuration is valid\n", config_path.c_str());
-    return 0;
-  }
+  if (check_only) return switchyard::server::checkConfig(config_path);
   switchyard::log::init(log_level.empty() ? "info" : log_level, "stdout");
-  if (!log_level.empty() && !switchyard::log::setLevel(log_level)) {
-    std::fprintf(stderr, "switchyard: unknown log level '%s'\n", log_level.c_str());
-    return 2;
-  }
   switchyard::event::initThreading();
   switchyard::server::Server server(config_path, log_level);
   return server.run();

@@ -1,7 +1,7 @@
 // YAML -> Config. The schema lives here: which keys each section accepts, what
 // each value must look like, and the cross-section checks (routes name defined
-// clusters, listener names and addresses are unique). Generic typed access and
-// error collection live in yaml_reader.{h,cc}.
+// clusters, listener names and addresses are unique and do not overlap).
+// Generic typed access and error collection live in yaml_reader.{h,cc}.
 #include "config/loader.h"
 
 #include <yaml-cpp/yaml.h>
@@ -15,6 +15,7 @@
 #include <set>
 #include <system_error>
 
+#include "config/address_overlap.h"
 #include "config/tls_loader.h"
 #include "config/route_policy_reader.h"
 #include "config/yaml_reader.h"
@@ -346,13 +347,33 @@ class Loader {
                    "duplicate listener address " + quote(l.address) + " (also used by listener " +
                        quote(c.listeners[it->second].name) + " at " +
                        where(info[it->second].address_mark) + ")");
+        } else {
+          checkOverlaps(c, info, i);
         }
         if (a == admin_canonical_) {
           r_.error(info[i].address_mark, "listener address " + quote(l.address) +
                                              " is also used by admin.address " +
                                              quote(c.admin.address));
+        } else if (bindAddressesOverlap(a, admin_canonical_)) {
+          r_.error(info[i].address_mark, "listener address " + quote(l.address) +
+                                             " overlaps admin.address " + quote(c.admin.address) +
+                                             ": a wildcard address takes its port on every address");
         }
       }
+    }
+  }
+
+  // A wildcard and a specific address on one port cannot both be bound.
+  void checkOverlaps(const Config& c, const std::vector<ListenerInfo>& info, size_t i) {
+    for (size_t j = 0; j < i; ++j) {
+      const std::string& a = info[i].canonical_address;
+      const std::string& b = info[j].canonical_address;
+      if (a == b || !bindAddressesOverlap(a, b)) continue;
+      r_.error(info[i].address_mark,
+               "listener address " + quote(c.listeners[i].address) + " overlaps " +
+                   quote(c.listeners[j].address) + " of listener " + quote(c.listeners[j].name) +
+                   " at " + where(info[j].address_mark) +
+                   ": a wildcard address takes its port on every address");
     }
   }
 
@@ -815,6 +836,14 @@ LoadResult loadFile(const std::string& path) {
   } catch (...) {
     return internalError(path, "unknown exception");
   }
+}
+
+}  // namespace switchyard::config
+
+namespace switchyard::config {
+
+bool isLogLevel(const std::string& name) {
+  return std::find(std::begin(kLogLevels), std::end(kLogLevels), name) != std::end(kLogLevels);
 }
 
 }  // namespace switchyard::config

@@ -3,6 +3,7 @@
 // The same function serves --check-config, startup and SIGHUP reload.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,8 @@ LoadResult loadFile(const std::string& path);
 // Config::path. Relative file paths resolve against the directory of `name`
 // (the current directory when `name` has none).
 LoadResult loadString(const std::string& yaml, const std::string& name);
+
+// True for the level names logging.level and --log-level accept.
+bool isLogLevel(const std::string& name);
 
 }  // namespace switchyard::config

@@ -19,6 +19,8 @@ struct SocketAddress {
   std::string toString() const;
   // Just the IP, without port or brackets.
   std::string ip() const;
+  // The port in host byte order (0 for other families).
+  uint16_t port() const;
 
   static SocketAddress fromSockaddr(const sockaddr* sa, socklen_t len);
 };

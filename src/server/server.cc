@@ -8,19 +8,15 @@
 #include "common/log.h"
 #include "config/loader.h"
 #include "server/certificate_report.h"
+#include "server/cpu_budget.h"
 #include "server/listener_socket.h"
 #include "server/notify.h"
+#include "server/startup_check.h"
 
 namespace switchyard::server {
 namespace {
 
 constexpr auto kDrainPoll = std::chrono::milliseconds(50);
-
-size_t workerCount(const config::Config& cfg) {
-  if (cfg.workers > 0) return cfg.workers;
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
-}
 
 http2::SessionSettings toSettings(const config::Http2Spec& h) {
   http2::SessionSettings s;
@@ -56,7 +52,8 @@ int Server::run() {
   log::init(log_level_override_.empty() ? cfg->logging.level : log_level_override_,
             cfg->logging.access_log);
 
-  size_t n = workerCount(*cfg);
+  size_t n = workerCount(cfg->workers);
+  log::main().info("{}", describeWorkers(cfg->workers));
   for (size_t i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, &metrics_.addWorker()));
     // Passive failure runs seen by a worker come to the main thread, which decides.
@@ -149,13 +146,14 @@ void Server::reload() {
 
 Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   // 1. Everything that can fail, before anything changes.
-  auto material = tls::loadMaterial(*cfg);
-  if (!material.ok()) return Error{material.error()};
+  auto prepared = prepareConfig(*cfg);  // the same step --check-config runs
+  if (!prepared.ok()) return Error{prepared.error()};
+  const tls::MaterialPtr& material = prepared->tls;
   std::map<std::string, ListenerSockets> opened;
   for (const auto& l : cfg->listeners) {
     auto it = listeners_.find(l.name);
     if (it != listeners_.end() && it->second.address == l.address) continue;
-    auto socks = openListenerSockets(l.address, workers_.size());
+    auto socks = openListenerSockets(l.address, workers_.size(), holdsPort(l.address));
     if (!socks.ok()) {
       for (auto& [name, s] : opened) {
         for (int fd : s.fds) ::close(fd);
@@ -170,9 +168,9 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   {
     std::lock_guard<std::mutex> g(mu_);
     config_ = cfg;
-    tls_ = *material;
+    tls_ = material;
   }
-  publishCertificates(*cfg, **material);
+  publishCertificates(*cfg, *material);
   routes_ = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
   // Resolved names of clusters that no longer exist are dropped; the rest are re-resolved
   // by buildRuntime when missing.
@@ -204,8 +202,8 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;
     }
-    auto found = (*material)->listeners.find(l.name);
-    auto ctx = found != (*material)->listeners.end() ? found->second.ctx : nullptr;
+    auto found = material->listeners.find(l.name);
+    auto ctx = found != material->listeners.end() ? found->second.ctx : nullptr;
     if (auto o = opened.find(l.name); o != opened.end()) {
       if (listeners_.count(l.name)) {
         for (auto& w : workers_) w->removeListener(l.name);
@@ -231,6 +229,15 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   }
   listeners_ = std::move(next);
   return {};
+}
+
+bool Server::holdsPort(const std::string& address) const {
+  auto want = event::parseIpPort(address);
+  if (!want || want->port() == 0) return false;
+  for (const auto& [name, l] : listeners_) {
+    if (l.bound.family() == want->family() && l.bound.port() == want->port()) return true;
+  }
+  return false;
 }
 
 upstream::Health Server::healthOf(const std::string& cluster, const std::string& address) const {

@@ -44,6 +44,9 @@ class Server {
   // On error nothing changes and the message says why.
   Status apply(std::shared_ptr<const config::Config> cfg);
   void reload();
+  // True when one of this process's listeners is bound to address's port
+  // (a renamed or moved listener shares it instead of failing as taken).
+  bool holdsPort(const std::string& address) const;
   void publish();
   void beginDrain();
   void checkDrained();

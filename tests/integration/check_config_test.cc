@@ -118,3 +118,89 @@ TEST_F(CheckConfigTest, VersionExitsZero) {
 
 }  // namespace
 }  // namespace sytest
+
+// ---- --check-config runs what startup runs; the default config path ---------
+
+namespace sytest {
+namespace {
+
+class StartupCheckTest : public CheckConfigTest {
+ protected:
+  // A valid file whose listener uses TLS with the given files.
+  std::string WithTls(const std::string& cert, const std::string& key) {
+    std::string yaml = Good();
+    auto pos = yaml.find("    address: 127.0.0.1:");
+    pos = yaml.find('\n', pos) + 1;
+    yaml.insert(pos, "    tls: { cert: " + cert + ", key: " + key + " }\n");
+    return yaml;
+  }
+  void MakePki(const std::string& sub, TestPki* pki) {
+    std::filesystem::create_directories(dir_ / sub);
+    std::string error;
+    ASSERT_TRUE(MakeTestPki(dir_ / sub, pki, &error)) << error;
+  }
+};
+
+// A good certificate and key pass, so the failures below are about the files.
+TEST_F(StartupCheckTest, MatchingCertificateAndKeyPass) {
+  TestPki pki;
+  ASSERT_NO_FATAL_FAILURE(MakePki("pki", &pki));
+  CommandResult r = Check("tls-good.yaml", WithTls(pki.server_cert.string(), pki.server_key.string()));
+  EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err;
+}
+
+// A certificate file that is not PEM fails the check as it fails startup,
+// naming the file and OpenSSL's reason.
+TEST_F(StartupCheckTest, NonPemCertificateFails) {
+  TestPki pki;
+  ASSERT_NO_FATAL_FAILURE(MakePki("pki", &pki));
+  WriteFile(dir_ / "garbage.crt", "this is not a certificate\n");
+  std::string cert = (dir_ / "garbage.crt").string();
+  CommandResult r = Check("tls-garbage.yaml", WithTls(cert, pki.server_key.string()));
+  EXPECT_EQ(r.exit_code, 1) << "stdout: " << r.out << "\nstderr: " << r.err;
+  EXPECT_NE(r.err.find(cert + ": cannot load certificate: "), std::string::npos) << r.err;
+  EXPECT_FALSE(DiagnosticLines(r.err, (dir_ / "tls-garbage.yaml").string()).empty()) << r.err;
+}
+
+// A key that belongs to another certificate fails, naming the key file and
+// the certificate it does not match.
+TEST_F(StartupCheckTest, MismatchedKeyFails) {
+  TestPki one;
+  TestPki two;
+  ASSERT_NO_FATAL_FAILURE(MakePki("one", &one));
+  ASSERT_NO_FATAL_FAILURE(MakePki("two", &two));
+  CommandResult r = Check("tls-mismatch.yaml", WithTls(one.server_cert.string(), two.server_key.string()));
+  EXPECT_EQ(r.exit_code, 1) << "stdout: " << r.out << "\nstderr: " << r.err;
+  EXPECT_NE(r.err.find(two.server_key.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not match certificate " + one.server_cert.string()), std::string::npos) << r.err;
+}
+
+// --log-level is checked as a real run checks it.
+TEST_F(StartupCheckTest, UnknownLogLevelFails) {
+  WriteFile(dir_ / "good.yaml", Good());
+  CommandResult r = RunCommand({ProxyBinary(), "--check-config", "--config", (dir_ / "good.yaml").string(),
+                                "--log-level", "verbose"},
+                               dir_.path(), 20000ms);
+  EXPECT_NE(r.exit_code, 0) << "stdout: " << r.out;
+  EXPECT_NE(r.err.find("unknown log level 'verbose'"), std::string::npos) << r.err;
+  CommandResult ok = RunCommand({ProxyBinary(), "--check-config", "--config", (dir_ / "good.yaml").string(),
+                                 "--log-level", "debug"},
+                                dir_.path(), 20000ms);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+// Without --config the daemon reads /etc/switchyard/switchyard.yaml; when that
+// file is missing the message names it.
+TEST_F(StartupCheckTest, DefaultConfigPathIsNamedWhenMissing) {
+  const std::string def = "/etc/switchyard/switchyard.yaml";
+  if (std::filesystem::exists(def)) GTEST_SKIP() << def << " exists on this machine";
+  for (std::vector<std::string> argv : {std::vector<std::string>{ProxyBinary()},
+                                        std::vector<std::string>{ProxyBinary(), "--check-config"}}) {
+    CommandResult r = RunCommand(argv, dir_.path(), 20000ms);
+    EXPECT_EQ(r.exit_code, 1) << argv.size() << " args; stderr: " << r.err;
+    EXPECT_NE(r.err.find(def), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace sytest

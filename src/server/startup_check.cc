@@ -1,0 +1,53 @@
+#include "server/startup_check.h"
+
+#include <cstdio>
+
+#include "config/loader.h"
+#include "routing/route_table.h"
+#include "server/cpu_budget.h"
+#include "server/runtime_builder.h"
+
+namespace switchyard::server {
+namespace {
+
+// Startup logs a name that does not resolve and keeps retrying it, so the
+// check warns instead of failing.
+void warnUnresolvable(const config::Config& cfg) {
+  for (const auto& c : cfg.clusters) {
+    for (const auto& ep : c.endpoints) {
+      if (event::makeAddress(ep.host, ep.port)) continue;
+      if (auto r = resolveEndpoint(ep); !r.ok()) {
+        std::fprintf(stderr, "warning: cluster %s: %s (startup retries it)\n", c.name.c_str(),
+                     r.error().c_str());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<PreparedConfig> prepareConfig(const config::Config& cfg) {
+  auto material = tls::loadMaterial(cfg);  // certificates, keys, CAs, CRLs
+  if (!material.ok()) return Error{material.error()};
+  return PreparedConfig{*material};
+}
+
+int checkConfig(const std::string& path) {
+  auto loaded = config::loadFile(path);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    return 1;
+  }
+  const config::Config& cfg = *loaded.config;
+  if (auto prepared = prepareConfig(cfg); !prepared.ok()) {
+    std::fprintf(stderr, "%s\n", prepared.error().c_str());
+    return 1;
+  }
+  routing::RouteTable::build(cfg.routes);
+  warnUnresolvable(cfg);
+  std::printf("%s: configuration is valid (%s)\n", path.c_str(),
+              describeWorkers(cfg.workers).c_str());
+  return 0;
+}
+
+}  // namespace switchyard::server
