@@ -170,7 +170,6 @@ class Connection {
   bool closed_ = false;
   bool closing_after_write_ = false;
   bool reported_ = false;
-  bool in_callback_ = false;
   bool got_connected_ = false;
   bool socket_io_ = false;      // plain TCP: read and write the socket directly
   bool write_enabled_ = false;  // socket_io_: the bufferevent's write event is on
