@@ -594,6 +594,27 @@ TEST_F(RpcTest, PolicyRetrySendsTheCallAgainUntilAttemptsAreSpent) {
   EXPECT_EQ(backend_.streams().size(), 2u);
 }
 
+// Request bytes that arrive while a policy retry waits out its backoff are
+// part of the request: the next attempt must carry them.
+TEST_F(RpcTest, RequestBytesDuringRetryBackoffReachTheNextAttempt) {
+  worker_->random_value = static_cast<uint64_t>(Duration(50ms).count());
+  Rpc& rpc = start("/retry.Svc/Call", {}, false);
+  auto& first = waitForStream(1);
+  std::string head(100, 'h');
+  rpc.onRequestData(reinterpret_cast<const uint8_t*>(head.data()), head.size());
+  ASSERT_TRUE(waitFor([&] { return first.body.size() == head.size(); }));
+  backend_.respond(first, {{":status", "200"}, {"content-type", "application/grpc"},
+                           {"grpc-status", "14"}}, true);
+  ASSERT_TRUE(waitFor([&] { return rpc.upstreamState() == UpstreamAttempt::State::Idle; }));
+  std::string tail(50, 't');
+  rpc.onRequestData(reinterpret_cast<const uint8_t*>(tail.data()), tail.size());
+  rpc.onRequestEnd();
+  auto& second = waitForStream(2);
+  ASSERT_TRUE(waitFor([&] { return second.ended; }));
+  EXPECT_EQ(second.body, head + tail);
+  EXPECT_FALSE(answered());
+}
+
 // A backoff that would end past the deadline is not taken.
 TEST_F(RpcTest, PolicyRetryIsSkippedWhenTheBackoffPassesTheDeadline) {
   worker_->random_value = static_cast<uint64_t>(Duration(5s).count());  // 5 s of 10 s
