@@ -300,6 +300,7 @@ class FakeDownstream final : public DownstreamSide {
   const ListenerInfo& listener() const override { return listener_; }
   const std::string& peerIp() const override { return peer_ip_; }
   Status respond(int32_t, const http2::NvList& headers, bool end_stream) override {
+    if (refuse_frames) return Error{"refused by the test"};
     responses.push_back({copyNv(headers), end_stream});
     return {};
   }
@@ -314,6 +315,7 @@ class FakeDownstream final : public DownstreamSide {
   }
   void consume(int32_t, size_t n) override { consumed += n; }
 
+  bool refuse_frames = false;  // respond() fails, as nghttp2_submit_response can
   std::vector<Response> responses;
   std::optional<Fields> trailers;
   int resumes = 0;
@@ -636,6 +638,15 @@ TEST_F(RpcTest, DeadlineAnswersTheClientAndCancelsTheBackend) {
   EXPECT_EQ(field(client_->responses[0].headers, "grpc-status"), "4");
   EXPECT_EQ(rpc.status(), StatusCode::DeadlineExceeded);
   EXPECT_EQ(*s.closed, NGHTTP2_CANCEL);
+}
+
+// A response the connection refuses must not leave the client waiting: the stream is reset.
+TEST_F(RpcTest, RefusedResponseResetsTheClientStream) {
+  client_->refuse_frames = true;
+  start("/nosuch.Svc/Call");  // no route: a Trailers-Only UNIMPLEMENTED is attempted
+  EXPECT_FALSE(answered());
+  ASSERT_EQ(client_->resets.size(), 1u);
+  EXPECT_EQ(client_->resets[0], NGHTTP2_INTERNAL_ERROR);
 }
 
 // A client that goes away cancels the backend's stream.
