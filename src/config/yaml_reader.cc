@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/host_port.h"
+
 namespace switchyard::config::detail {
 namespace {
 
@@ -87,46 +89,17 @@ std::string describe(const YAML::Node& node) {
 
 std::optional<HostPort> parseHostPort(std::string_view text, bool ip_only, bool allow_port_zero,
                                       std::string* why) {
+  auto split = splitHostPortText(text, why);
+  if (!split) return std::nullopt;
   HostPort hp;
-  std::string_view port;
-  if (text.empty()) {
-    *why = "empty address";
-    return std::nullopt;
-  }
-  if (text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) {
-      *why = "missing \"]\" after IPv6 address";
-      return std::nullopt;
-    }
-    hp.host = std::string(text.substr(1, close - 1));
-    hp.ipv6 = true;
-    std::string_view rest = text.substr(close + 1);
-    if (rest.empty()) {
-      *why = "missing port, expected [ipv6]:port";
-      return std::nullopt;
-    }
-    if (rest.front() != ':') {
-      *why = "unexpected \"" + std::string(rest) + "\" after \"]\", expected :port";
-      return std::nullopt;
-    }
-    port = rest.substr(1);
+  hp.host = std::string(split->host);
+  hp.ipv6 = split->bracketed;
+  if (hp.ipv6) {
     if (!isIpv6(hp.host)) {
       *why = "\"" + hp.host + "\" is not an IPv6 address";
       return std::nullopt;
     }
   } else {
-    size_t colon = text.find(':');
-    if (colon == std::string_view::npos) {
-      *why = "missing port, expected host:port";
-      return std::nullopt;
-    }
-    if (text.find(':', colon + 1) != std::string_view::npos) {
-      *why = "IPv6 addresses must be in brackets, e.g. [::1]:8080";
-      return std::nullopt;
-    }
-    hp.host = std::string(text.substr(0, colon));
-    port = text.substr(colon + 1);
     if (hp.host.empty()) {
       *why = "missing host, expected host:port";
       return std::nullopt;
@@ -146,25 +119,9 @@ std::optional<HostPort> parseHostPort(std::string_view text, bool ip_only, bool 
       return std::nullopt;
     }
   }
-  if (port.empty()) {
-    *why = "missing port number";
-    return std::nullopt;
-  }
-  if (!allDigits(port)) {
-    *why = "port \"" + std::string(port) + "\" is not a number";
-    return std::nullopt;
-  }
-  uint64_t p = 0;
-  for (char c : port) {
-    p = p * 10 + static_cast<uint64_t>(c - '0');
-    if (p > 65535) break;
-  }
-  uint64_t lo = allow_port_zero ? 0 : 1;
-  if (p > 65535 || p < lo) {
-    *why = "port " + std::string(port) + " out of range " + std::to_string(lo) + "-65535";
-    return std::nullopt;
-  }
-  hp.port = static_cast<uint16_t>(p);
+  auto port = parsePort(split->port, allow_port_zero ? 0 : 1, why);
+  if (!port) return std::nullopt;
+  hp.port = *port;
   return hp;
 }
 

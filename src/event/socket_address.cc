@@ -3,8 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <charconv>
 #include <cstring>
+
+#include "common/host_port.h"
 
 namespace switchyard::event {
 
@@ -51,28 +52,13 @@ SocketAddress SocketAddress::fromSockaddr(const sockaddr* sa, socklen_t len) {
 }
 
 bool splitHostPort(std::string_view text, std::string* host, uint16_t* port) {
-  std::string_view h;
-  std::string_view p;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return false;
-    }
-    h = text.substr(1, close - 1);
-    p = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    h = text.substr(0, colon);
-    p = text.substr(colon + 1);
-    if (h.find(':') != std::string_view::npos) return false;  // IPv6 needs brackets
-  }
-  if (h.empty() || p.empty()) return false;
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (ec != std::errc() || ptr != p.data() + p.size() || value > 65535) return false;
-  *host = std::string(h);
-  *port = static_cast<uint16_t>(value);
+  std::string why;
+  auto split = splitHostPortText(text, &why);
+  if (!split || split->host.empty()) return false;
+  auto p = parsePort(split->port, 0, &why);
+  if (!p) return false;
+  *host = std::string(split->host);
+  *port = *p;
   return true;
 }
 

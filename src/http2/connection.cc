@@ -468,7 +468,7 @@ bool Connection::flush() {
 }
 
 void Connection::finishIfDone() {
-  if (closed_ && !reported_ && !in_callback_) {
+  if (closed_ && !reported_) {
     reported_ = true;
     onClosed(close_reason_);  // may delete this
   }

@@ -171,7 +171,6 @@ class Connection {
   bool closed_ = false;
   bool closing_after_write_ = false;
   bool reported_ = false;
-  bool in_callback_ = false;
   bool got_connected_ = false;
   bool socket_io_ = false;      // socket bufferevent: read and write the fd directly
   bool write_enabled_ = false;  // socket_io_: the bufferevent's write event is on

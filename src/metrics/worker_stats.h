@@ -32,12 +32,6 @@
 
 namespace switchyard::metrics {
 
-// The four gRPC call shapes. The proxy cannot tell them apart from the wire (a
-// unary call and a stream that happens to carry one message look the same), so
-// RpcType is not a label on any metric; it exists for callers that learn the
-// shape from elsewhere (e.g. access logs).
-enum class RpcType { Unknown, Unary, ClientStream, ServerStream, BidiStream };
-
 // Why the proxy answered an RPC itself instead of forwarding the backend's answer.
 enum class LocalError {
   NoRoute,                 // no route matched the :path (grpc-status 12)

@@ -15,7 +15,7 @@ ClusterTable::~ClusterTable() = default;
 void ClusterTable::apply(const Runtime& runtime) {
   choice_.apply(runtime);
   std::vector<ClusterState> next(runtime.clusters.size());
-  std::set<std::string> live;
+  std::set<upstream::EndpointKey> live;
   for (size_t ci = 0; ci < runtime.clusters.size(); ++ci) {
     const auto& cluster = *runtime.clusters[ci];
     const auto& spec = *cluster.spec;
@@ -31,7 +31,7 @@ void ClusterTable::apply(const Runtime& runtime) {
     for (const auto& ep : cluster.endpoints) {
       upstream::ConnectionSettings cs = upstream::endpointConnectionSettings(cluster, ep);
       cs.pending_count = &counters_[spec.name].pending_streams;  // this worker's, per cluster
-      std::string key = spec.name + "|" + ep.address;
+      upstream::EndpointKey key{spec.name, ep.address};
       live.insert(key);
       auto it = pools_.find(key);
       if (it == pools_.end()) {

@@ -13,6 +13,7 @@
 #include "proxy/cluster_choice.h"
 #include "proxy/runtime.h"
 #include "upstream/least_request.h"
+#include "upstream/endpoint_key.h"
 #include "upstream/pool.h"
 #include "upstream/round_robin.h"
 
@@ -73,8 +74,7 @@ class ClusterTable {
   event_base* base_;
   size_t worker_index_;
   std::vector<ClusterState> clusters_;
-  // key: cluster name + '|' + endpoint address
-  std::map<std::string, std::unique_ptr<upstream::Pool>> pools_;
+  std::map<upstream::EndpointKey, std::unique_ptr<upstream::Pool>> pools_;
   std::vector<std::unique_ptr<upstream::Pool>> draining_;
   std::map<std::string, ClusterCounters> counters_;
   OutlierSink outlier_sink_;

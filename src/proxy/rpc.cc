@@ -244,11 +244,13 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
   in_.feed(data, len);
   if (in_.messages.oversized() != 0 && phase_ != Phase::Responded) refuseOversized("request", in_.messages);
-  if (phase_ == Phase::Responded || (phase_ == Phase::Upstream && !attempt_.open())) {
+  if (phase_ == Phase::Responded) {
     // Nobody will forward these bytes: reopen the client's window at once.
     conn_.consume(stream_id_, len);
     return;
   }
+  // Without an open attempt a retry is waiting out its backoff: the bytes
+  // stay queued for it (and unpaid, so the client's window bounds them).
   flow_.addRequest(data, len);
   attempt_.resume();
 }

@@ -18,7 +18,7 @@ DnsRefresher::~DnsRefresher() {
 }
 
 void DnsRefresher::setTargets(const config::Config& config) {
-  std::map<std::string, Target> next;
+  std::map<upstream::EndpointKey, Target> next;
   auto now = std::chrono::steady_clock::now();
   for (const auto& c : config.clusters) {
     for (const auto& ep : c.endpoints) {
@@ -41,7 +41,7 @@ void DnsRefresher::run() {
   while (!stop_) {
     auto now = std::chrono::steady_clock::now();
     auto wake = now + std::chrono::seconds(60);
-    std::vector<std::pair<std::string, config::EndpointSpec>> due;
+    std::vector<std::pair<upstream::EndpointKey, config::EndpointSpec>> due;
     for (auto& [key, t] : targets_) {
       if (t.next <= now) {
         due.emplace_back(key, t.endpoint);

@@ -15,14 +15,15 @@
 #include "config/spec.h"
 #include "event/loop.h"
 #include "event/socket_address.h"
+#include "upstream/endpoint_key.h"
 
 namespace switchyard::server {
 
 class DnsRefresher {
  public:
-  // on_result(key, addresses) runs on `loop`'s thread; key is "cluster|host:port".
-  using ResultFn =
-      std::function<void(const std::string& key, std::vector<event::SocketAddress> addresses)>;
+  // on_result(key, addresses) runs on `loop`'s thread; key.address is the configured "host:port".
+  using ResultFn = std::function<void(const upstream::EndpointKey& key,
+                                      std::vector<event::SocketAddress> addresses)>;
 
   DnsRefresher(event::EventLoop& loop, ResultFn on_result);
   ~DnsRefresher();
@@ -42,7 +43,7 @@ class DnsRefresher {
   ResultFn on_result_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, Target> targets_;
+  std::map<upstream::EndpointKey, Target> targets_;
   bool stop_ = false;
   std::thread thread_;
 };

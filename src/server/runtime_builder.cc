@@ -8,9 +8,9 @@
 
 namespace switchyard::server {
 
-std::string endpointKey(const std::string& cluster, const config::EndpointSpec& ep) {
+upstream::EndpointKey endpointKey(const std::string& cluster, const config::EndpointSpec& ep) {
   std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
-  return cluster + "|" + host + ":" + std::to_string(ep.port);
+  return {cluster, host + ":" + std::to_string(ep.port)};
 }
 
 Result<std::vector<event::SocketAddress>> resolveEndpoint(const config::EndpointSpec& ep) {
@@ -52,7 +52,7 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
     }
     std::set<std::string> seen;
     for (const auto& ep : spec.endpoints) {
-      std::string key = endpointKey(spec.name, ep);
+      upstream::EndpointKey key = endpointKey(spec.name, ep);
       std::vector<event::SocketAddress> addrs;
       if (auto it = resolved.find(key); it != resolved.end()) {
         addrs = it->second;
@@ -65,7 +65,7 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
         upstream::Endpoint e;
         e.address = a.toString();
         if (!seen.insert(e.address).second) continue;
-        e.origin = key.substr(spec.name.size() + 1);
+        e.origin = key.address;
         e.sockaddr = a;
         e.health = health ? health(spec.name, e.address) : upstream::Health::Healthy;
         cluster->endpoints.push_back(std::move(e));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,14 +13,9 @@
 #include "config/spec.h"
 #include "proxy/runtime.h"
 #include "tls/material.h"
+#include "upstream/endpoint_key.h"
 
 namespace switchyard::server {
-
-// Resolved addresses of one configured endpoint ("ip:port" strings + sockaddrs).
-struct ResolvedEndpoint {
-  std::string origin;  // as configured: "host:port"
-  std::vector<event::SocketAddress> addresses;
-};
 
 // Resolves host:port with getaddrinfo (blocking). An IP literal resolves to itself.
 Result<std::vector<event::SocketAddress>> resolveEndpoint(const config::EndpointSpec& ep);
@@ -28,15 +24,16 @@ Result<std::vector<event::SocketAddress>> resolveEndpoint(const config::Endpoint
 using HealthLookup =
     std::function<upstream::Health(const std::string& cluster, const std::string& address)>;
 
-// `resolved` maps "cluster|host:port" to addresses (from the DNS refresher); an
-// endpoint missing from it is resolved now.
-using ResolvedMap = std::unordered_map<std::string, std::vector<event::SocketAddress>>;
+// `resolved` maps (cluster, configured "host:port") to addresses (from the DNS
+// refresher); an endpoint missing from it is resolved now.
+using ResolvedMap = std::map<upstream::EndpointKey, std::vector<event::SocketAddress>>;
 
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
                                const ResolvedMap& resolved, const HealthLookup& health,
                                uint64_t generation, tls::MaterialPtr tls = nullptr);
 
-std::string endpointKey(const std::string& cluster, const config::EndpointSpec& ep);
+// (cluster, "host:port" as configured; IPv6 literals in brackets).
+upstream::EndpointKey endpointKey(const std::string& cluster, const config::EndpointSpec& ep);
 
 }  // namespace switchyard::server

@@ -1,10 +1,9 @@
 #include "server/server.h"
 
-#include <algorithm>
 #include <csignal>
 #include <thread>
 
-#include "common/json.h"
+#include "admin/views.h"
 #include "common/log.h"
 #include "config/loader.h"
 #include "server/certificate_report.h"
@@ -65,7 +64,7 @@ int Server::run() {
   checker_ = std::make_unique<upstream::health::HealthChecker>(
       loop_, [this](const upstream::health::CheckResult& r) { onCheckResult(r); });
   dns_ = std::make_unique<DnsRefresher>(
-      loop_, [this](const std::string& key, std::vector<event::SocketAddress> addrs) {
+      loop_, [this](const upstream::EndpointKey& key, std::vector<event::SocketAddress> addrs) {
         onDnsResult(key, std::move(addrs));
       });
   ejection_timer_ = std::make_unique<event::Timer>(loop_.base(), [this] { onEjectionTimer(); });
@@ -74,7 +73,7 @@ int Server::run() {
     return 1;
   }
   metrics_.configReload(true);
-  started_ = true;
+  registry_.markStarted();
   for (auto& w : workers_) w->start();
   setupAdmin();
   if (admin_) {
@@ -172,19 +171,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
   }
   publishCertificates(*cfg, *material);
   routes_ = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
-  // Resolved names of clusters that no longer exist are dropped; the rest are re-resolved
-  // by buildRuntime when missing.
-  std::erase_if(resolved_, [&](const auto& kv) {
-    for (const auto& c : cfg->clusters) {
-      for (const auto& ep : c.endpoints) {
-        if (endpointKey(c.name, ep) == kv.first) return false;
-      }
-    }
-    return true;
-  });
-  std::map<std::string, upstream::health::OutlierTracker> outliers;
-  for (const auto& c : cfg->clusters) outliers.emplace(c.name, upstream::health::OutlierTracker(c.outlier_detection));
-  outliers_ = std::move(outliers);
+  registry_.configure(cfg);
   publish();
   if (dns_) dns_->setTargets(*cfg);
 
@@ -213,7 +200,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
       }
       next[l.name] = ListenerState{l.address, o->second.bound, info.tls};
       // Startup logs every listener once it is ready; a reload logs the ones it opened.
-      if (started_) log::main().info("listener {} on {} ({})", l.name, o->second.bound.toString(),
+      if (registry_.started()) log::main().info("listener {} on {} ({})", l.name, o->second.bound.toString(),
                                      info.tls ? "TLS, ALPN h2" : "h2c");
     } else {
       for (auto& w : workers_) w->updateListener(info, ctx);
@@ -240,49 +227,19 @@ bool Server::holdsPort(const std::string& address) const {
   return false;
 }
 
-upstream::Health Server::healthOf(const std::string& cluster, const std::string& address) const {
-  if (auto o = outliers_.find(cluster); o != outliers_.end() && o->second.ejected(address)) {
-    return upstream::Health::Ejected;
-  }
-  auto it = endpoints_.find(cluster + "|" + address);
-  if (it == endpoints_.end()) {
-    // Not seen before: trusted at startup, must pass a check when added later.
-    const config::ClusterSpec* spec = nullptr;
-    for (const auto& c : config_->clusters) {
-      if (c.name == cluster) spec = &c;
-    }
-    if (spec != nullptr && spec->health_check.enabled && started_) return upstream::Health::Unhealthy;
-    return upstream::Health::Healthy;
-  }
-  if (it->second.checked && !it->second.tracker.eligible()) return upstream::Health::Unhealthy;
-  return upstream::Health::Healthy;
-}
-
 void Server::publish() {
   std::shared_ptr<const config::Config> cfg;
   {
     std::lock_guard<std::mutex> g(mu_);
     cfg = config_;
   }
-  // Names resolved once here; after that the DNS refresher keeps them current.
-  for (const auto& c : cfg->clusters) {
-    for (const auto& ep : c.endpoints) {
-      if (event::makeAddress(ep.host, ep.port)) continue;
-      std::string key = endpointKey(c.name, ep);
-      if (resolved_.count(key)) continue;
-      if (auto r = resolveEndpoint(ep); r.ok()) {
-        resolved_[key] = std::move(*r);
-      } else {
-        // No addresses until the DNS refresher gets an answer.
-        log::main().warn("cluster {}: {}", c.name, r.error());
-        resolved_[key] = {};
-      }
-    }
-  }
-  auto rt = buildRuntime(cfg, routes_, resolved_,
-                         [this](const std::string& c, const std::string& a) { return healthOf(c, a); },
-                         generation_ + 1, tls_);
-  syncEndpoints(*rt);
+  registry_.resolveNew();
+  auto rt = buildRuntime(
+      cfg, routes_, registry_.resolved(),
+      [this](const std::string& c, const std::string& a) { return registry_.healthOf(c, a); },
+      generation_ + 1, tls_);
+  auto targets = registry_.adopt(*rt);
+  if (checker_) checker_->setTargets(std::move(targets));
   {
     std::lock_guard<std::mutex> g(mu_);
     runtime_ = rt;
@@ -291,105 +248,30 @@ void Server::publish() {
   for (auto& w : workers_) w->setRuntime(rt);
 }
 
-void Server::syncEndpoints(const proxy::Runtime& rt) {
-  std::map<std::string, EndpointState> next;
-  std::vector<upstream::health::Target> targets;
-  for (const auto& c : rt.clusters) {
-    const auto& hc = c->spec->health_check;
-    for (const auto& e : c->endpoints) {
-      std::string key = c->name() + "|" + e.address;
-      auto it = endpoints_.find(key);
-      if (it != endpoints_.end() && it->second.checked == hc.enabled) {
-        next.emplace(key, std::move(it->second));
-      } else {
-        EndpointState st{upstream::health::HealthTracker(hc.healthy_threshold, hc.unhealthy_threshold,
-                                                         /*start_optimistic=*/!started_),
-                         hc.enabled};
-        next.emplace(key, std::move(st));
-      }
-      metrics_.setEndpointHealth(c->name(), e.address, e.health == upstream::Health::Healthy ? 1
-                                                       : e.health == upstream::Health::Ejected ? 2
-                                                                                               : 0);
-      if (hc.enabled) targets.push_back(upstream::health::Target{c->name(), e.address, hc});
-    }
-  }
-  for (const auto& [key, st] : endpoints_) {
-    if (next.count(key)) continue;
-    auto bar = key.find('|');
-    std::string cluster = key.substr(0, bar);
-    std::string address = key.substr(bar + 1);
-    metrics_.removeEndpoint(cluster, address);
-    if (auto o = outliers_.find(cluster); o != outliers_.end()) o->second.forget(address);
-    log::main().info("cluster {}: endpoint {} removed", cluster, address);
-  }
-  endpoints_ = std::move(next);
-  if (checker_) checker_->setTargets(std::move(targets));
-}
-
 void Server::onCheckResult(const upstream::health::CheckResult& r) {
-  auto it = endpoints_.find(r.cluster + "|" + r.address);
-  if (it == endpoints_.end()) return;
-  metrics_.healthCheckResult(r.cluster, r.address, r.passed);
-  auto& tracker = it->second.tracker;
-  bool was = tracker.eligible();
-  if (r.force_unhealthy) {
-    tracker.forceUnhealthy();
-  } else if (r.force_healthy) {
-    tracker.forceHealthy();
-  } else {
-    tracker.record(r.passed);
-  }
-  if (tracker.eligible() == was) return;
-  if (tracker.eligible()) {
-    log::main().info("cluster {}: endpoint {} is healthy ({})", r.cluster, r.address, r.reason);
-  } else {
-    log::main().warn("cluster {}: endpoint {} is unhealthy ({})", r.cluster, r.address, r.reason);
-  }
-  publish();
+  if (registry_.onCheckResult(r)) publish();
 }
 
 void Server::onOutlier(const std::string& cluster, const std::string& address) {
-  auto o = outliers_.find(cluster);
-  if (o == outliers_.end() || !runtime_) return;
+  if (!runtime_) return;
   size_t size = 0;
   for (const auto& c : runtime_->clusters) {
     if (c->name() == cluster) size = c->endpoints.size();
   }
-  auto ejected_for = o->second.onFailureBurst(address, size, std::chrono::steady_clock::now());
-  if (!ejected_for) return;
-  log::main().warn("cluster {}: endpoint {} ejected for {} after consecutive failures", cluster,
-                   address, formatDuration(*ejected_for));
-  metrics_.ejection(cluster, address);
+  if (!registry_.onFailureBurst(upstream::EndpointKey{cluster, address}, size)) return;
   publish();
   if (!ejection_timer_->armed()) ejection_timer_->arm(std::chrono::seconds(1));
 }
 
 void Server::onEjectionTimer() {
-  bool any = false;
   bool pending = false;
-  for (auto& [cluster, tracker] : outliers_) {
-    for (const auto& address : tracker.expire(std::chrono::steady_clock::now())) {
-      log::main().info("cluster {}: endpoint {} returns from ejection", cluster, address);
-      any = true;
-    }
-    pending = pending || tracker.ejectedCount() > 0;
-  }
-  if (any) publish();
+  if (registry_.expireEjections(&pending)) publish();
   if (pending) ejection_timer_->arm(std::chrono::milliseconds(250));
 }
 
-void Server::onDnsResult(const std::string& key, std::vector<event::SocketAddress> addresses) {
-  auto& current = resolved_[key];
-  auto str = [](const std::vector<event::SocketAddress>& v) {
-    std::vector<std::string> out;
-    for (const auto& a : v) out.push_back(a.toString());
-    std::sort(out.begin(), out.end());
-    return out;
-  };
-  if (str(current) == str(addresses)) return;
-  log::main().info("dns: {} now resolves to {} address(es)", key, addresses.size());
-  current = std::move(addresses);
-  if (!draining_) publish();
+void Server::onDnsResult(const upstream::EndpointKey& key,
+                         std::vector<event::SocketAddress> addresses) {
+  if (registry_.onDnsResult(key, std::move(addresses)) && !draining_) publish();
 }
 
 void Server::beginDrain() {
@@ -478,26 +360,7 @@ std::string Server::clustersJson() const {
     std::lock_guard<std::mutex> g(mu_);
     rt = runtime_;
   }
-  JsonWriter w(2);
-  w.beginObject().key("generation").value(static_cast<unsigned long long>(rt ? rt->generation : 0));
-  w.key("clusters").beginArray();
-  if (rt) {
-    for (const auto& c : rt->clusters) {
-      w.beginObject().key("name").value(c->name()).key("lb").value(c->spec->lb);
-      w.key("healthy").value(static_cast<unsigned long>(c->healthyCount()));
-      w.key("endpoints").beginArray();
-      for (const auto& e : c->endpoints) {
-        w.beginObject()
-            .key("address").value(e.address)
-            .key("origin").value(e.origin)
-            .key("health").value(upstream::toString(e.health))
-            .endObject();
-      }
-      w.endArray().endObject();
-    }
-  }
-  w.endArray().endObject();
-  return w.take() + "\n";
+  return admin::clustersJson(rt.get());
 }
 
 std::string Server::configJson() const {
@@ -506,77 +369,7 @@ std::string Server::configJson() const {
     std::lock_guard<std::mutex> g(mu_);
     cfg = config_;
   }
-  JsonWriter w(2);
-  w.beginObject();
-  w.key("path").value(cfg->path);
-  w.key("workers").value(static_cast<unsigned long>(workers_.size()));
-  w.key("admin").beginObject().key("address").value(cfg->admin.address).endObject();
-  w.key("drain_timeout").value(formatDuration(cfg->drain_timeout));
-  w.key("logging").beginObject().key("level").value(cfg->logging.level)
-      .key("access_log").value(cfg->logging.access_log).endObject();
-  w.key("listeners").beginArray();
-  for (const auto& l : cfg->listeners) {
-    w.beginObject().key("name").value(l.name).key("address").value(l.address);
-    if (l.tls) {
-      // Paths only: key material never leaves the process.
-      w.key("tls").beginObject().key("cert").value(l.tls->cert).key("key").value(l.tls->key)
-          .key("min_version").value(l.tls->min_version).endObject();
-    }
-    w.key("http2").beginObject()
-        .key("max_concurrent_streams").value(l.http2.max_concurrent_streams)
-        .key("initial_stream_window").value(l.http2.initial_stream_window)
-        .key("initial_connection_window").value(l.http2.initial_connection_window)
-        .key("max_frame_size").value(l.http2.max_frame_size)
-        .key("max_header_list_size").value(l.http2.max_header_list_size)
-        .key("max_header_fields").value(l.http2.max_header_fields)
-        .key("max_glitches").value(l.http2.max_glitches)
-        .key("glitch_window").value(formatDuration(l.http2.glitch_window))
-        .endObject();
-    w.key("idle_timeout").value(formatDuration(l.idle_timeout));
-    w.key("request_headers_timeout").value(formatDuration(l.request_headers_timeout));
-    w.key("stream_idle_timeout").value(formatDuration(l.stream_idle_timeout));
-    w.key("max_connections").value(l.max_connections);
-    w.endObject();
-  }
-  w.endArray();
-  w.key("routes").beginArray();
-  for (const auto& r : cfg->routes) {
-    w.beginObject().key("match").beginObject();
-    if (!r.match.service.empty()) w.key("service").value(r.match.service);
-    if (!r.match.method.empty()) w.key("method").value(r.match.method);
-    if (!r.match.prefix.empty()) w.key("prefix").value(r.match.prefix);
-    w.endObject().key("cluster").value(r.cluster);
-    if (r.timeout_default || r.timeout_max) {
-      w.key("timeout").beginObject();
-      if (r.timeout_default) w.key("default").value(formatDuration(*r.timeout_default));
-      if (r.timeout_max) w.key("max").value(formatDuration(*r.timeout_max));
-      w.endObject();
-    }
-    w.endObject();
-  }
-  w.endArray();
-  w.key("clusters").beginArray();
-  for (const auto& c : cfg->clusters) {
-    w.beginObject().key("name").value(c.name).key("lb").value(c.lb);
-    w.key("endpoints").beginArray();
-    for (const auto& e : c.endpoints) {
-      std::string host = e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host;
-      w.value(host + ":" + std::to_string(e.port));
-    }
-    w.endArray();
-    w.key("connect_timeout").value(formatDuration(c.connect_timeout));
-    w.key("max_connections_per_endpoint").value(c.max_connections_per_endpoint);
-    w.key("max_request_header_list_size").value(c.max_request_header_list_size);
-    w.key("max_response_header_list_size").value(c.max_response_header_list_size);
-    w.key("max_response_header_fields").value(c.max_response_header_fields);
-    w.key("circuit_breaker").beginObject().key("max_pending").value(c.max_pending).endObject();
-    w.key("pending_timeout").value(formatDuration(c.pending_timeout));
-    if (!c.authority.empty()) w.key("authority").value(c.authority);
-    w.endObject();
-  }
-  w.endArray();
-  w.endObject();
-  return w.take() + "\n";
+  return admin::configJson(*cfg, workers_.size());
 }
 
 }  // namespace switchyard::server

@@ -16,12 +16,11 @@
 #include "event/loop.h"
 #include "metrics/metrics.h"
 #include "server/dns_refresher.h"
+#include "server/endpoint_registry.h"
 #include "server/runtime_builder.h"
 #include "server/worker.h"
 #include "tls/material.h"
 #include "upstream/health/checker.h"
-#include "upstream/health/health_tracker.h"
-#include "upstream/health/outlier.h"
 
 namespace switchyard::server {
 
@@ -52,14 +51,11 @@ class Server {
   void checkDrained();
   void finish();
   void setupAdmin();
-  upstream::Health healthOf(const std::string& cluster, const std::string& address) const;
-  // Keeps per-endpoint health state, checker targets and metrics in step with
-  // the endpoints of a freshly built runtime.
-  void syncEndpoints(const proxy::Runtime& rt);
+  // Each event updates the endpoint registry; a health change publishes a new Runtime.
   void onCheckResult(const upstream::health::CheckResult& r);
   void onOutlier(const std::string& cluster, const std::string& address);
   void onEjectionTimer();
-  void onDnsResult(const std::string& key, std::vector<event::SocketAddress> addresses);
+  void onDnsResult(const upstream::EndpointKey& key, std::vector<event::SocketAddress> addresses);
   std::string clustersJson() const;
   std::string configJson() const;
   bool ready(std::string* why) const;
@@ -83,16 +79,8 @@ class Server {
   uint64_t generation_ = 0;
   bool draining_ = false;
 
-  // Endpoint health, owned by the main thread ("cluster|address" keys).
-  struct EndpointState {
-    upstream::health::HealthTracker tracker;
-    bool checked = false;  // the cluster has active health checks
-  };
-  std::map<std::string, EndpointState> endpoints_;
-  std::map<std::string, upstream::health::OutlierTracker> outliers_;  // by cluster
+  EndpointRegistry registry_{metrics_};  // endpoint health, ejections and DNS answers
   std::shared_ptr<const routing::RouteTable> routes_;
-  ResolvedMap resolved_;
-  bool started_ = false;  // endpoints seen at startup are trusted until their first check
   std::unique_ptr<upstream::health::HealthChecker> checker_;
   std::unique_ptr<DnsRefresher> dns_;
   std::unique_ptr<event::Timer> ejection_timer_;

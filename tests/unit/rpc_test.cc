@@ -3,7 +3,9 @@
 // in the test, on a loopback socket the RPC's real Pool and UpstreamConnection
 // connect to. Covers header forwarding both ways, Trailers-Only and trailers
 // after data, end-to-end flow control, the RST_STREAM and GOAWAY mappings,
-// policy retries with an injected random source, and the deadline.
+// policy retries with an injected random source, and the deadline. The last
+// fixture puts a real DownstreamConnection in front, on a socketpair to an
+// nghttp2 client session in the test, for its server-stream API.
 #include "proxy/rpc.h"
 
 #include <arpa/inet.h>
@@ -17,6 +19,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +28,7 @@
 
 #include "config/loader.h"
 #include "grpc/timeout.h"
+#include "proxy/downstream_connection.h"
 #include "server/runtime_builder.h"
 
 namespace switchyard::proxy {
@@ -300,6 +304,7 @@ class FakeDownstream final : public DownstreamSide {
   const ListenerInfo& listener() const override { return listener_; }
   const std::string& peerIp() const override { return peer_ip_; }
   Status respond(int32_t, const http2::NvList& headers, bool end_stream) override {
+    if (refuse_frames) return Error{"refused by the test"};
     responses.push_back({copyNv(headers), end_stream});
     return {};
   }
@@ -314,6 +319,7 @@ class FakeDownstream final : public DownstreamSide {
   }
   void consume(int32_t, size_t n) override { consumed += n; }
 
+  bool refuse_frames = false;  // respond() fails, as nghttp2_submit_response can
   std::vector<Response> responses;
   std::optional<Fields> trailers;
   int resumes = 0;
@@ -594,6 +600,27 @@ TEST_F(RpcTest, PolicyRetrySendsTheCallAgainUntilAttemptsAreSpent) {
   EXPECT_EQ(backend_.streams().size(), 2u);
 }
 
+// Request bytes that arrive while a policy retry waits out its backoff are
+// part of the request: the next attempt must carry them.
+TEST_F(RpcTest, RequestBytesDuringRetryBackoffReachTheNextAttempt) {
+  worker_->random_value = static_cast<uint64_t>(Duration(50ms).count());
+  Rpc& rpc = start("/retry.Svc/Call", {}, false);
+  auto& first = waitForStream(1);
+  std::string head(100, 'h');
+  rpc.onRequestData(reinterpret_cast<const uint8_t*>(head.data()), head.size());
+  ASSERT_TRUE(waitFor([&] { return first.body.size() == head.size(); }));
+  backend_.respond(first, {{":status", "200"}, {"content-type", "application/grpc"},
+                           {"grpc-status", "14"}}, true);
+  ASSERT_TRUE(waitFor([&] { return rpc.upstreamState() == UpstreamAttempt::State::Idle; }));
+  std::string tail(50, 't');
+  rpc.onRequestData(reinterpret_cast<const uint8_t*>(tail.data()), tail.size());
+  rpc.onRequestEnd();
+  auto& second = waitForStream(2);
+  ASSERT_TRUE(waitFor([&] { return second.ended; }));
+  EXPECT_EQ(second.body, head + tail);
+  EXPECT_FALSE(answered());
+}
+
 // A backoff that would end past the deadline is not taken.
 TEST_F(RpcTest, PolicyRetryIsSkippedWhenTheBackoffPassesTheDeadline) {
   worker_->random_value = static_cast<uint64_t>(Duration(5s).count());  // 5 s of 10 s
@@ -617,6 +644,15 @@ TEST_F(RpcTest, DeadlineAnswersTheClientAndCancelsTheBackend) {
   EXPECT_EQ(*s.closed, NGHTTP2_CANCEL);
 }
 
+// A response the connection refuses must not leave the client waiting: the stream is reset.
+TEST_F(RpcTest, RefusedResponseResetsTheClientStream) {
+  client_->refuse_frames = true;
+  start("/nosuch.Svc/Call");  // no route: a Trailers-Only UNIMPLEMENTED is attempted
+  EXPECT_FALSE(answered());
+  ASSERT_EQ(client_->resets.size(), 1u);
+  EXPECT_EQ(client_->resets[0], NGHTTP2_INTERNAL_ERROR);
+}
+
 // A client that goes away cancels the backend's stream.
 TEST_F(RpcTest, ClientResetCancelsTheBackendStream) {
   Rpc& rpc = start("/test.Svc/Call");
@@ -625,6 +661,161 @@ TEST_F(RpcTest, ClientResetCancelsTheBackendStream) {
   ASSERT_TRUE(waitFor([&] { return s.closed.has_value(); }));
   EXPECT_EQ(*s.closed, NGHTTP2_CANCEL);
   EXPECT_EQ(rpc.status(), StatusCode::Cancelled);
+}
+
+
+// ---------------------------------------------- through a DownstreamConnection
+
+// An HTTP/2 client in the test, on one end of a socketpair whose other end is
+// a real DownstreamConnection: the connection's server-stream API end to end.
+class Client {
+ public:
+  struct Stream {
+    std::vector<std::pair<Fields, bool>> blocks;  // header blocks and their END_STREAM
+    std::string data;
+    std::optional<uint32_t> closed;
+  };
+
+  explicit Client(int fd) : fd_(fd) {
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(
+        cbs, [](nghttp2_session*, const nghttp2_frame* f, void* ud) {
+          static_cast<Client*>(ud)->streams[f->hd.stream_id].blocks.emplace_back();
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_header_callback(
+        cbs, [](nghttp2_session*, const nghttp2_frame* f, const uint8_t* n, size_t nl,
+                const uint8_t* v, size_t vl, uint8_t, void* ud) {
+          static_cast<Client*>(ud)->streams[f->hd.stream_id].blocks.back().first.emplace_back(
+              std::string(reinterpret_cast<const char*>(n), nl),
+              std::string(reinterpret_cast<const char*>(v), vl));
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_frame_recv_callback(
+        cbs, [](nghttp2_session*, const nghttp2_frame* f, void* ud) {
+          if (f->hd.type == NGHTTP2_HEADERS && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+            static_cast<Client*>(ud)->streams[f->hd.stream_id].blocks.back().second = true;
+          }
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+        cbs, [](nghttp2_session*, uint8_t, int32_t id, const uint8_t* d, size_t len, void* ud) {
+          static_cast<Client*>(ud)->streams[id].data.append(reinterpret_cast<const char*>(d), len);
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_stream_close_callback(
+        cbs, [](nghttp2_session*, int32_t id, uint32_t code, void* ud) {
+          static_cast<Client*>(ud)->streams[id].closed = code;
+          return 0;
+        });
+    nghttp2_session_client_new(&session_, cbs, this);
+    nghttp2_session_callbacks_del(cbs);
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+  }
+  ~Client() {
+    nghttp2_session_del(session_);
+    close(fd_);
+  }
+
+  // Request HEADERS, with END_STREAM or leaving the request open.
+  int32_t request(const std::string& path, bool end_stream) {
+    Fields h = {{":method", "POST"}, {":scheme", "http"}, {":authority", "proxy.test"},
+                {":path", path}, {"content-type", "application/grpc"}, {"te", "trailers"}};
+    std::vector<nghttp2_nv> nva;
+    for (const auto& [n, v] : h) nva.push_back(http2::makeNv(n, v));
+    return nghttp2_submit_headers(session_, end_stream ? NGHTTP2_FLAG_END_STREAM : 0, -1, nullptr,
+                                  nva.data(), nva.size(), nullptr);
+  }
+  void pump() {
+    std::array<uint8_t, 65536> buf;
+    for (ssize_t n; (n = read(fd_, buf.data(), buf.size())) > 0;) {
+      nghttp2_session_mem_recv(session_, buf.data(), static_cast<size_t>(n));
+    }
+    const uint8_t* data = nullptr;
+    for (ssize_t n; (n = nghttp2_session_mem_send(session_, &data)) > 0;) {
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(fd_, data + off, static_cast<size_t>(n - off));
+        if (w > 0) off += w;
+      }
+    }
+  }
+
+  std::map<int32_t, Stream> streams;
+
+ private:
+  int fd_;
+  nghttp2_session* session_ = nullptr;
+};
+
+class DownstreamConnectionTest : public RpcTest {
+ protected:
+  void SetUp() override {
+    RpcTest::SetUp();
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    client_peer_ = std::make_unique<Client>(fds[1]);
+    ListenerInfo listener;
+    listener.name = "test";
+    auto peer = event::parseIpPort("10.9.8.7:5555");
+    conn_ = std::make_unique<DownstreamConnection>(
+        *worker_, bufferevent_socket_new(worker_->base(), fds[0], BEV_OPT_CLOSE_ON_FREE), *peer,
+        listener);
+    conn_->begin();
+  }
+  void TearDown() override {
+    conn_.reset();
+    client_peer_.reset();
+    RpcTest::TearDown();
+  }
+  bool run(const std::function<bool()>& done) {
+    return waitFor([&] {
+      client_peer_->pump();
+      return done();
+    });
+  }
+
+  std::unique_ptr<Client> client_peer_;
+  std::unique_ptr<DownstreamConnection> conn_;
+};
+
+// A local answer goes out as one HEADERS frame with END_STREAM.
+TEST_F(DownstreamConnectionTest, LocalAnswerIsTrailersOnly) {
+  int32_t id = client_peer_->request("/nosuch.Svc/Call", true);
+  ASSERT_TRUE(run([&] { return client_peer_->streams[id].closed.has_value(); }));
+  auto& s = client_peer_->streams[id];
+  ASSERT_EQ(s.blocks.size(), 1u);
+  EXPECT_TRUE(s.blocks[0].second);
+  EXPECT_EQ(field(s.blocks[0].first, ":status"), "200");
+  EXPECT_EQ(field(s.blocks[0].first, "grpc-status"), "12");
+  EXPECT_EQ(*s.closed, NGHTTP2_NO_ERROR);
+}
+
+// Headers, body and trailers from the backend reach the client in order.
+TEST_F(DownstreamConnectionTest, ResponseHeadersBodyAndTrailersReachTheClient) {
+  int32_t id = client_peer_->request("/test.Svc/Call", true);
+  ASSERT_TRUE(run([&] { return !backend_.streams().empty(); }));
+  backend_.respond(*backend_.streams()[0], kOk, false, "payload", {{"grpc-status", "0"}, {"x-t", "1"}});
+  ASSERT_TRUE(run([&] { return client_peer_->streams[id].closed.has_value(); }));
+  auto& s = client_peer_->streams[id];
+  ASSERT_EQ(s.blocks.size(), 2u);
+  EXPECT_FALSE(s.blocks[0].second);
+  EXPECT_EQ(field(s.blocks[0].first, "content-type"), "application/grpc");
+  EXPECT_EQ(s.data, "payload");
+  EXPECT_TRUE(s.blocks[1].second);
+  EXPECT_EQ(field(s.blocks[1].first, "grpc-status"), "0");
+  EXPECT_EQ(field(s.blocks[1].first, "x-t"), "1");
+}
+
+// gRPC spec: a server that ends the call while the client is still sending
+// follows its trailers with RST_STREAM(NO_ERROR).
+TEST_F(DownstreamConnectionTest, EndingBeforeTheClientFinishedResetsWithNoError) {
+  int32_t id = client_peer_->request("/nosuch.Svc/Call", false);
+  ASSERT_TRUE(run([&] { return client_peer_->streams[id].closed.has_value(); }));
+  auto& s = client_peer_->streams[id];
+  ASSERT_EQ(s.blocks.size(), 1u);
+  EXPECT_TRUE(s.blocks[0].second);
+  EXPECT_EQ(*s.closed, NGHTTP2_NO_ERROR);  // closed although the client never ended its side
 }
 
 }  // namespace
