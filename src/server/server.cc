@@ -10,6 +10,7 @@
 #include "server/certificate_report.h"
 #include "server/listener_socket.h"
 #include "server/notify.h"
+#include "upstream/connection_settings.h"
 
 namespace switchyard::server {
 namespace {
@@ -300,7 +301,10 @@ void Server::syncEndpoints(const proxy::Runtime& rt) {
       metrics_.setEndpointHealth(c->name(), e.address, e.health == upstream::Health::Healthy ? 1
                                                        : e.health == upstream::Health::Ejected ? 2
                                                                                                : 0);
-      if (hc.enabled) targets.push_back(upstream::health::Target{c->name(), e.address, hc});
+      if (hc.enabled) {
+        targets.push_back(upstream::health::Target{c->name(), e.address, hc, {},
+                                                   upstream::connectionSettingsFor(*c->spec)});
+      }
     }
   }
   for (const auto& [key, st] : endpoints_) {
