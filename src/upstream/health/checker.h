@@ -59,7 +59,8 @@ struct CheckResult {
   bool force_unhealthy = false;  // Watch said NOT_SERVING: go unhealthy now
   bool force_healthy = false;    // Watch said SERVING: go healthy now
   // "SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN", "timeout",
-  // "connect failed: ...", "UNIMPLEMENTED", "NOT_FOUND: ...", "stream ended: ...".
+  // "connect failed", "UNAVAILABLE: connection lost", "UNIMPLEMENTED",
+  // "NOT_FOUND: ...", "UNAVAILABLE: HTTP status 503", "stream ended: ...".
   std::string reason;
   std::string mode{};  // "check" or "watch": the method that produced the result
 };

@@ -1,5 +1,6 @@
 #include "upstream/health/health_call.h"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
