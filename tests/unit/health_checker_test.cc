@@ -557,6 +557,15 @@ class RawHealthTest : public HealthCheckerTest {
     setTargets({Target{"c", server_->address(), hcSpec(mode, 30s, 2s)}});
     return next(5s);
   }
+  // Polls pred for up to 5 s.
+  template <typename Pred>
+  static bool waitFor(Pred pred) {
+    for (auto until = Clock::now() + 5s; Clock::now() < until;) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return pred();
+  }
   std::unique_ptr<RawHealthServer> server_;
 };
 
@@ -707,6 +716,51 @@ TEST_F(RawHealthTest, StreamResetsMapToStatuses) {
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->passed);
   EXPECT_EQ(r->reason, "UNAVAILABLE: stream refused");
+}
+
+TEST_F(RawHealthTest, ChecksShareOneConnection) {
+  server_ = std::make_unique<RawHealthServer>(
+      std::map<std::string, Answer>{{"Check", checkAnswer(servingMessage(1))}});
+  ASSERT_TRUE(server_->ok());
+  setTargets({Target{"c", server_->address(), hcSpec("check", 20ms, 2s)}});
+  for (int i = 0; i < 5; ++i) {
+    auto r = next(5s);
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_TRUE(r->passed) << r->reason;
+  }
+  EXPECT_EQ(server_->connections(), 1);
+}
+
+TEST_F(RawHealthTest, TimedOutCheckReconnects) {
+  Answer silent;
+  silent.silent = true;
+  server_ = std::make_unique<RawHealthServer>(std::map<std::string, Answer>{{"Check", silent}});
+  ASSERT_TRUE(server_->ok());
+  setTargets({Target{"c", server_->address(), hcSpec("check", 20ms, 100ms)}});
+  for (int i = 0; i < 2; ++i) {
+    auto r = next(5s);
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->reason, "timeout");
+  }
+  // The second check did not queue behind the first on the silent connection.
+  EXPECT_TRUE(waitFor([&] { return server_->connections() >= 2; })) << server_->connections();
+  EXPECT_GE(server_->requests().size(), 2u);
+}
+
+TEST_F(RawHealthTest, ChangedConnectionSettingsRestartTheProbe) {
+  server_ = std::make_unique<RawHealthServer>(
+      std::map<std::string, Answer>{{"Check", checkAnswer(servingMessage(1))}});
+  ASSERT_TRUE(server_->ok());
+  Target t{"c", server_->address(), hcSpec("check", 30s, 2s)};
+  setTargets({t});
+  ASSERT_TRUE(next(5s).has_value());
+  setTargets({t});  // unchanged: no new check before the interval
+  EXPECT_FALSE(next(200ms).has_value());
+  t.connection.connect_timeout = 3s;  // e.g. the cluster's connect_timeout was reloaded
+  setTargets({t});
+  ASSERT_TRUE(next(5s).has_value());
+  EXPECT_EQ(server_->requests().size(), 2u);
+  EXPECT_EQ(server_->connections(), 2);
 }
 
 TEST_F(RawHealthTest, WatchTrailersOnlyUnimplementedFallsBackToCheck) {

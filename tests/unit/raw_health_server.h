@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -34,6 +35,7 @@ struct Answer {
   std::string grpc_status = "0";
   std::string grpc_message;
   int reset = -1;  // >= 0: answer with RST_STREAM(reset) instead
+  bool silent = false;  // never answer
 };
 
 struct SeenRequest {
@@ -67,6 +69,8 @@ class RawHealthServer {
 
   bool ok() const { return !address_.empty(); }
   const std::string& address() const { return address_; }
+  // Connections accepted so far.
+  int connections() const { return connections_.load(); }
   std::vector<SeenRequest> requests() const {
     std::lock_guard<std::mutex> g(mu_);
     return seen_;
@@ -153,6 +157,7 @@ class RawHealthServer {
     static const Answer kUnimplemented{"200", true, "", 16384, true, "12", ""};
     s.answer = it == answers_.end() ? &kUnimplemented : &it->second;
     const Answer& a = *s.answer;
+    if (a.silent) return;
     if (a.reset >= 0) {
       nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, id, static_cast<uint32_t>(a.reset));
       return;
@@ -188,6 +193,8 @@ class RawHealthServer {
   void accept() {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) return;
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto c = std::make_unique<Conn>();
     c->owner = this;
     c->fd = fd;
@@ -200,6 +207,7 @@ class RawHealthServer {
     nghttp2_session_server_new(&c->session, cbs, c.get());
     nghttp2_session_callbacks_del(cbs);
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, nullptr, 0);
+    ++connections_;
     if (flush(*c)) conns_.push_back(std::move(c));
   }
 
@@ -229,6 +237,7 @@ class RawHealthServer {
   int listen_fd_ = -1;
   std::string address_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
   std::thread thread_;
   std::vector<std::unique_ptr<Conn>> conns_;
   mutable std::mutex mu_;
