@@ -10,7 +10,7 @@
 #include "server/certificate_report.h"
 #include "server/listener_socket.h"
 #include "server/notify.h"
-#include "upstream/connection_settings.h"
+#include "upstream/tls_settings.h"
 
 namespace switchyard::server {
 namespace {
@@ -303,7 +303,7 @@ void Server::syncEndpoints(const proxy::Runtime& rt) {
                                                                                                : 0);
       if (hc.enabled) {
         targets.push_back(upstream::health::Target{c->name(), e.address, hc, {},
-                                                   upstream::connectionSettingsFor(*c->spec)});
+                                                   upstream::endpointConnectionSettings(*c, e)});
       }
     }
   }

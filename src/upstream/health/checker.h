@@ -49,7 +49,7 @@ struct Target {
   config::HealthCheckSpec spec;
   std::string authority{};  // :authority for the checks; empty = the address
   // How to connect: the same settings the cluster's traffic uses
-  // (upstream::connectionSettingsFor).
+  // (upstream::endpointConnectionSettings: timeouts, keepalive, HTTP/2, TLS).
   ConnectionSettings connection{};
 };
 

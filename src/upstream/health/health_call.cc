@@ -35,7 +35,7 @@ void HealthCall::start(UpstreamConnection& conn, const HealthCallRequest& req) {
   std::string timeout;
   std::vector<nghttp2_nv> nva = {
       http2::makeNv(":method", "POST"),
-      http2::makeNv(":scheme", "http"),  // backends are reached over h2c
+      http2::makeNv(":scheme", req.scheme),
       http2::makeNv(":path", path),
       http2::makeNv(":authority", req.authority),
       http2::makeNv("te", "trailers"),

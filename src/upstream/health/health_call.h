@@ -25,6 +25,7 @@ namespace switchyard::upstream::health {
 
 struct HealthCallRequest {
   const char* method;     // "Check" or "Watch"
+  const char* scheme;     // "https" over TLS, else "http", as for traffic
   std::string authority;  // :authority
   std::string service;    // HealthCheckRequest.service
   std::optional<Duration> timeout{};  // sent as grpc-timeout (Check)

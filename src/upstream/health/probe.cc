@@ -84,7 +84,7 @@ void Probe::startCall() {
   call_ = std::make_unique<HealthCall>([this] { events_.schedule(); });
   check_statuses_.clear();
   watch_got_message_ = false;
-  HealthCallRequest req{watch_mode_ ? "Watch" : "Check",
+  HealthCallRequest req{watch_mode_ ? "Watch" : "Check", target_.connection.tls ? "https" : "http",
                         target_.authority.empty() ? target_.address : target_.authority,
                         target_.spec.service};
   if (!watch_mode_) req.timeout = timeoutOf(target_.spec);
