@@ -48,7 +48,7 @@ void HealthCall::start(UpstreamConnection& conn, const HealthCallRequest& req) {
   }
   const int32_t id = conn.submit(this, nva.data(), nva.size());
   if (id < 0) {
-    finish(StatusCode::Unavailable, std::string("cannot open a stream: ") + nghttp2_strerror(id));
+    finish(StatusCode::Unavailable, "cannot open a stream: " + submitErrorText(id));
     return;
   }
   conn_ = &conn;
@@ -153,6 +153,12 @@ void HealthCall::onUpstreamClosed(StreamFailure failure, uint32_t h2_error) {
       break;
     case StreamFailure::ConnectionLost:
       finish(StatusCode::Unavailable, "connection lost");
+      break;
+    case StreamFailure::PendingTimeout:
+      finish(StatusCode::Unavailable, "no stream slot on the connection in time");
+      break;
+    case StreamFailure::BadResponse:
+      finish(StatusCode::Internal, "response headers over the cluster's limits");
       break;
   }
 }
