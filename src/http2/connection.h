@@ -43,6 +43,8 @@ struct SessionSettings {
   // Misbehaviour budget: max_glitches per glitch_window (see chargeGlitch()).
   uint32_t max_glitches = 1000;
   Duration glitch_window = std::chrono::seconds(10);
+
+  bool operator==(const SessionSettings&) const = default;
 };
 
 enum class Role { Server, Client };

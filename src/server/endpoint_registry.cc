@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "upstream/tls_settings.h"
 
 namespace switchyard::server {
 namespace {
@@ -89,7 +90,10 @@ std::vector<upstream::health::Target> EndpointRegistry::adopt(const proxy::Runti
         next.emplace(key, std::move(st));
       }
       metrics_.setEndpointHealth(c->name(), e.address, static_cast<int>(healthMetric(e.health)));
-      if (hc.enabled) targets.push_back(upstream::health::Target{c->name(), e.address, hc});
+      if (hc.enabled) {
+        targets.push_back(upstream::health::Target{c->name(), e.address, hc, {},
+                                                   upstream::endpointConnectionSettings(*c, e)});
+      }
     }
   }
   for (const auto& [key, st] : endpoints_) {

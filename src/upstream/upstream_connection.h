@@ -39,6 +39,8 @@ struct ConnectionSettings {
   uint32_t max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(5);
   uint32_t* pending_count = nullptr;
+
+  bool operator==(const ConnectionSettings&) const = default;
 };
 
 // submit() failures of the proxy's own (negative, outside nghttp2's codes).

@@ -1,4 +1,6 @@
-// HealthChecker against real in-process gRPC servers on loopback.
+// HealthChecker against real in-process gRPC servers on loopback, and against
+// raw HTTP/2 servers for what its own gRPC client sends and how it judges
+// answers no gRPC library gives.
 #include "upstream/health/checker.h"
 
 #include <arpa/inet.h>
@@ -23,6 +25,7 @@
 
 #include "event/loop.h"
 #include "health.grpc.pb.h"
+#include "raw_health_server.h"
 
 namespace switchyard::upstream::health {
 namespace {
@@ -518,6 +521,259 @@ TEST_F(HealthCheckerTest, StopDropsLateResults) {
   setTargets({Target{"a", hole.address(), hcSpec("check", 100ms, 300ms)}});
   onLoop([this] { checker_->stop(); });
   EXPECT_FALSE(next(800ms).has_value());
+}
+
+}  // namespace
+
+// ------------------------------------------------- raw HTTP/2 health servers
+// What the checker's own gRPC client sends, and how it judges answers a gRPC
+// server library does not give.
+namespace {
+
+using test::Answer;
+using test::RawHealthServer;
+
+std::string servingMessage(int status, const std::string& extra = "") {
+  ::grpc::health::v1::HealthCheckResponse resp;
+  resp.set_status(static_cast<::grpc::health::v1::HealthCheckResponse::ServingStatus>(status));
+  std::string m = resp.SerializeAsString() + extra;
+  std::string framed(1, '\0');
+  for (int shift = 24; shift >= 0; shift -= 8) framed.push_back(static_cast<char>(m.size() >> shift));
+  return framed + m;
+}
+
+Answer checkAnswer(std::string body) {
+  Answer a;
+  a.body = std::move(body);
+  return a;
+}
+
+class RawHealthTest : public HealthCheckerTest {
+ protected:
+  // The first result of checking a raw server that answers Check with `a`.
+  std::optional<CheckResult> checkOnce(const Answer& a, const std::string& mode = "check") {
+    server_ = std::make_unique<RawHealthServer>(std::map<std::string, Answer>{{"Check", a}});
+    if (!server_->ok()) return std::nullopt;
+    setTargets({Target{"c", server_->address(), hcSpec(mode, 30s, 2s)}});
+    return next(5s);
+  }
+  // Polls pred for up to 5 s.
+  template <typename Pred>
+  static bool waitFor(Pred pred) {
+    for (auto until = Clock::now() + 5s; Clock::now() < until;) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return pred();
+  }
+  std::unique_ptr<RawHealthServer> server_;
+};
+
+TEST_F(RawHealthTest, RequestCarriesPathServiceDeadlineAndGrpcHeaders) {
+  auto r = checkOnce(checkAnswer(servingMessage(1)));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->passed) << r->reason;
+  auto seen = server_->requests();
+  ASSERT_EQ(seen.size(), 1u);
+  auto& h = seen[0].headers;
+  EXPECT_EQ(h[":method"], "POST");
+  EXPECT_EQ(h[":scheme"], "http");
+  EXPECT_EQ(h[":path"], "/grpc.health.v1.Health/Check");
+  EXPECT_EQ(h[":authority"], server_->address());
+  EXPECT_EQ(h["content-type"], "application/grpc");
+  EXPECT_EQ(h["te"], "trailers");
+  EXPECT_EQ(h["user-agent"].rfind("switchyard-health/", 0), 0u) << h["user-agent"];
+  EXPECT_EQ(h["grpc-timeout"], "2S");
+  // One length-prefixed HealthCheckRequest{service}, as libprotobuf reads it.
+  const std::string& body = seen[0].body;
+  ASSERT_GE(body.size(), 5u);
+  EXPECT_EQ(body[0], '\0');
+  ::grpc::health::v1::HealthCheckRequest req;
+  ASSERT_TRUE(req.ParseFromString(body.substr(5)));
+  EXPECT_EQ(req.service(), kService);
+  EXPECT_EQ(body.size(), 5 + req.ByteSizeLong());
+}
+
+TEST_F(RawHealthTest, AuthorityCanBeSet) {
+  server_ = std::make_unique<RawHealthServer>(
+      std::map<std::string, Answer>{{"Check", checkAnswer(servingMessage(1))}});
+  ASSERT_TRUE(server_->ok());
+  setTargets({Target{"c", server_->address(), hcSpec("check", 30s, 2s), "backend.example"}});
+  ASSERT_TRUE(next(5s).has_value());
+  EXPECT_EQ(server_->requests().at(0).headers[":authority"], "backend.example");
+}
+
+TEST_F(RawHealthTest, ResponseInOneByteFramesWithUnknownFields) {
+  Answer a = checkAnswer(servingMessage(1, std::string("\x12\x03xyz\x18\x07", 7)));
+  a.chunk = 1;
+  auto r = checkOnce(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->passed) << r->reason;
+  EXPECT_EQ(r->reason, "SERVING");
+}
+
+TEST_F(RawHealthTest, NotServingAndUnknownEnumValuesFail) {
+  auto r = checkOnce(checkAnswer(servingMessage(2)));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "NOT_SERVING");
+  server_.reset();
+  clearResults();
+  r = checkOnce(checkAnswer(servingMessage(9)));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "status 9");
+}
+
+TEST_F(RawHealthTest, Non200MapsToGrpcStatus) {
+  Answer a;
+  a.status = "503";
+  auto r = checkOnce(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "UNAVAILABLE: HTTP status 503");
+}
+
+TEST_F(RawHealthTest, TrailersOnlyStatusWithPercentEncodedMessage) {
+  Answer a;
+  a.trailers_only = true;
+  a.grpc_status = "5";
+  a.grpc_message = "unknown%20service";
+  auto r = checkOnce(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "NOT_FOUND: unknown service");
+}
+
+TEST_F(RawHealthTest, ErrorStatusInTrailersWinsOverTheMessage) {
+  Answer a = checkAnswer(servingMessage(1));
+  a.grpc_status = "13";
+  auto r = checkOnce(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "INTERNAL");
+}
+
+TEST_F(RawHealthTest, MalformedMessageFails) {
+  // A varint cut short inside a well-framed message.
+  auto r = checkOnce(checkAnswer(std::string("\0\0\0\0\x02\x08\x80", 7)));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "INTERNAL: malformed HealthCheckResponse");
+}
+
+TEST_F(RawHealthTest, OversizedMessageFailsWithoutWaitingForIt) {
+  // Announces 1 MiB and sends 5 bytes of it: refused from the prefix alone.
+  auto r = checkOnce(checkAnswer(std::string("\0\0\x10\0\0\x08\x01\x08\x01\x08", 10)));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "INTERNAL: HealthCheckResponse: message too large");
+}
+
+TEST_F(RawHealthTest, CompressedMessageFails) {
+  std::string body = servingMessage(1);
+  body[0] = 1;
+  auto r = checkOnce(checkAnswer(body));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason.rfind("INTERNAL: HealthCheckResponse: compressed", 0), 0u) << r->reason;
+}
+
+TEST_F(RawHealthTest, MissingTrailersFail) {
+  Answer a = checkAnswer(servingMessage(1));
+  a.trailers = false;
+  auto r = checkOnce(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "UNKNOWN: the response carried no grpc-status");
+}
+
+TEST_F(RawHealthTest, OkWithoutMessageFails) {
+  auto r = checkOnce(checkAnswer(""));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason.rfind("INTERNAL: no HealthCheckResponse", 0), 0u) << r->reason;
+}
+
+TEST_F(RawHealthTest, TruncatedMessageBeforeOkTrailersFails) {
+  auto r = checkOnce(checkAnswer(std::string("\0\0\0\0\x02\x08", 6)));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "INTERNAL: the response ended inside a message");
+}
+
+TEST_F(RawHealthTest, StreamResetsMapToStatuses) {
+  Answer a;
+  a.reset = 8;  // CANCEL
+  auto r = checkOnce(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason.rfind("CANCELLED", 0), 0u) << r->reason;
+  server_.reset();
+  clearResults();
+  a.reset = 7;  // REFUSED_STREAM
+  r = checkOnce(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "UNAVAILABLE: stream refused");
+}
+
+TEST_F(RawHealthTest, ChecksShareOneConnection) {
+  server_ = std::make_unique<RawHealthServer>(
+      std::map<std::string, Answer>{{"Check", checkAnswer(servingMessage(1))}});
+  ASSERT_TRUE(server_->ok());
+  setTargets({Target{"c", server_->address(), hcSpec("check", 20ms, 2s)}});
+  for (int i = 0; i < 5; ++i) {
+    auto r = next(5s);
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_TRUE(r->passed) << r->reason;
+  }
+  EXPECT_EQ(server_->connections(), 1);
+}
+
+TEST_F(RawHealthTest, TimedOutCheckReconnects) {
+  Answer silent;
+  silent.silent = true;
+  server_ = std::make_unique<RawHealthServer>(std::map<std::string, Answer>{{"Check", silent}});
+  ASSERT_TRUE(server_->ok());
+  setTargets({Target{"c", server_->address(), hcSpec("check", 20ms, 100ms)}});
+  for (int i = 0; i < 2; ++i) {
+    auto r = next(5s);
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->reason, "timeout");
+  }
+  // The second check did not queue behind the first on the silent connection.
+  EXPECT_TRUE(waitFor([&] { return server_->connections() >= 2; })) << server_->connections();
+  EXPECT_GE(server_->requests().size(), 2u);
+}
+
+TEST_F(RawHealthTest, ChangedConnectionSettingsRestartTheProbe) {
+  server_ = std::make_unique<RawHealthServer>(
+      std::map<std::string, Answer>{{"Check", checkAnswer(servingMessage(1))}});
+  ASSERT_TRUE(server_->ok());
+  Target t{"c", server_->address(), hcSpec("check", 30s, 2s)};
+  setTargets({t});
+  ASSERT_TRUE(next(5s).has_value());
+  setTargets({t});  // unchanged: no new check before the interval
+  EXPECT_FALSE(next(200ms).has_value());
+  t.connection.connect_timeout = 3s;  // e.g. the cluster's connect_timeout was reloaded
+  setTargets({t});
+  ASSERT_TRUE(next(5s).has_value());
+  EXPECT_EQ(server_->requests().size(), 2u);
+  EXPECT_EQ(server_->connections(), 2);
+}
+
+TEST_F(RawHealthTest, WatchTrailersOnlyUnimplementedFallsBackToCheck) {
+  // Watch is not scripted: the server answers it Trailers-Only UNIMPLEMENTED.
+  auto r = checkOnce(checkAnswer(servingMessage(1)), "watch");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->passed) << r->reason;
+  EXPECT_EQ(r->mode, "check");
+  auto seen = server_->requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].headers[":path"], "/grpc.health.v1.Health/Watch");
+  EXPECT_EQ(seen[0].headers.count("grpc-timeout"), 0u);  // a stream, not a call with a deadline
+  EXPECT_EQ(seen[1].headers[":path"], "/grpc.health.v1.Health/Check");
 }
 
 }  // namespace
