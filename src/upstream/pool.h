@@ -43,6 +43,7 @@ class Pool {
   void setStats(metrics::EndpointSeries* stats) { stats_ = stats; }
   // New settings (a reload) for connections opened from now on.
   void updateSettings(ConnectionSettings settings);
+  metrics::EndpointSeries* stats() const { return stats_; }
 
   // Consecutive connect failures (reset by a successful connect); used to fail fast.
   uint32_t consecutiveConnectFailures() const { return connect_failures_; }
