@@ -6,6 +6,7 @@
 // cardinality that a client cannot grow.
 #include <grpcpp/generic/generic_stub.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 
