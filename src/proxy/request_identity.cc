@@ -1,6 +1,7 @@
 #include "proxy/request_identity.h"
 
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <random>
 #include <thread>
@@ -26,44 +27,53 @@ uint64_t nextRandom() {
   return z ^ (z >> 31);
 }
 
-void appendHex(std::string& out, uint64_t v, int digits) {
-  for (int i = digits - 1; i >= 0; --i) out += kHex[(v >> (i * 4)) & 0xf];
+// Writes the low `digits` hex digits of v at out; returns the end.
+char* putHex(char* out, uint64_t v, int digits) {
+  for (int i = digits - 1; i >= 0; --i) *out++ = kHex[(v >> (i * 4)) & 0xf];
+  return out;
 }
 
 }  // namespace
 
-std::string makeRequestId() {
+void writeRequestId(char* out) {
   uint64_t hi = nextRandom();
   uint64_t lo = nextRandom();
-  hi = (hi & ~0xf000ULL) | 0x4000ULL;                               // version 4
-  lo = (lo & ~(0xc000ULL << 48)) | (0x8000ULL << 48);               // variant 10
-  std::string s;
-  s.reserve(36);
-  appendHex(s, hi >> 32, 8);
-  s += '-';
-  appendHex(s, (hi >> 16) & 0xffff, 4);
-  s += '-';
-  appendHex(s, hi & 0xffff, 4);
-  s += '-';
-  appendHex(s, lo >> 48, 4);
-  s += '-';
-  appendHex(s, lo & 0xffffffffffffULL, 12);
-  return s;
+  hi = (hi & ~0xf000ULL) | 0x4000ULL;                  // version 4
+  lo = (lo & ~(0xc000ULL << 48)) | (0x8000ULL << 48);  // variant 10
+  out = putHex(out, hi >> 32, 8);
+  *out++ = '-';
+  out = putHex(out, (hi >> 16) & 0xffff, 4);
+  *out++ = '-';
+  out = putHex(out, hi & 0xffff, 4);
+  *out++ = '-';
+  out = putHex(out, lo >> 48, 4);
+  *out++ = '-';
+  putHex(out, lo & 0xffffffffffffULL, 12);
 }
 
-std::string makeTraceparent() {
+void writeTraceparent(char* out) {
   uint64_t hi = nextRandom();
   uint64_t lo = nextRandom();
   uint64_t parent = nextRandom();
   if ((hi | lo) == 0) lo = 1;  // an all-zero trace id is invalid
   if (parent == 0) parent = 1;
-  std::string s = "00-";
-  s.reserve(55);
-  appendHex(s, hi, 16);
-  appendHex(s, lo, 16);
-  s += '-';
-  appendHex(s, parent, 16);
-  s += "-01";
+  std::memcpy(out, "00-", 3);
+  out = putHex(out + 3, hi, 16);
+  out = putHex(out, lo, 16);
+  *out++ = '-';
+  out = putHex(out, parent, 16);
+  std::memcpy(out, "-01", 3);
+}
+
+std::string makeRequestId() {
+  std::string s(RequestIdentity::kRequestIdSize, '0');
+  writeRequestId(s.data());
+  return s;
+}
+
+std::string makeTraceparent() {
+  std::string s(RequestIdentity::kTraceparentSize, '0');
+  writeTraceparent(s.data());
   return s;
 }
 
@@ -72,13 +82,15 @@ void RequestIdentity::resolve(const http2::HeaderList& headers, const config::Tr
   bool has_trace = false;
   client_id_ = headers.get("x-request-id", &has_id);
   client_trace_ = headers.get("traceparent", &has_trace);
-  if (!has_id && tracing.generate_request_id) generated_id_ = makeRequestId();
-  if (!has_trace && tracing.start_traceparent) generated_trace_ = makeTraceparent();
+  has_id_ = !has_id && tracing.generate_request_id;
+  if (has_id_) writeRequestId(id_);
+  has_trace_ = !has_trace && tracing.start_traceparent;
+  if (has_trace_) writeTraceparent(trace_);
 }
 
 void RequestIdentity::appendGenerated(http2::NvList& nva) const {
-  if (!generated_id_.empty()) nva.add("x-request-id", generated_id_);
-  if (!generated_trace_.empty()) nva.add("traceparent", generated_trace_);
+  if (has_id_) nva.add("x-request-id", requestId());
+  if (has_trace_) nva.add("traceparent", traceparent());
 }
 
 }  // namespace switchyard::proxy

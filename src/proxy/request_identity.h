@@ -24,17 +24,30 @@ class RequestIdentity {
   // Adds the generated headers (not the client's: those are forwarded as they came).
   void appendGenerated(http2::NvList& nva) const;
 
-  std::string_view requestId() const { return generated_id_.empty() ? client_id_ : generated_id_; }
-  std::string_view traceparent() const {
-    return generated_trace_.empty() ? client_trace_ : generated_trace_;
+  std::string_view requestId() const {
+    return has_id_ ? std::string_view(id_, kRequestIdSize) : client_id_;
   }
+  std::string_view traceparent() const {
+    return has_trace_ ? std::string_view(trace_, kTraceparentSize) : client_trace_;
+  }
+
+  static constexpr size_t kRequestIdSize = 36;
+  static constexpr size_t kTraceparentSize = 55;
 
  private:
   std::string_view client_id_;     // views into the request headers
   std::string_view client_trace_;
-  std::string generated_id_;
-  std::string generated_trace_;
+  // Generated values live inline: no allocation per RPC.
+  char id_[kRequestIdSize];
+  char trace_[kTraceparentSize];
+  bool has_id_ = false;
+  bool has_trace_ = false;
 };
+
+// Write a fresh request id / traceparent into `out` (kRequestIdSize /
+// kTraceparentSize bytes, no terminator).
+void writeRequestId(char* out);
+void writeTraceparent(char* out);
 
 // A random UUID (version 4), e.g. "3b241101-e2bb-4255-8caf-4136c566a962".
 std::string makeRequestId();

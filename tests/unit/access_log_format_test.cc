@@ -84,6 +84,44 @@ TEST(AccessLogFormat, TextEscapesQuotesControlBytesAndSpaces) {
   EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
 }
 
+// The escaper checks 8 bytes at a time: every special byte at every position
+// of a word must still be found.
+std::string ReferenceEscape(const std::string& in, bool quoted) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : in) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f || (!quoted && c == ' ')) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+TEST(AccessLogFormat, EveryUnsafeByteAtEveryPositionIsEscaped) {
+  for (unsigned char special : {0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x5c, 0x7e, 0x7f, 0x80, 0xc3, 0xff}) {
+    for (size_t len : {5u, 8u, 16u, 19u, 33u, 40u})
+    for (size_t pos = 0; pos < len; ++pos) {
+      std::string field(len, 'a');
+      field[pos] = static_cast<char>(special);
+      AccessRecord r = Sample();
+      r.grpc_message = field;
+      r.listener = field;
+      std::string line = Text(r);
+      EXPECT_NE(line.find(" grpc_message=\"" + ReferenceEscape(field, true) + "\""), std::string::npos)
+          << "byte " << int(special) << " at " << pos << ": " << line;
+      EXPECT_NE(line.find(" listener=" + ReferenceEscape(field, false) + " "), std::string::npos)
+          << "byte " << int(special) << " at " << pos << ": " << line;
+    }
+  }
+}
+
 TEST(AccessLogFormat, LongMessagesAreCut) {
   AccessRecord r = Sample();
   std::string msg(5000, 'm');
@@ -97,6 +135,24 @@ TEST(AccessLogFormat, LongMessagesAreCut) {
   std::string json = Json(r);
   EXPECT_NE(json.find("\"grpc_message\":\"" + std::string(kAccessLogMaxMessage, 'm') + "...\""),
             std::string::npos);
+}
+
+// The worst case for the line's size: every field long and made of bytes
+// that each take the longest escape.
+TEST(AccessLogFormat, WorstCaseLinesAreBoundedAndComplete) {
+  std::string nasty(5000, '\x01');
+  AccessRecord r = Sample();
+  for (std::string_view* f : {&r.client, &r.authority, &r.path, &r.listener, &r.cluster, &r.endpoint,
+                              &r.grpc_message, &r.user_agent, &r.request_id, &r.traceparent}) {
+    *f = nasty;
+  }
+  std::string text = Text(r);
+  std::string json = Json(r);
+  EXPECT_EQ(text.find('\n'), text.size() - 1);
+  EXPECT_EQ(json.find('\n'), json.size() - 1);
+  EXPECT_LT(text.size(), 10u * 512 * 4 + 256 * 4 + 1024);
+  EXPECT_LT(json.size(), 10u * 512 * 6 + 256 * 6 + 1024);
+  EXPECT_NE(json.find("\"attempts\":1}"), std::string::npos);
 }
 
 TEST(AccessLogFormat, JsonIsOneObjectPerLineWithEveryField) {
