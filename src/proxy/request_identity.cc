@@ -80,8 +80,20 @@ std::string makeTraceparent() {
 void RequestIdentity::resolve(const http2::HeaderList& headers, const config::TracingSpec& tracing) {
   bool has_id = false;
   bool has_trace = false;
-  client_id_ = headers.get("x-request-id", &has_id);
-  client_trace_ = headers.get("traceparent", &has_trace);
+  for (const auto& [n, v] : headers.fields()) {
+    std::string_view name = http2::view(n);
+    if (name == "x-request-id" && !has_id) {
+      client_id_ = http2::view(v);
+      has_id = true;
+    } else if (name == "traceparent" && !has_trace) {
+      client_trace_ = http2::view(v);
+      has_trace = true;
+    } else if (name == ":authority") {
+      authority_ = http2::view(v);
+    } else if (name == "user-agent") {
+      user_agent_ = http2::view(v);
+    }
+  }
   has_id_ = !has_id && tracing.generate_request_id;
   if (has_id_) writeRequestId(id_);
   has_trace_ = !has_trace && tracing.start_traceparent;

@@ -19,7 +19,8 @@ namespace switchyard::proxy {
 
 class RequestIdentity {
  public:
-  // Reads the client's headers and generates what `tracing` asks for.
+  // Reads the client's headers (one pass, also keeping :authority and
+  // user-agent for the access log) and generates what `tracing` asks for.
   void resolve(const http2::HeaderList& headers, const config::TracingSpec& tracing);
   // Adds the generated headers (not the client's: those are forwarded as they came).
   void appendGenerated(http2::NvList& nva) const;
@@ -31,12 +32,17 @@ class RequestIdentity {
     return has_trace_ ? std::string_view(trace_, kTraceparentSize) : client_trace_;
   }
 
+  std::string_view authority() const { return authority_; }
+  std::string_view userAgent() const { return user_agent_; }
+
   static constexpr size_t kRequestIdSize = 36;
   static constexpr size_t kTraceparentSize = 55;
 
  private:
   std::string_view client_id_;     // views into the request headers
   std::string_view client_trace_;
+  std::string_view authority_;
+  std::string_view user_agent_;
   // Generated values live inline: no allocation per RPC.
   char id_[kRequestIdSize];
   char trace_[kTraceparentSize];

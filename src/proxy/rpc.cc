@@ -557,7 +557,7 @@ void Rpc::logAccess() {
   AccessRecord r;
   r.time = std::chrono::system_clock::now();
   r.client = conn_.peerIp();
-  r.authority = req_headers_.get(":authority");
+  r.authority = identity_.authority();
   r.path = methodPath();
   r.listener = conn_.listener().name;
   if (route_ != nullptr) r.cluster = route_->cluster;
@@ -573,7 +573,7 @@ void Rpc::logAccess() {
   r.bytes_out = out_.bytes;
   r.msgs_in = in_.messages.messages();
   r.msgs_out = out_.messages.messages();
-  r.user_agent = req_headers_.get("user-agent");
+  r.user_agent = identity_.userAgent();
   r.request_id = identity_.requestId();
   r.traceparent = identity_.traceparent();
   r.attempts = retry_.attempts();
