@@ -101,8 +101,9 @@ void RequestIdentity::resolve(const http2::HeaderList& headers, const config::Tr
 }
 
 void RequestIdentity::appendGenerated(http2::NvList& nva) const {
-  if (has_id_) nva.add("x-request-id", requestId());
-  if (has_trace_) nva.add("traceparent", traceparent());
+  // Unique per request: indexing them would only churn the HPACK table.
+  if (has_id_) nva.add("x-request-id", requestId(), NGHTTP2_NV_FLAG_NO_INDEX);
+  if (has_trace_) nva.add("traceparent", traceparent(), NGHTTP2_NV_FLAG_NO_INDEX);
 }
 
 }  // namespace switchyard::proxy

@@ -43,6 +43,7 @@ TEST(RequestIdentity, AbsentHeadersAreGeneratedAsConfigured) {
             "x-request-id");
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(nva.data()[0].value), nva.data()[0].valuelen),
             id.requestId());
+  EXPECT_EQ(nva.data()[0].flags, NGHTTP2_NV_FLAG_NO_INDEX) << "a unique value must not enter the HPACK table";
 
   tracing.generate_request_id = false;
   tracing.start_traceparent = true;
