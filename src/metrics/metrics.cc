@@ -2,10 +2,12 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "common/access_log_target.h"
 #include "metrics/process_collector.h"
 
 #include <chrono>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "metrics/tls_metrics.h"
@@ -139,6 +141,22 @@ std::vector<prometheus::MetricFamily> Metrics::collect() const {
              std::make_move_iterator(workers.end()));
   auto tls = TlsMetrics::instance().collect();
   out.insert(out.end(), std::make_move_iterator(tls.begin()), std::make_move_iterator(tls.end()));
+  auto& access_log = log::AccessLogTarget::instance();
+  for (auto [name, help, value] :
+       {std::tuple{"switchyard_access_log_written_bytes_total",
+                   "Access-log bytes written to the access-log target.", access_log.writtenBytes()},
+        std::tuple{"switchyard_access_log_dropped_bytes_total",
+                   "Access-log bytes that could not be written (disk full, closed pipe, ...).",
+                   access_log.droppedBytes()}}) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric m;
+    m.counter.value = static_cast<double>(value);
+    f.metric.push_back(std::move(m));
+    out.push_back(std::move(f));
+  }
   auto process = collectProcessMetrics();
   out.insert(out.end(), std::make_move_iterator(process.begin()),
              std::make_move_iterator(process.end()));

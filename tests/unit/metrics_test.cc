@@ -325,6 +325,14 @@ TEST(MetricsTest, EndpointHealthOneGaugePerState) {
   EXPECT_FALSE(contains(m.serialize(), "10.0.0.1:1"));
 }
 
+// The access log's write and drop counts are exported from zero.
+TEST(MetricsTest, AccessLogByteCounters) {
+  Metrics m;
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "# TYPE switchyard_access_log_written_bytes_total counter"));
+  EXPECT_GE(sample(text, "switchyard_access_log_dropped_bytes_total"), 0);
+}
+
 // process_* as the Prometheus process collector defines them, read from /proc.
 TEST(MetricsTest, ProcessMetricsFromProc) {
   Metrics m;
