@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh [--duration 10] [--repeat 3] [--warmup 1]
 #                    [--cases unary16,unary64k,stream,bidi,tls,latency,...]
-#                    [--targets direct,sy-1,sy-auto,nginx,haproxy,nghttpx,l4]
+#                    [--targets direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4]
 #                    [--idle-conns 5000] [--big-mib 1024] [--slow-rate 64]
 #                    [--out bench/results/latest.md] [--no-install] [--no-build]
 #
@@ -19,7 +19,12 @@
 #   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
 #   idle      --idle-conns idle HTTP/2 client connections; proxy RSS per connection
 #   bigstream one --big-mib MiB server stream read at --slow-rate MiB/s; proxy RSS growth
-#   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC
+#   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
+#             with access_log: off (sy-1) and with the default text access log
+#             written to a file (sy-1-log)
+#
+# Targets: sy-1 and sy-auto run with access_log: off; sy-1-log is sy-1 with the
+# default access log (text, to a file in the work dir), to show its cost.
 #
 # Each (case, repeat, target) starts a fresh proxy, so peak RSS is per case.
 # Every RPC's status is checked by the client, and the backend's own counts of
@@ -33,7 +38,7 @@ duration=10
 repeat=3
 warmup=1
 cases=unary16,unary64k,stream,bidi,tls,latency,h2load16,conc10,conc1k,conc10k,idle,bigstream,callgrind
-targets=direct,sy-1,sy-auto,nginx,haproxy,nghttpx,l4
+targets=direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4
 idle_conns=5000
 big_mib=1024
 slow_rate=64
@@ -193,13 +198,15 @@ start_target() {
   fi
   tgt_port=$(free_port)
   case $target in
-    sy-1|sy-auto)
-      local workers=1; [ "$target" = sy-auto ] && workers=auto
+    sy-1|sy-1-log|sy-auto)
+      local workers=1 access_log=off
+      [ "$target" = sy-auto ] && workers=auto
+      [ "$target" = sy-1-log ] && access_log=$dir/access.log
       {
         echo "workers: $workers"
         echo 'admin: { address: "" }'
         echo "drain_timeout: 0s"
-        echo "logging: { level: warn, access_log: off }"
+        echo "logging: { level: warn, access_log: \"$access_log\" }"
         echo "listeners:"
         echo "  - name: bench"
         echo "    address: 127.0.0.1:$tgt_port"
@@ -440,14 +447,15 @@ measure() {  # measure CASE TARGET REP
 
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
-callgrind_run() {
+callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log)
+  local target=$1
   if ! command -v valgrind >/dev/null; then
-    echo "case=callgrind target=sy-1 rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
+    echo "case=callgrind target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
   fi
-  local dir=$work/callgrind
+  local dir=$work/callgrind-$target
   mkdir -p "$dir"
   SY_WRAPPER="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$dir/callgrind.out" \
-    start_target sy-1 0 || { echo "case=callgrind target=sy-1 rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
+    start_target "$target" 0 || { echo "case=callgrind target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
   local vg_pid=$tgt_pid before after rc=0 result f ir=0
   callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
   before=$(backend_counts)
@@ -467,11 +475,27 @@ callgrind_run() {
   ((rc != 0)) && verify="FAIL:load_exit_$rc"
   ((ir == 0)) && verify="FAIL:no_callgrind_output"
   ((rpcs != $(count_of "$result" ok))) && verify="FAIL:backend_${rpcs}_client_$(count_of "$result" ok)"
-  echo "case=callgrind target=sy-1 rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $result" >>"$raw"
-  log "callgrind: $ir instructions over $rpcs RPCs"
+  local extra=""
+  if [ "$target" = sy-1-log ]; then
+    local lines=$(cat "$work/$target"/access.log 2>/dev/null | wc -l)
+    ((lines < rpcs)) && verify="FAIL:access_log_${lines}_lines_for_${rpcs}_rpcs"
+    # The access log's own cost, independent of how busy the machine was:
+    # instructions inside Rpc::logAccess (record, format, buffer) plus the
+    # batch writes (AccessLogBuffer::flush), inclusive of what they call.
+    local log_ir
+    log_ir=$(for f in "$dir"/callgrind.out.[0-9]*; do
+      [ -s "$f" ] && callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$f" 2>/dev/null
+    done | awk '/Rpc::logAccess\(\)|AccessLogBuffer::flush\(\)/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }')
+    extra="log_instructions=$log_ir log_ir_per_rpc=$(( rpcs > 0 ? log_ir / rpcs : 0 ))"
+  fi
+  echo "case=callgrind target=$target rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $extra $result" >>"$raw"
+  log "callgrind $target: $ir instructions over $rpcs RPCs"
   # Keep the top functions for docs/performance.md.
   for f in "$dir"/callgrind.out.[0-9]*; do
-    if [ -s "$f" ]; then callgrind_annotate --auto=no "$f" 2>/dev/null | awk 'NR <= 60' >>"$work/callgrind.top" || true; fi
+    if [ -s "$f" ]; then
+      echo "== $target" >>"$work/callgrind.top"
+      callgrind_annotate --auto=no "$f" 2>/dev/null | awk 'NR <= 60' >>"$work/callgrind.top" || true
+    fi
   done
   true
 }
@@ -482,7 +506,12 @@ IFS=, read -r -a target_list <<<"$targets"
 log "work dir $work; backend pid $be_pid on :$be_port (tls :$be_tls_port)"
 log "cases: ${case_list[*]}; targets: ${target_list[*]}; duration ${duration}s, warmup ${warmup}s, repeat $repeat"
 for c in "${case_list[@]}"; do
-  if [ "$c" = callgrind ]; then callgrind_run; continue; fi
+  if [ "$c" = callgrind ]; then
+    for t in "${target_list[@]}"; do
+      if [[ $t == sy-1 || $t == sy-1-log ]]; then callgrind_run "$t"; fi
+    done
+    continue
+  fi
   [ "$c" = h2load16 ] || case_spec "$c" >/dev/null || { echo "bench: unknown case $c" >&2; exit 2; }
   for ((rep = 1; rep <= repeat; rep++)); do
     for t in "${target_list[@]}"; do

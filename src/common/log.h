@@ -1,5 +1,6 @@
-// Logger names used across the daemon. The "main" logger carries operational
-// messages; "access" carries one line per RPC and may be routed to a file.
+// The operational ("main") logger, written to stderr through spdlog, and the
+// entry points that set up and reopen the access log (whose lines do not go
+// through spdlog: see common/access_log_target.h and proxy/access_log_buffer.h).
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -9,16 +10,21 @@
 
 namespace switchyard::log {
 
-// Sets up the process loggers (stderr for "main"; stdout, a file or nothing for
-// "access"). Safe to call again on reload to change the level.
-void init(const std::string& level, const std::string& access_log_target);
+// Sets up the process loggers (stderr for "main"; stdout, stderr, a file or
+// nothing for the access log). Safe to call again on reload: the level is
+// applied, and the access log is pointed at the target (a file is opened anew,
+// so a renamed file is replaced). If the target cannot be opened the error is
+// logged and the previous access log stays; returns false then.
+bool init(const std::string& level, const std::string& access_log_target);
+
+// Reopens a file access log (SIGUSR1, after logrotate renamed it). Returns
+// false, after logging why, if the file cannot be opened.
+bool reopen();
 
 // Sets the level of the operational logger from a name (trace, debug, info,
 // warn, error, critical, off). Returns false for an unknown name.
 bool setLevel(const std::string& level);
 
 spdlog::logger& main();
-// May be null when access logging is off.
-spdlog::logger* access();
 
 }  // namespace switchyard::log

@@ -37,6 +37,7 @@ constexpr uint64_t kMinFrameSize = 16384;        // RFC 9113 6.5.2
 constexpr uint64_t kMaxFrameSize = 16777215;
 constexpr uint64_t kMaxRetryAttempts = 5;
 constexpr uint64_t kMaxTransparentRetries = 10;
+constexpr size_t kMaxPerMethodStats = 1000;  // route.stats.per_method entries
 
 constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
@@ -118,7 +119,8 @@ class Loader {
       return;
     }
     Fields f(r_, root, "top-level map",
-             {"workers", "admin", "drain_timeout", "logging", "listeners", "routes", "clusters"});
+             {"workers", "admin", "drain_timeout", "logging", "tracing", "listeners", "routes",
+              "clusters"});
 
     if (const YAML::Node* v = f.find("workers")) readWorkers(*v, c);
     if (const YAML::Node* v = f.find("admin")) readAdmin(*v, c.admin);
@@ -126,6 +128,7 @@ class Loader {
       assign(c.drain_timeout, r_.duration(*v, "drain_timeout", /*allow_zero=*/true));
     }
     if (const YAML::Node* v = f.find("logging")) readLogging(*v, c.logging);
+    if (const YAML::Node* v = f.find("tracing")) readTracing(*v, c.tracing);
     {
       std::string why;
       auto hp = detail::parseHostPort(c.admin.address, true, true, &why);
@@ -211,7 +214,10 @@ class Loader {
   }
 
   void readLogging(const YAML::Node& n, LoggingSpec& l) {
-    Fields f(r_, n, "logging", {"level", "access_log"});
+    Fields f(r_, n, "logging",
+             {"level", "access_log", "access_log_format", "access_log_flush_interval",
+              "access_log_buffer"});
+    readAccessLogTuning(f, l);
     if (const YAML::Node* v = f.find("level")) {
       if (auto s = r_.str(*v, "logging.level")) {
         if (std::find(std::begin(kLogLevels), std::end(kLogLevels), *s) == std::end(kLogLevels)) {
@@ -237,6 +243,37 @@ class Loader {
           l.access_log = path;
         }
       }
+    }
+  }
+
+  void readAccessLogTuning(Fields& f, LoggingSpec& l) {
+    if (const YAML::Node* v = f.find("access_log_format")) {
+      if (auto s = r_.str(*v, "logging.access_log_format")) {
+        if (*s != "text" && *s != "json") {
+          r_.error(*v, "unknown access log format " + quote(*s) +
+                           " for logging.access_log_format: expected text or json");
+        } else {
+          l.access_log_format = *s;
+        }
+      }
+    }
+    if (const YAML::Node* v = f.find("access_log_flush_interval")) {
+      assign(l.access_log_flush_interval,
+             r_.duration(*v, "logging.access_log_flush_interval", /*allow_zero=*/false));
+    }
+    if (const YAML::Node* v = f.find("access_log_buffer")) {
+      assign(l.access_log_buffer,
+             r_.size(*v, "logging.access_log_buffer", 4096, 64ULL * 1024 * 1024));
+    }
+  }
+
+  void readTracing(const YAML::Node& n, TracingSpec& t) {
+    Fields f(r_, n, "tracing", {"generate_request_id", "start_traceparent"});
+    if (const YAML::Node* v = f.find("generate_request_id")) {
+      assign(t.generate_request_id, r_.boolean(*v, "tracing.generate_request_id"));
+    }
+    if (const YAML::Node* v = f.find("start_traceparent")) {
+      assign(t.start_traceparent, r_.boolean(*v, "tracing.start_traceparent"));
     }
   }
 
@@ -384,7 +421,7 @@ class Loader {
     Fields f(r_, n, "route",
              {"match", "cluster", "clusters", "override", "timeout", "retry", "request_headers",
               "max_request_message_bytes", "max_response_message_bytes", "require_client_cert",
-              "allowed_sans"});
+              "allowed_sans", "stats"});
     rt.mark = f.mark();
     if (!f.isMap()) return rt;
     if (const YAML::Node* v = f.require("match")) readMatch(*v, rt.match);
@@ -404,6 +441,7 @@ class Loader {
     if (const YAML::Node* v = f.find("timeout")) readTimeout(*v, rt);
     if (const YAML::Node* v = f.find("retry")) rt.retry = readRetry(*v);
     detail::readRouteClientCert(r_, f, rt);
+    if (const YAML::Node* v = f.find("stats")) readRouteStats(*v, rt);
     return rt;
   }
 
@@ -417,6 +455,38 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("max_response_message_bytes")) {
       assign(rt.max_response_message_bytes, r_.size(*v, "max_response_message_bytes", 1, kU32Max));
+    }
+  }
+
+  // stats: { per_method: [Method, pkg.Other/Method, ...] }
+  void readRouteStats(const YAML::Node& n, RouteSpec& rt) {
+    Fields f(r_, n, "route.stats", {"per_method"});
+    const YAML::Node* v = f.find("per_method");
+    if (v == nullptr) return;
+    auto items = r_.list(*v, "stats.per_method");
+    if (!items) return;
+    if (items->size() > kMaxPerMethodStats) {
+      r_.error(*v, "stats.per_method lists " + std::to_string(items->size()) +
+                       " methods; at most " + std::to_string(kMaxPerMethodStats) + " are allowed");
+      return;
+    }
+    for (const YAML::Node& item : *items) {
+      auto s = r_.nonEmptyStr(item, "stats.per_method entry");
+      if (!s) continue;
+      auto slash = s->find('/');
+      if (slash == std::string::npos) {
+        if (rt.match.service.empty()) {
+          r_.error(item, "stats.per_method entry " + quote(*s) +
+                             " must be \"pkg.Service/Method\" when the route has no match.service");
+          continue;
+        }
+        rt.stats_per_method.push_back(rt.match.service + "/" + *s);
+      } else if (slash == 0 || slash + 1 == s->size() || s->find('/', slash + 1) != std::string::npos) {
+        r_.error(item, "stats.per_method entry " + quote(*s) +
+                           " must be a method name or \"pkg.Service/Method\"");
+      } else {
+        rt.stats_per_method.push_back(*s);
+      }
     }
   }
 

@@ -147,6 +147,10 @@ struct RouteSpec {
   HeaderEditSpec request_headers;
   uint64_t max_request_message_bytes = 0;   // 0 = no limit
   uint64_t max_response_message_bytes = 0;  // 0 = no limit
+  // stats.per_method: methods that get their own metric series, as
+  // "pkg.Service/Method" (a bare "Method" in the file is qualified with the
+  // route's service). Other methods under this route count as method "other".
+  std::vector<std::string> stats_per_method;
   Mark mark;
 };
 
@@ -216,6 +220,15 @@ struct AdminSpec {
 struct LoggingSpec {
   std::string level = "info";
   std::string access_log = "stdout";  // "stdout", "stderr", "off" or a file path
+  std::string access_log_format = "text";  // "text" or "json"
+  Duration access_log_flush_interval = std::chrono::milliseconds(200);
+  uint64_t access_log_buffer = 64 * 1024;  // bytes per worker before a write
+};
+
+// Request identity headers added on the way to the backend.
+struct TracingSpec {
+  bool generate_request_id = true;   // add x-request-id when the client sent none
+  bool start_traceparent = false;    // add a W3C traceparent when the client sent none
 };
 
 struct Config {
@@ -223,6 +236,7 @@ struct Config {
   uint32_t workers = 0;  // 0 = auto (one per core)
   AdminSpec admin;
   LoggingSpec logging;
+  TracingSpec tracing;
   Duration drain_timeout = std::chrono::seconds(30);
   std::vector<ListenerSpec> listeners;
   std::vector<RouteSpec> routes;

@@ -95,7 +95,9 @@ bool isHopByHop(std::string_view name);
 class NvList {
  public:
   void reserve(size_t n) { nv_.reserve(n); }
-  void add(std::string_view name, std::string_view value) { nv_.push_back(makeNv(name, value)); }
+  void add(std::string_view name, std::string_view value, uint8_t flags = 0) {
+    nv_.push_back(makeNv(name, value, flags));
+  }
   // Every field of `fields` that may cross a hop (see isHopByHop).
   void addForwardable(const HeaderList& fields) {
     nv_.reserve(nv_.size() + fields.size());

@@ -2,8 +2,12 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "common/access_log_target.h"
+#include "metrics/process_collector.h"
+
 #include <chrono>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "metrics/tls_metrics.h"
@@ -31,6 +35,11 @@ Metrics::Metrics(size_t max_rpc_series_per_worker, size_t max_endpoint_series_pe
     : registry_(std::make_shared<prometheus::Registry>()),
       shards_(std::make_shared<ShardCollector>(max_rpc_series_per_worker,
                                                max_endpoint_series_per_worker)),
+      endpoint_health_by_state_(prometheus::BuildGauge()
+                                    .Name("switchyard_endpoint_health")
+                                    .Help("1 for the endpoint's current health state (healthy, "
+                                          "unhealthy or ejected), 0 for the other two.")
+                                    .Register(*registry_)),
       endpoint_health_(prometheus::BuildGauge()
                            .Name("switchyard_endpoint_health_state")
                            .Help("Endpoint health as the load balancer sees it: 0 unhealthy, "
@@ -73,13 +82,28 @@ Metrics::~Metrics() = default;
 
 WorkerStats& Metrics::addWorker() { return shards_->addShard(); }
 
+namespace {
+constexpr const char* kHealthStateNames[] = {"unhealthy", "healthy", "ejected"};
+}  // namespace
+
 void Metrics::setEndpointHealth(std::string_view cluster, std::string_view address, int state) {
-  endpoint_health_.Add(endpointLabels(cluster, address)).Set(state);
+  auto labels = endpointLabels(cluster, address);
+  endpoint_health_.Add(labels).Set(state);
+  for (int i = 0; i < 3; ++i) {
+    auto with_state = labels;
+    with_state.emplace("state", kHealthStateNames[i]);
+    endpoint_health_by_state_.Add(with_state).Set(i == state ? 1 : 0);
+  }
 }
 
 void Metrics::removeEndpoint(std::string_view cluster, std::string_view address) {
   auto labels = endpointLabels(cluster, address);
   removeIfPresent(endpoint_health_, labels);
+  for (const char* state : kHealthStateNames) {
+    auto with_state = labels;
+    with_state.emplace("state", state);
+    removeIfPresent(endpoint_health_by_state_, with_state);
+  }
   removeIfPresent(ejections_, labels);
   for (const char* result : {"success", "failure"}) {
     auto with_result = labels;
@@ -117,6 +141,25 @@ std::vector<prometheus::MetricFamily> Metrics::collect() const {
              std::make_move_iterator(workers.end()));
   auto tls = TlsMetrics::instance().collect();
   out.insert(out.end(), std::make_move_iterator(tls.begin()), std::make_move_iterator(tls.end()));
+  auto& access_log = log::AccessLogTarget::instance();
+  for (auto [name, help, value] :
+       {std::tuple{"switchyard_access_log_written_bytes_total",
+                   "Access-log bytes written to the access-log target.", access_log.writtenBytes()},
+        std::tuple{"switchyard_access_log_dropped_bytes_total",
+                   "Access-log bytes that could not be written (disk full, closed pipe, ...).",
+                   access_log.droppedBytes()}}) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric m;
+    m.counter.value = static_cast<double>(value);
+    f.metric.push_back(std::move(m));
+    out.push_back(std::move(f));
+  }
+  auto process = collectProcessMetrics();
+  out.insert(out.end(), std::make_move_iterator(process.begin()),
+             std::make_move_iterator(process.end()));
   return out;
 }
 

@@ -67,6 +67,7 @@ class Metrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ShardCollector> shards_;
+  prometheus::Family<prometheus::Gauge>& endpoint_health_by_state_;
   prometheus::Family<prometheus::Gauge>& endpoint_health_;
   prometheus::Family<prometheus::Counter>& health_checks_;
   prometheus::Family<prometheus::Counter>& ejections_;

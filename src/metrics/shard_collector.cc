@@ -41,6 +41,12 @@ struct EndpointSum {
   uint64_t streams_started = 0;
   uint64_t streams_ended = 0;
   std::array<uint64_t, kUpstreamLimitCount> limits{};
+  std::array<uint64_t, kGrpcCodeCount> attempts{};
+  std::array<uint64_t, kHandlingBuckets.size() + 1> buckets{};
+  double seconds = 0.0;
+  uint64_t transparent_retries = 0;
+  uint64_t policy_retries = 0;
+  uint64_t retry_overflow = 0;
 };
 
 using RpcKey = std::tuple<std::string, std::string, std::string>;
@@ -80,6 +86,23 @@ double active(uint64_t opened, uint64_t closed) {
   return opened > closed ? static_cast<double>(opened - closed) : 0.0;
 }
 
+ClientMetric histogram(std::vector<ClientMetric::Label> labels,
+                       const std::array<uint64_t, kHandlingBuckets.size() + 1>& buckets,
+                       double sum) {
+  ClientMetric h;
+  h.label = std::move(labels);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    cumulative += buckets[i];
+    double bound = i < kHandlingBuckets.size() ? kHandlingBuckets[i]
+                                                : std::numeric_limits<double>::infinity();
+    h.histogram.bucket.push_back({cumulative, bound});
+  }
+  h.histogram.sample_count = cumulative;
+  h.histogram.sample_sum = sum;
+  return h;
+}
+
 void addRpcFamilies(const std::map<RpcKey, RpcSum>& rpcs, std::vector<MetricFamily>& out) {
   auto started = family("switchyard_grpc_server_started_total",
                         "RPCs started downstream (request headers received and routed).",
@@ -112,18 +135,7 @@ void addRpcFamilies(const std::map<RpcKey, RpcSum>& rpcs, std::vector<MetricFami
       with_code.push_back({"grpc_code", grpcCodeLabel(code)});
       handled.metric.push_back(counter(std::move(with_code), n));
     }
-    ClientMetric h;
-    h.label = labels;
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < sum.buckets.size(); ++i) {
-      cumulative += sum.buckets[i];
-      double bound = i < kHandlingBuckets.size() ? kHandlingBuckets[i]
-                                                  : std::numeric_limits<double>::infinity();
-      h.histogram.bucket.push_back({cumulative, bound});
-    }
-    h.histogram.sample_count = cumulative;
-    h.histogram.sample_sum = sum.seconds;
-    seconds.metric.push_back(std::move(h));
+    seconds.metric.push_back(histogram(labels, sum.buckets, sum.seconds));
     msg_received.metric.push_back(counter(labels, sum.msg_received));
     msg_sent.metric.push_back(counter(labels, sum.msg_sent));
     req_bytes.metric.push_back(counter(labels, sum.bytes_received));
@@ -195,8 +207,35 @@ void addEndpointFamilies(const std::map<EndpointKey, EndpointSum>& endpoints,
                         MetricType::Counter);
   auto streams_act = family("switchyard_upstream_streams_active",
                             "Streams currently open on backend connections.", MetricType::Gauge);
+  auto rpcs = family("switchyard_upstream_rpcs_total",
+                     "RPC attempts on the endpoint that ended, by the grpc-status they ended with.",
+                     MetricType::Counter);
+  auto latency = family("switchyard_upstream_rpc_duration_seconds",
+                        "Time from an attempt's request headers to its end, in seconds.",
+                        MetricType::Histogram);
+  auto retries = family("switchyard_upstream_retries_total",
+                        "RPC attempts on the endpoint that were retried, by kind.",
+                        MetricType::Counter);
+  auto overflow = family("switchyard_upstream_retry_budget_exceeded_total",
+                         "Retries the retry budget refused after an attempt on the endpoint.",
+                         MetricType::Counter);
   for (const auto& [key, sum] : endpoints) {
     std::vector<ClientMetric::Label> labels{{"cluster", key.first}, {"endpoint", key.second}};
+    for (int code = 0; code < kGrpcCodeCount; ++code) {
+      uint64_t n = sum.attempts[static_cast<size_t>(code)];
+      if (n == 0) continue;
+      auto with_code = labels;
+      with_code.push_back({"grpc_code", grpcCodeLabel(code)});
+      rpcs.metric.push_back(counter(std::move(with_code), n));
+    }
+    latency.metric.push_back(histogram(labels, sum.buckets, sum.seconds));
+    auto transparent = labels;
+    transparent.push_back({"kind", "transparent"});
+    retries.metric.push_back(counter(std::move(transparent), sum.transparent_retries));
+    auto policy = labels;
+    policy.push_back({"kind", "policy"});
+    retries.metric.push_back(counter(std::move(policy), sum.policy_retries));
+    overflow.metric.push_back(counter(labels, sum.retry_overflow));
     total.metric.push_back(counter(labels, sum.opened));
     act.metric.push_back(gauge(labels, active(sum.opened, sum.closed)));
     failures.metric.push_back(counter(labels, sum.connect_failures));
@@ -204,7 +243,10 @@ void addEndpointFamilies(const std::map<EndpointKey, EndpointSum>& endpoints,
     streams_act.metric.push_back(
         gauge(std::move(labels), active(sum.streams_started, sum.streams_ended)));
   }
-  for (auto* f : {&total, &act, &failures, &streams, &streams_act}) out.push_back(std::move(*f));
+  for (auto* f : {&total, &act, &failures, &streams, &streams_act, &rpcs, &latency, &retries,
+                  &overflow}) {
+    out.push_back(std::move(*f));
+  }
   auto limits = family("switchyard_upstream_limits_hit_total",
                        "RPCs a limit toward a backend endpoint refused or ended, by limit.",
                        MetricType::Counter);
@@ -277,6 +319,14 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       for (size_t i = 0; i < kUpstreamLimitCount; ++i) {
         sum.limits[i] += s.limitCount(static_cast<UpstreamLimit>(i));
       }
+      for (int c = 0; c < kGrpcCodeCount; ++c) {
+        sum.attempts[static_cast<size_t>(c)] += s.attemptCount(c);
+      }
+      for (size_t i = 0; i < sum.buckets.size(); ++i) sum.buckets[i] += s.attemptBucketCount(i);
+      sum.seconds += s.attemptSecondsSum();
+      sum.transparent_retries += s.transparentRetries();
+      sum.policy_retries += s.policyRetries();
+      sum.retry_overflow += s.retryBudgetOverflows();
     });
     for (size_t i = 0; i < kLocalErrorCount; ++i) {
       local_errors[i] += shard->localErrorCount(static_cast<LocalError>(i));

@@ -16,7 +16,7 @@ constexpr std::array<const char*, kGrpcCodeCount> kGrpcCodeLabels = {
 constexpr std::array<const char*, kLocalErrorCount> kLocalErrorLabels = {
     "no_route",      "no_healthy_endpoint",      "deadline_exceeded", "upstream_reset",
     "upstream_connect_failure", "bad_request",   "draining",
-    "message_too_large"};
+    "message_too_large",        "method_not_allowed", "headers_too_large"};
 
 constexpr int kUnknownCode = 2;
 
@@ -39,16 +39,27 @@ const char* grpcCodeLabel(int code) {
 RpcSeries::RpcSeries(std::string_view service, std::string_view method, std::string_view cluster)
     : service_(service), method_(method), cluster_(cluster) {}
 
-void RpcSeries::handled(int grpc_code, double seconds) {
-  if (grpc_code < 0 || grpc_code >= kGrpcCodeCount) grpc_code = kUnknownCode;
-  handled_[static_cast<size_t>(grpc_code)].add(1);
+// Records one observation into a histogram kept as per-bucket counters.
+static void observe(std::array<ShardCounter, kHandlingBuckets.size() + 1>& buckets,
+             std::atomic<double>& sum, double seconds) {
   // NaN or negative durations (a clock oddity) are recorded as zero.
   if (!(seconds > 0.0)) seconds = 0.0;
   // Prometheus buckets are "less than or equal to" the bound.
   auto it = std::lower_bound(kHandlingBuckets.begin(), kHandlingBuckets.end(), seconds);
-  buckets_[static_cast<size_t>(it - kHandlingBuckets.begin())].add(1);
-  seconds_sum_.store(seconds_sum_.load(std::memory_order_relaxed) + seconds,
-                     std::memory_order_relaxed);
+  buckets[static_cast<size_t>(it - kHandlingBuckets.begin())].add(1);
+  sum.store(sum.load(std::memory_order_relaxed) + seconds, std::memory_order_relaxed);
+}
+
+void RpcSeries::handled(int grpc_code, double seconds) {
+  if (grpc_code < 0 || grpc_code >= kGrpcCodeCount) grpc_code = kUnknownCode;
+  handled_[static_cast<size_t>(grpc_code)].add(1);
+  observe(buckets_, seconds_sum_, seconds);
+}
+
+void EndpointSeries::attemptFinished(int grpc_code, double seconds) {
+  if (grpc_code < 0 || grpc_code >= kGrpcCodeCount) grpc_code = kUnknownCode;
+  attempts_[static_cast<size_t>(grpc_code)].add(1);
+  observe(attempt_buckets_, attempt_seconds_, seconds);
 }
 
 size_t WorkerStats::RpcLabelsHash::operator()(const RpcLabels& k) const {

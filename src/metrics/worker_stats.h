@@ -42,8 +42,10 @@ enum class LocalError {
   BadRequest,              // malformed request: content-type, grpc-timeout, headers
   Draining,                // refused because the proxy is shutting down (14)
   MessageTooLarge,         // a message over the route's size limit (8)
+  MethodNotAllowed,        // :method other than POST (HTTP 405)
+  HeadersTooLarge,         // request headers above the listener's limit (8)
 };
-inline constexpr size_t kLocalErrorCount = 8;
+inline constexpr size_t kLocalErrorCount = 10;
 
 // Label value for a cause: "no_route", "no_healthy_endpoint", ...
 const char* localErrorLabel(LocalError cause);
@@ -175,6 +177,12 @@ class alignas(64) EndpointSeries {
   void streamStarted() { streams_started_.add(1); }
   void streamEnded() { streams_ended_.add(1); }
   void limitHit(UpstreamLimit l) { limits_[static_cast<size_t>(l)].add(1); }
+  // An RPC attempt on this endpoint ended with grpc_code (the backend's status,
+  // or 14 when the stream failed) after `seconds` from its request headers.
+  void attemptFinished(int grpc_code, double seconds);
+  void transparentRetry() { transparent_retries_.add(1); }
+  void policyRetry() { policy_retries_.add(1); }
+  void retryBudgetExceeded() { retry_overflow_.add(1); }
 
   const std::string& cluster() const { return cluster_; }
   const std::string& address() const { return address_; }
@@ -184,10 +192,22 @@ class alignas(64) EndpointSeries {
   uint64_t streamsStarted() const { return streams_started_.value(); }
   uint64_t streamsEnded() const { return streams_ended_.value(); }
   uint64_t limitCount(UpstreamLimit l) const { return limits_[static_cast<size_t>(l)].value(); }
+  uint64_t attemptCount(int grpc_code) const { return attempts_[grpc_code].value(); }
+  uint64_t attemptBucketCount(size_t i) const { return attempt_buckets_[i].value(); }
+  double attemptSecondsSum() const { return attempt_seconds_.load(std::memory_order_relaxed); }
+  uint64_t transparentRetries() const { return transparent_retries_.value(); }
+  uint64_t policyRetries() const { return policy_retries_.value(); }
+  uint64_t retryBudgetOverflows() const { return retry_overflow_.value(); }
 
  private:
   const std::string cluster_;
   const std::string address_;
+  std::array<ShardCounter, kGrpcCodeCount> attempts_;
+  std::array<ShardCounter, kHandlingBuckets.size() + 1> attempt_buckets_;
+  std::atomic<double> attempt_seconds_{0.0};
+  ShardCounter transparent_retries_;
+  ShardCounter policy_retries_;
+  ShardCounter retry_overflow_;
   ShardCounter opened_;
   ShardCounter closed_;
   ShardCounter connect_failures_;

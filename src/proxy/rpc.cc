@@ -9,10 +9,12 @@
 #include "grpc/status_map.h"
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
+#include "proxy/access_log_buffer.h"
 #include "proxy/client_cert_filter.h"
 #include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
+#include "routing/metric_labels.h"
 
 namespace switchyard::proxy {
 namespace {
@@ -69,6 +71,7 @@ std::string_view Rpc::methodPath() const { return req_headers_.get(":path"); }
 void Rpc::onRequestHeaders(bool end_stream) {
   if (end_stream) request_ = RequestState::HalfClosedRemote;
   runtime_ = conn_.worker().runtime();
+  identity_.resolve(req_headers_, runtime_->config->tracing);
   if (!validate()) return;
   if (!applyFilters()) return;
   if (!route()) return;
@@ -78,7 +81,9 @@ void Rpc::onRequestHeaders(bool end_stream) {
 }
 
 bool Rpc::validate() {
+  auto* stats = conn_.worker().stats();
   if (headers_too_large_) {
+    if (stats != nullptr) stats->localError(metrics::LocalError::HeadersTooLarge);
     finishLocal(StatusCode::ResourceExhausted,
                 "request headers exceed " + std::to_string(conn_.listener().h2.max_header_list_size) +
                     " bytes");
@@ -86,10 +91,12 @@ bool Rpc::validate() {
   }
   if (!grpc::isGrpcContentType(req_headers_.get("content-type"))) {
     // gRPC spec: a server SHOULD answer a non-gRPC content-type with HTTP 415.
+    if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
     replyHttp(415);
     return false;
   }
   if (req_headers_.get(":method") != "POST") {
+    if (stats != nullptr) stats->localError(metrics::LocalError::MethodNotAllowed);
     replyHttp(405);
     return false;
   }
@@ -116,7 +123,7 @@ bool Rpc::route() {
   auto* stats = conn_.worker().stats();
   if (route_ == nullptr) {
     if (stats != nullptr) {
-      series_ = stats->rpc("unmatched", "unmatched", "");
+      series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "");
       series_->started();
       stats->localError(metrics::LocalError::NoRoute);
     }
@@ -126,10 +133,8 @@ bool Rpc::route() {
   cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
   if (stats != nullptr) {
-    auto parsed = grpc::parseMethodPath(path);
-    std::string_view service = parsed ? parsed->service : std::string_view("unknown");
-    std::string_view method = parsed ? parsed->method : std::string_view("unknown");
-    series_ = stats->rpc(service, method, cluster().name());
+    auto labels = routing::metricLabels(*route_, path);
+    series_ = stats->rpc(labels.service, labels.method, cluster().name());
     series_->started();
   }
   in_.messages.setLimit(route_->max_request_message_bytes);
@@ -235,6 +240,7 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
     values.timeout = grpc::formatGrpcTimeout(*deadline_at_ - std::chrono::steady_clock::now());
     nva.add("grpc-timeout", values.timeout);
   }
+  identity_.appendGenerated(nva);
   values.xff = has_xff ? std::string(prior_xff) + ", " + conn_.peerIp() : conn_.peerIp();
   nva.add("x-forwarded-for", values.xff);
 }
@@ -318,7 +324,7 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
   if (end_stream) {
     auto code = has_grpc_status ? grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown)
                                 : StatusCode::Unknown;
-    attempt_.recordResult(code == StatusCode::Unavailable);
+    attempt_.recordResult(code == StatusCode::Unavailable, static_cast<int>(code));
     if (policyRetry(code, headers)) return;
     // Trailers-Only stays Trailers-Only.
     attempt_.setState(UpstreamAttempt::State::Done);
@@ -370,7 +376,7 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
     resp_trailers_ = std::move(trailers);
   }
   // Outlier detection sees the status in trailers too, not only in Trailers-Only.
-  attempt_.recordResult(status_ == StatusCode::Unavailable);
+  attempt_.recordResult(status_ == StatusCode::Unavailable, static_cast<int>(*status_));
   resumeDownstream();
 }
 
@@ -410,7 +416,7 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
   bool done = attempt_.state() == UpstreamAttempt::State::Done;
   if (attempt_.open()) {
     if (phase_ == Phase::Upstream && !done && failure != upstream::StreamFailure::None) {
-      attempt_.recordResult(true);
+      attempt_.recordResult(true, static_cast<int>(StatusCode::Unavailable));
     }
     // Bytes still buffered here were counted against the connection's window.
     // Give them back now: the stream is going and cannot be consumed later.
@@ -421,6 +427,7 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
   if (neverReachedBackend(failure) && canRetry() &&
       retry_.mayRetryTransparently(cluster().spec->max_transparent_retries)) {
     retry_.transparentRetryStarted();
+    if (auto* ep = attempt_.endpointStats()) ep->transparentRetry();
     retry(Duration::zero(),
           failure == upstream::StreamFailure::Refused ? "refused" : "connect failed");
     return;
@@ -439,6 +446,7 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
   if (phase_ == Phase::Responded) return;
   phase_ = Phase::Responded;
   status_ = code;
+  local_message_ = message;
   deadline_timer_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
@@ -467,6 +475,9 @@ void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) 
 
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;
+  http_status_ = status;
+  // No grpc-status is sent: log the one a gRPC client derives from the HTTP status.
+  status_ = grpc::statusFromHttpStatus(status);
   std::string code = std::to_string(status);
   http2::NvList nva;
   nva.add(":status", code);
@@ -521,7 +532,10 @@ bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
   }
   const auto& policy = *route_->retry;
   if (!retryableStatus(policy, static_cast<int>(code))) return false;
-  if (!retry_.budgetAllows(cluster().spec->retry_budget)) return false;
+  if (!retry_.budgetAllows(cluster().spec->retry_budget)) {
+    if (auto* ep = attempt_.endpointStats()) ep->retryBudgetExceeded();
+    return false;
+  }
   Duration delay;
   bool has_pushback = false;
   std::string_view pushback = headers.get("grpc-retry-pushback-ms", &has_pushback);
@@ -534,6 +548,7 @@ bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
   }
   if (deadline_at_ && std::chrono::steady_clock::now() + delay >= *deadline_at_) return false;
   retry_.enterBudget();
+  if (auto* ep = attempt_.endpointStats()) ep->policyRetry();
   // The backend has answered; NO_ERROR tells it we will send nothing more.
   cancelUpstream(NGHTTP2_NO_ERROR);
   retry(delay, grpc::statusName(code));
@@ -561,19 +576,32 @@ void Rpc::recordMetrics() {
 }
 
 void Rpc::logAccess() {
-  spdlog::logger* access = log::access();
-  if (access == nullptr) return;
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                  start_)
-                .count();
-  std::string_view endpoint = attempt_.endpoint();
-  access->info("{} \"{}\" listener={} cluster={} endpoint={} grpc_status={} duration_ms={:.3f} "
-               "bytes_in={} bytes_out={} msgs_in={} msgs_out={}",
-               conn_.peerIp(), methodPath(), conn_.listener().name,
-               cluster_index_ ? cluster().name() : std::string("-"),
-               endpoint.empty() ? std::string_view("-") : endpoint,
-               status_ ? static_cast<int>(*status_) : -1, static_cast<double>(us) / 1000.0,
-               in_.bytes, out_.bytes, in_.messages.messages(), out_.messages.messages());
+  AccessLogBuffer* log = conn_.worker().accessLog();
+  if (log == nullptr || !log->enabled()) return;
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now();
+  r.client = conn_.peerIp();
+  r.authority = identity_.authority();
+  r.path = methodPath();
+  r.listener = conn_.listener().name;
+  if (cluster_index_) r.cluster = cluster().name();
+  r.endpoint = attempt_.endpoint();
+  r.http_status = http_status_;
+  r.grpc_status = status_ ? static_cast<int>(*status_) : -1;
+  r.grpc_message =
+      local_message_.empty() ? resp_trailers_.get("grpc-message") : std::string_view(local_message_);
+  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+                      .count();
+  r.upstream_ms = attempt_.lastDurationMs();
+  r.bytes_in = in_.bytes;
+  r.bytes_out = out_.bytes;
+  r.msgs_in = in_.messages.messages();
+  r.msgs_out = out_.messages.messages();
+  r.user_agent = identity_.userAgent();
+  r.request_id = identity_.requestId();
+  r.traceparent = identity_.traceparent();
+  r.attempts = retry_.attempts();
+  log->append(r);
 }
 
 }  // namespace switchyard::proxy

@@ -24,6 +24,7 @@
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
 #include "proxy/message_counter.h"
+#include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_attempt.h"
@@ -156,6 +157,11 @@ class Rpc final : public upstream::StreamHandler {
   Traffic in_;   // client -> backend
   Traffic out_;  // backend -> client
   metrics::RpcSeries* series_ = nullptr;
+
+  // For the access log.
+  RequestIdentity identity_;
+  int http_status_ = 200;      // :status sent to the client
+  std::string local_message_;  // grpc-message of a proxy-made status
 };
 
 const char* toString(Rpc::ResponseState s);

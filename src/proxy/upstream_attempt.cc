@@ -1,5 +1,7 @@
 #include "proxy/upstream_attempt.h"
 
+#include "metrics/worker_stats.h"
+
 namespace switchyard::proxy {
 
 const char* toString(UpstreamAttempt::State s) {
@@ -16,10 +18,12 @@ void UpstreamAttempt::picked(const ClusterTable::Pick& pick) {
   endpoint_ = pick.endpoint->address;
   endpoint_index_ = pick.endpoint_index;
   pool_ = pick.pool;
+  stats_ = pick.pool->stats();
 }
 
 int UpstreamAttempt::start(upstream::UpstreamConnection* conn, upstream::StreamHandler* handler,
                            const http2::NvList& headers) {
+  started_ = std::chrono::steady_clock::now();
   int32_t id = conn->submit(handler, headers.data(), headers.size());
   if (id < 0) return id;
   conn_ = conn;
@@ -36,8 +40,12 @@ void UpstreamAttempt::consume(size_t n) const {
   if (conn_ != nullptr) conn_->consume(stream_id_, n);
 }
 
-void UpstreamAttempt::recordResult(bool failed) const {
-  if (conn_ != nullptr) pool_->recordResult(failed);
+void UpstreamAttempt::recordResult(bool failed, int grpc_code) {
+  if (conn_ == nullptr) return;
+  pool_->recordResult(failed);
+  last_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+                 .count();
+  if (stats_ != nullptr) stats_->attemptFinished(grpc_code, last_ms_ / 1000.0);
 }
 
 void UpstreamAttempt::cancel(uint32_t h2_error, size_t unconsumed) {

@@ -5,6 +5,7 @@
 // the stream ends (for the access log, and so a retry avoids it).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -14,6 +15,10 @@
 #include "proxy/cluster_table.h"
 #include "upstream/stream_handler.h"
 #include "upstream/upstream_connection.h"
+
+namespace switchyard::metrics {
+class EndpointSeries;
+}
 
 namespace switchyard::proxy {
 
@@ -51,8 +56,13 @@ class UpstreamAttempt {
   void resume() const;
   // The proxy passed on `n` response bytes: reopen the backend's window.
   void consume(size_t n) const;
-  // Passive health: the attempt's outcome, for outlier detection.
-  void recordResult(bool failed) const;
+  // The attempt's outcome: passive health (failed, for outlier detection),
+  // and the endpoint's metrics (grpc_code and the attempt's duration).
+  void recordResult(bool failed, int grpc_code);
+  // The picked endpoint's metric series (null without metrics).
+  metrics::EndpointSeries* endpointStats() const { return stats_; }
+  // Duration of the last attempt whose result was recorded; < 0 if none.
+  double lastDurationMs() const { return last_ms_; }
   // Resets the stream with `h2_error` and detaches, giving back the window
   // of `unconsumed` response bytes first. No-op when no stream is open.
   void cancel(uint32_t h2_error, size_t unconsumed);
@@ -67,6 +77,9 @@ class UpstreamAttempt {
   std::string_view endpoint_;  // in the RPC's Runtime snapshot, which it keeps alive
   std::optional<size_t> endpoint_index_;
   upstream::Pool* pool_ = nullptr;                 // set while a stream is open
+  metrics::EndpointSeries* stats_ = nullptr;       // of the picked endpoint
+  std::chrono::steady_clock::time_point started_;
+  double last_ms_ = -1;
   upstream::UpstreamConnection* conn_ = nullptr;  // set while a stream is open
   int32_t stream_id_ = 0;
 };

@@ -16,6 +16,7 @@ class WorkerStats;
 namespace switchyard::proxy {
 
 class DownstreamConnection;
+class AccessLogBuffer;
 
 class WorkerContext {
  public:
@@ -25,6 +26,8 @@ class WorkerContext {
   virtual ClusterTable& clusters() = 0;
   // May be null (tests, or metrics disabled).
   virtual metrics::WorkerStats* stats() = 0;
+  // This worker's access-log buffer; null when there is none (tests).
+  virtual AccessLogBuffer* accessLog() { return nullptr; }
   // The connection is finished: destroy it (called from the top of a libevent callback).
   virtual void connectionClosed(DownstreamConnection* conn) = 0;
   // A pseudo-random value for retry jitter (not for secrets); tests inject their own.

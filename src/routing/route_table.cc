@@ -29,6 +29,8 @@ RouteTable RouteTable::build(const std::vector<config::RouteSpec>& specs) {
     r.retry = s.retry;
     r.require_client_cert = s.require_client_cert;
     r.allowed_sans = s.allowed_sans;
+    r.stats_methods = s.stats_per_method;
+    std::sort(r.stats_methods.begin(), r.stats_methods.end());
     if (!s.match.service.empty()) {
       r.service = s.match.service;
       r.method = s.match.method;

@@ -52,6 +52,8 @@ struct Route {
   //   "prefix:/grpc.reflection.", or "*" for a route with an empty match
   //   (which matches every path).
   std::string name;
+  // Methods with their own metric series ("pkg.Service/Method"), sorted.
+  std::vector<std::string> stats_methods;
 };
 
 class RouteTable {

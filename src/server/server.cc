@@ -11,6 +11,7 @@
 #include "server/listener_socket.h"
 #include "server/notify.h"
 #include "server/startup_check.h"
+#include "server/signals.h"
 
 namespace switchyard::server {
 namespace {
@@ -83,8 +84,8 @@ int Server::run() {
     }
   }
 
-  std::signal(SIGPIPE, SIG_IGN);
-  for (int sig : {SIGHUP, SIGTERM, SIGINT}) {
+  ignoreStraySignals();
+  for (int sig : handledSignals()) {
     event::EventPtr ev(evsignal_new(loop_.base(), sig, &Server::onSignal, this));
     evsignal_add(ev.get(), nullptr);
     signal_events_.push_back(std::move(ev));
@@ -105,6 +106,11 @@ void Server::onSignal(evutil_socket_t sig, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   if (sig == SIGHUP) {
     self->reload();
+    return;
+  }
+  if (sig == SIGUSR1) {
+    log::main().info("SIGUSR1: reopening log files");
+    log::reopen();
     return;
   }
   if (self->draining_) {
@@ -136,7 +142,10 @@ void Server::reload() {
     if (cfg->workers != 0 && cfg->workers != workers_.size()) {
       log::main().warn("workers changed to {}: takes effect on restart", cfg->workers);
     }
-    log::setLevel(log_level_override_.empty() ? cfg->logging.level : log_level_override_);
+    // Applies the level, and opens the access log anew (a changed target, or
+    // the same path after rotation).
+    log::init(log_level_override_.empty() ? cfg->logging.level : log_level_override_,
+              cfg->logging.access_log);
     metrics_.configReload(true);
     log::main().info("reload complete (generation {})", generation_);
   }

@@ -7,13 +7,17 @@
 
 #include <algorithm>
 
+#include "common/access_log_target.h"
 #include "common/log.h"
 #include "metrics/worker_stats.h"
 
 namespace switchyard::server {
 
 Worker::Worker(size_t index, metrics::WorkerStats* stats)
-    : index_(index), stats_(stats), clusters_(loop_.base(), index) {
+    : index_(index),
+      stats_(stats),
+      access_log_(loop_.base(), log::AccessLogTarget::instance()),
+      clusters_(loop_.base(), index) {
   clusters_.setStats(stats);
 }
 
@@ -36,6 +40,7 @@ void Worker::stop() { loop_.stop(); }
 void Worker::setRuntime(proxy::RuntimePtr runtime) {
   loop_.post([this, rt = std::move(runtime)]() mutable {
     clusters_.apply(*rt);
+    access_log_.configure(proxy::accessLogSettings(rt->config->logging));
     runtime_ = std::move(rt);
   });
 }

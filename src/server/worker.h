@@ -15,6 +15,7 @@
 
 #include "event/accept_guard.h"
 #include "event/loop.h"
+#include "proxy/access_log_buffer.h"
 #include "proxy/cluster_table.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/worker_context.h"
@@ -52,6 +53,7 @@ class Worker final : public proxy::WorkerContext {
   const proxy::RuntimePtr& runtime() const override { return runtime_; }
   proxy::ClusterTable& clusters() override { return clusters_; }
   metrics::WorkerStats* stats() override { return stats_; }
+  proxy::AccessLogBuffer* accessLog() override { return &access_log_; }
   void connectionClosed(proxy::DownstreamConnection* conn) override;
 
  private:
@@ -70,6 +72,8 @@ class Worker final : public proxy::WorkerContext {
   size_t index_;
   metrics::WorkerStats* stats_;
   event::EventLoop loop_;
+  // Destroyed (and so flushed) after the destructor has closed every connection.
+  proxy::AccessLogBuffer access_log_;
   proxy::ClusterTable clusters_;
   proxy::RuntimePtr runtime_;
   std::vector<std::unique_ptr<Listener>> listeners_;

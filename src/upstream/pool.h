@@ -50,6 +50,7 @@ class Pool {
   // New settings (a reload) for connections opened from now on.
   void updateSettings(ConnectionSettings settings);
   void setConnector(Connector connector) { connector_ = std::move(connector); }
+  metrics::EndpointSeries* stats() const { return stats_; }
 
   // Consecutive connect failures (reset by a successful connect); used to fail fast.
   uint32_t consecutiveConnectFailures() const { return connect_failures_; }

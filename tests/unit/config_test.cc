@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/access_log_target.h"
 #include "common/log.h"
 #include "config/loader.h"
 
@@ -953,30 +954,36 @@ TEST(ConfigShipped, DefaultAndExamplesLoad) {
 
 // ---- applying the logging section ------------------------------------------
 
+void writeAccess(const std::string& line) {
+  std::string l = line + "\n";
+  log::AccessLogTarget::instance().write(l.data(), l.size());
+}
+
 TEST(ConfigLogging, InitAppliesLevelAndAccessTarget) {
   TempDir dir;
   std::string path = dir.path() + "/access.log";
-  log::init("debug", path);
+  auto& target = log::AccessLogTarget::instance();
+  EXPECT_TRUE(log::init("debug", path));
   EXPECT_EQ(log::main().level(), spdlog::level::debug);
-  ASSERT_NE(log::access(), nullptr);
-  log::access()->info("rpc one");
+  ASSERT_TRUE(target.enabled());
+  writeAccess("rpc one");
   // Re-initialising with the same or another target must not throw.
-  EXPECT_NO_THROW(log::init("warn", path));
+  EXPECT_TRUE(log::init("warn", path));
   EXPECT_EQ(log::main().level(), spdlog::level::warn);
-  log::access()->info("rpc two");
-  EXPECT_NO_THROW(log::init("info", "off"));
-  EXPECT_EQ(log::access(), nullptr);
-  EXPECT_NO_THROW(log::init("info", "stderr"));
-  EXPECT_NE(log::access(), nullptr);
+  writeAccess("rpc two");
+  EXPECT_TRUE(log::init("info", "off"));
+  EXPECT_FALSE(target.enabled());
+  EXPECT_TRUE(log::init("info", "stderr"));
+  EXPECT_TRUE(target.enabled());
   EXPECT_FALSE(log::setLevel("loud"));
   EXPECT_EQ(log::main().level(), spdlog::level::info);
   EXPECT_TRUE(log::setLevel("off"));
   EXPECT_TRUE(log::setLevel("info"));
-  // An unwritable target keeps the previous access logger.
-  spdlog::logger* before = log::access();
+  // An unwritable target keeps the previous access log.
   std::string not_a_dir = dir.write("plain-file", "x");
-  EXPECT_NO_THROW(log::init("info", not_a_dir + "/access.log"));
-  EXPECT_EQ(log::access(), before);
+  EXPECT_FALSE(log::init("info", not_a_dir + "/access.log"));
+  EXPECT_EQ(target.target(), "stderr");
+  EXPECT_TRUE(target.enabled());
   log::init("info", "stdout");
 
   std::ifstream in(path);
@@ -986,34 +993,72 @@ TEST(ConfigLogging, InitAppliesLevelAndAccessTarget) {
   EXPECT_NE(ss.str().find("rpc two"), std::string::npos) << ss.str();
 }
 
-TEST(ConfigLogging, FileAccessLogIsReopenedOnInit) {
+std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ConfigLogging, FileAccessLogIsReopenedOnInitAndReopen) {
   TempDir dir;
   std::string path = dir.path() + "/access.log";
-  log::init("info", path);
-  ASSERT_NE(log::access(), nullptr);
-  spdlog::logger* logger = log::access();
-  logger->info("before rotation");
-  // Rotate the way logrotate does: rename, then ask the daemon to reload.
+  ASSERT_TRUE(log::init("info", path));
+  writeAccess("before rotation");
+  // Rotate the way logrotate does: rename, then ask the daemon to reopen.
   fs::rename(path, path + ".1");
-  log::init("info", path);
-  EXPECT_EQ(log::access(), logger);  // the same logger object keeps working
-  log::access()->info("after rotation");
+  ASSERT_TRUE(log::reopen());
+  writeAccess("after reopen");
+  fs::rename(path, path + ".2");
+  ASSERT_TRUE(log::init("info", path));  // a reload reopens too
+  writeAccess("after init");
   log::init("info", "stdout");
 
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  std::string rotated = slurp(path + ".1");
+  std::string first = slurp(path + ".1");
+  std::string second = slurp(path + ".2");
   std::string current = slurp(path);
-  EXPECT_NE(rotated.find("before rotation"), std::string::npos) << rotated;
-  EXPECT_EQ(rotated.find("after rotation"), std::string::npos) << rotated;
-  EXPECT_NE(current.find("after rotation"), std::string::npos) << current;
-  // Lines carry a timestamp prefix and end with a newline.
-  EXPECT_EQ(current.front(), '[');
-  EXPECT_EQ(current.back(), '\n');
+  EXPECT_EQ(first, "before rotation\n");
+  EXPECT_EQ(second, "after reopen\n");
+  EXPECT_EQ(current, "after init\n");
+}
+
+TEST(ConfigLogging, AccessLogSettingsAreRead) {
+  TempDir dir;
+  std::string file = dir.write("c.yaml", std::string(kListener) +
+                                            "logging: { access_log_format: json, "
+                                            "access_log_flush_interval: 50ms, access_log_buffer: 8KiB }\n"
+                                            "tracing: { generate_request_id: false, start_traceparent: true }\n");
+  auto r = loadFile(file);
+  ASSERT_TRUE(r.config) << joined(r);
+  EXPECT_EQ(r.config->logging.access_log_format, "json");
+  EXPECT_EQ(r.config->logging.access_log_flush_interval, Duration(std::chrono::milliseconds(50)));
+  EXPECT_EQ(r.config->logging.access_log_buffer, 8192u);
+  EXPECT_FALSE(r.config->tracing.generate_request_id);
+  EXPECT_TRUE(r.config->tracing.start_traceparent);
+
+  r = load(std::string(kListener) + "logging: { access_log_format: xml }\n");
+  EXPECT_TRUE(HasError(r, "test.yaml:", "unknown access log format \"xml\""));
+}
+
+TEST(ConfigRouteStats, PerMethodNamesAreQualified) {
+  auto r = load(std::string(kListener) +
+                "routes:\n"
+                "  - match: { service: pkg.Svc }\n"
+                "    cluster: c\n"
+                "    stats: { per_method: [Get, other.Svc/Put] }\n"
+                "clusters: [{ name: c, endpoints: [127.0.0.1:1] }]\n");
+  ASSERT_TRUE(r.config) << joined(r);
+  ASSERT_EQ(r.config->routes[0].stats_per_method.size(), 2u);
+  EXPECT_EQ(r.config->routes[0].stats_per_method[0], "pkg.Svc/Get");
+  EXPECT_EQ(r.config->routes[0].stats_per_method[1], "other.Svc/Put");
+
+  r = load(std::string(kListener) +
+           "routes:\n"
+           "  - match: { prefix: /pkg. }\n"
+           "    cluster: c\n"
+           "    stats: { per_method: [Get] }\n"
+           "clusters: [{ name: c, endpoints: [127.0.0.1:1] }]\n");
+  EXPECT_TRUE(HasError(r, "test.yaml:", "must be \"pkg.Service/Method\" when the route has no match.service"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // buckets, main-thread families and the text exposition (checked with promtool
 // when it is installed).
 #include "metrics/metrics.h"
+#include "metrics/process_collector.h"
 
 #include <gtest/gtest.h>
 #include <stdio.h>
@@ -292,6 +293,84 @@ TEST(MetricsTest, ConcurrentRecordAndScrape) {
   EXPECT_EQ(sample(m.serialize(), R"(switchyard_listener_connections_active{listener="l"})"), 0);
 }
 
+// Per-endpoint attempt outcomes, latency, retries and budget overflows.
+TEST(MetricsTest, EndpointRpcFamilies) {
+  Metrics m;
+  WorkerStats& w1 = m.addWorker();
+  WorkerStats& w2 = m.addWorker();
+  w1.endpoint("c", "10.0.0.1:1")->attemptFinished(0, 0.002);
+  w2.endpoint("c", "10.0.0.1:1")->attemptFinished(0, 0.2);
+  w2.endpoint("c", "10.0.0.1:1")->attemptFinished(14, 0.0001);
+  w1.endpoint("c", "10.0.0.1:1")->transparentRetry();
+  w2.endpoint("c", "10.0.0.1:1")->policyRetry();
+  w2.endpoint("c", "10.0.0.1:1")->policyRetry();
+  w1.endpoint("c", "10.0.0.1:1")->retryBudgetExceeded();
+  std::string text = m.serialize();
+  const std::string ep = R"(cluster="c",endpoint="10.0.0.1:1")";
+  EXPECT_EQ(sample(text, "switchyard_upstream_rpcs_total{" + ep + R"(,grpc_code="OK"})"), 2);
+  EXPECT_EQ(sample(text, "switchyard_upstream_rpcs_total{" + ep + R"(,grpc_code="Unavailable"})"), 1);
+  EXPECT_EQ(sample(text, "switchyard_upstream_rpc_duration_seconds_count{" + ep + "}"), 3);
+  EXPECT_EQ(sample(text, "switchyard_upstream_rpc_duration_seconds_bucket{" + ep + R"(,le="0.0025"})"), 2);
+  EXPECT_EQ(sample(text, "switchyard_upstream_retries_total{" + ep + R"(,kind="transparent"})"), 1);
+  EXPECT_EQ(sample(text, "switchyard_upstream_retries_total{" + ep + R"(,kind="policy"})"), 2);
+  EXPECT_EQ(sample(text, "switchyard_upstream_retry_budget_exceeded_total{" + ep + "}"), 1);
+}
+
+// One gauge per health state, so healthy, unhealthy and ejected can be told apart.
+TEST(MetricsTest, EndpointHealthOneGaugePerState) {
+  Metrics m;
+  m.setEndpointHealth("c", "10.0.0.1:1", 2);
+  std::string text = m.serialize();
+  const std::string ep = R"(switchyard_endpoint_health{cluster="c",endpoint="10.0.0.1:1",state=)";
+  EXPECT_EQ(sample(text, ep + R"("ejected"})"), 1);
+  EXPECT_EQ(sample(text, ep + R"("healthy"})"), 0);
+  EXPECT_EQ(sample(text, ep + R"("unhealthy"})"), 0);
+  m.setEndpointHealth("c", "10.0.0.1:1", 1);
+  text = m.serialize();
+  EXPECT_EQ(sample(text, ep + R"("ejected"})"), 0);
+  EXPECT_EQ(sample(text, ep + R"("healthy"})"), 1);
+  m.removeEndpoint("c", "10.0.0.1:1");
+  EXPECT_FALSE(contains(m.serialize(), "10.0.0.1:1"));
+}
+
+// The access log's write and drop counts are exported from zero.
+TEST(MetricsTest, AccessLogByteCounters) {
+  Metrics m;
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "# TYPE switchyard_access_log_written_bytes_total counter"));
+  EXPECT_GE(sample(text, "switchyard_access_log_dropped_bytes_total"), 0);
+}
+
+// process_* as the Prometheus process collector defines them, read from /proc.
+TEST(MetricsTest, ProcessMetricsFromProc) {
+  Metrics m;
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "# TYPE process_cpu_seconds_total counter"));
+  EXPECT_GT(sample(text, "process_resident_memory_bytes"), 1e5);
+  EXPECT_GT(sample(text, "process_virtual_memory_bytes"), 1e6);
+  EXPECT_GE(sample(text, "process_open_fds"), 3);
+  EXPECT_GT(sample(text, "process_max_fds"), 0);
+  double start = sample(text, "process_start_time_seconds");
+  double now = static_cast<double>(time(nullptr));
+  EXPECT_GT(start, 1.6e9);
+  EXPECT_LE(start, now + 1);
+}
+
+TEST(MetricsTest, ProcessStatParsing) {
+  // proc(5): a command name with spaces and parentheses does not shift the fields.
+  std::string stat =
+      "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 150 0 0 20 0 3 0 "
+      "5000 104857600 2560 18446744073709551615";
+  ProcessSample s = parseProcessStat(stat, 1700000000.0, 100, 4096);
+  EXPECT_DOUBLE_EQ(s.cpu_seconds, 4.0);
+  EXPECT_DOUBLE_EQ(s.start_time_seconds, 1700000050.0);
+  EXPECT_DOUBLE_EQ(s.virtual_bytes, 104857600.0);
+  EXPECT_DOUBLE_EQ(s.resident_bytes, 2560.0 * 4096);
+  EXPECT_DOUBLE_EQ(parseMaxOpenFiles("Limit  Soft Limit  Hard Limit  Units\n"
+                                     "Max open files            1024                 524288               files\n"),
+                   1024);
+}
+
 std::string findPromtool() {
   for (const char* p : {"/usr/bin/promtool", "/usr/local/bin/promtool"}) {
     if (access(p, X_OK) == 0) return p;
@@ -319,6 +398,8 @@ TEST(MetricsTest, PromtoolAcceptsExposition) {
   w.rpc("unmatched", "unmatched", "")->handled(12, 0.0001);
   w.listener("public")->connectionOpened();
   w.endpoint("greeter", "[::1]:50051")->connectionOpened();
+  w.endpoint("greeter", "[::1]:50051")->attemptFinished(0, 0.002);
+  w.endpoint("greeter", "[::1]:50051")->policyRetry();
   w.localError(LocalError::NoRoute);
   m.setEndpointHealth("greeter", "[::1]:50051", 1);
   m.healthCheckResult("greeter", "[::1]:50051", true);
