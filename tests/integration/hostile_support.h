@@ -346,10 +346,13 @@ class HostileTest : public ops::OpsTest {
     proxy_ = std::make_unique<ProcessGuard>(
         std::vector<std::string>{ProxyBinary(), "--config", config_path().string(), "--log-level", "info"},
         dir_ / "switchyard.out", dir_ / "switchyard.err");
-    for (const auto& address : {proxy_address_, admin_address_}) {
-      bool up = WaitUntil([&] { return !proxy_->running() || WaitForPort(address, 100ms); }, 15000ms, 10ms);
-      ASSERT_TRUE(up && proxy_->running()) << "switchyard did not start listening on " << address << "\nconfig:\n"
-                                           << y.str() << "\nstderr:\n" << proxy_->err();
+    // Both are configured with port 0: the real ports come from the daemon's log.
+    for (auto* address : {&proxy_address_, &admin_address_}) {
+      std::string bound = WaitListening(*proxy_, address == &admin_address_ ? "admin" : "public", *address);
+      ASSERT_TRUE(!bound.empty() && proxy_->running()) << "switchyard did not start listening on " << *address
+                                                       << "\nconfig:\n" << y.str() << "\nstderr:\n"
+                                                       << proxy_->err();
+      *address = bound;
     }
   }
 

@@ -39,10 +39,12 @@ class OpsLogsTest : public OpsTest {
     proxy_ = std::make_unique<ProcessGuard>(
         std::vector<std::string>{ProxyBinary(), "--config", config_path().string()},
         dir_ / "switchyard.out", dir_ / "switchyard.err");
-    for (const auto& address : {listener, admin}) {
-      bool up = WaitUntil([&] { return !proxy_->running() || WaitForPort(address, 100ms); }, 15000ms, 10ms);
-      ASSERT_TRUE(up && proxy_->running()) << "switchyard did not start on " << address << "\n"
-                                           << yaml << "\nstderr:\n" << proxy_->err();
+    // A port of 0 is read back from the daemon's log.
+    for (auto* address : {&proxy_address_, &admin_address_}) {
+      std::string bound = WaitListening(*proxy_, address == &admin_address_ ? "admin" : "public", *address);
+      ASSERT_TRUE(!bound.empty() && proxy_->running()) << "switchyard did not start on " << *address << "\n"
+                                                       << yaml << "\nstderr:\n" << proxy_->err();
+      *address = bound;
     }
   }
 
