@@ -31,8 +31,10 @@ constexpr const char* kUsage =
     "  --log-level LEVEL   trace|debug|info|warn|error|critical|off (overrides logging.level)\n"
     "  --version           print the version and exit\n"
     "\n"
-    "Signals: SIGHUP reloads the configuration; SIGTERM/SIGINT drain and exit\n"
-    "(a second one exits at once).\n";
+    "Signals: SIGHUP reloads the configuration and reopens the access log;\n"
+    "SIGUSR1 reopens the access log; SIGTERM/SIGINT/SIGQUIT drain and exit (a second\n"
+    "one exits at once); SIGUSR2, SIGPIPE and other signals that would end the\n"
+    "process are ignored.\n";
 
 }  // namespace
 
