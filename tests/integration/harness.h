@@ -135,6 +135,15 @@ int ConnectTcp(const std::string& address, std::chrono::milliseconds timeout = 2
 bool WaitForPort(const std::string& address, std::chrono::milliseconds timeout);
 // VmRSS of a process in KiB, -1 if unknown.
 long ReadRssKb(pid_t pid);
+
+// The ASan/UBSan pass of scripts/test.sh runs the daemon several times slower
+// and keeps freed memory in quarantine: memory, CPU and latency bounds are
+// checked as written in the normal build and with this much slack there.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr double kSanitizerSlack = 8;
+#else
+inline constexpr double kSanitizerSlack = 1;
+#endif
 // Polls pred every step until true or timeout; returns its last value.
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                std::chrono::milliseconds step = 10ms);
