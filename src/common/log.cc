@@ -13,20 +13,21 @@ constexpr const char* kMainPattern = "[%Y-%m-%d %H:%M:%S.%e] [%l] %v";
 
 spdlog::logger& ensureMain() {
   // Never destroyed: other threads may hold main()'s reference at any time,
-  // including during static destruction.
-  static spdlog::logger* main_ptr = [] {
-    auto* holder = new std::shared_ptr<spdlog::logger>(std::make_shared<spdlog::logger>(
+  // including during static destruction. The holder stays reachable from this
+  // static, so leak checkers do not report it.
+  static std::shared_ptr<spdlog::logger>* holder = [] {
+    auto* h = new std::shared_ptr<spdlog::logger>(std::make_shared<spdlog::logger>(
         "main", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
-    spdlog::logger& m = **holder;
+    spdlog::logger& m = **h;
     m.set_pattern(kMainPattern);
     m.set_level(spdlog::level::info);
     m.flush_on(spdlog::level::warn);
     // spdlog::info(...) and spdlog::get("main") reach the same logger.
     spdlog::drop("main");
-    spdlog::set_default_logger(*holder);
-    return &m;
+    spdlog::set_default_logger(*h);
+    return h;
   }();
-  return *main_ptr;
+  return **holder;
 }
 
 std::optional<spdlog::level::level_enum> levelFromName(const std::string& name) {
