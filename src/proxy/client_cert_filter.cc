@@ -20,3 +20,13 @@ std::optional<CertRefusal> checkClientCert(const routing::Route& route, const tl
 }
 
 }  // namespace switchyard::proxy
+
+namespace switchyard::proxy {
+
+std::optional<LocalAnswer> ClientCertFilter::onRequest(PolicyRequest& request) const {
+  auto refused = checkClientCert(request.route, request.peer);
+  if (!refused) return std::nullopt;
+  return LocalAnswer{refused->code, std::move(refused->message), {}};
+}
+
+}  // namespace switchyard::proxy

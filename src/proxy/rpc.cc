@@ -10,7 +10,6 @@
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
 #include "proxy/access_log_buffer.h"
-#include "proxy/client_cert_filter.h"
 #include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
@@ -73,8 +72,9 @@ void Rpc::onRequestHeaders(bool end_stream) {
   runtime_ = conn_.worker().runtime();
   identity_.resolve(req_headers_, runtime_->config->tracing);
   if (!validate()) return;
-  if (!applyFilters()) return;
-  if (!route()) return;
+  if (!matchRoute()) return;
+  if (!applyPolicy()) return;
+  if (!chooseCluster()) return;
   if (!applyDeadline()) return;
   phase_ = Phase::Upstream;
   startAttempt();  // balance + attempt; the response phase follows the backend's events
@@ -103,46 +103,54 @@ bool Rpc::validate() {
   return true;
 }
 
-bool Rpc::applyFilters() {
-  const auto& filters = runtime_->request_filters;
-  if (filters.empty()) return true;
-  RequestInfo info{conn_.listener().name, conn_.peerIp()};
-  for (const auto& filter : filters) {
-    if (auto answer = filter->onRequestHeaders(req_headers_, info)) {
-      finishLocal(answer->code, std::move(answer->message));
+bool Rpc::matchRoute() {
+  std::string_view path = methodPath();
+  RequestHeadersView headers(req_headers_);
+  route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
+  if (route_ != nullptr) return true;
+  if (auto* stats = conn_.worker().stats()) {
+    series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "");
+    series_->started();
+    stats->localError(metrics::LocalError::NoRoute);
+  }
+  finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
+  return false;
+}
+
+// The route's policy chain, in order; the first step that answers ends the RPC.
+bool Rpc::applyPolicy() {
+  const RoutePolicies* policies = runtime_->policies.get();
+  const RequestFilters* chain = policies != nullptr ? policies->chainFor(route_->index) : nullptr;
+  if (chain == nullptr || chain->empty()) return true;
+  PolicyScratch& scratch = conn_.worker().policyScratch();
+  scratch.use(policies->id, policies->scratch_slots);
+  PolicyRequest request{req_headers_,  *route_, conn_.listener().name, conn_.peerIp(),
+                        conn_.peerIdentity(), facts_, scratch,   conn_.worker().stats()};
+  for (const auto& filter : *chain) {
+    if (auto answer = filter->onRequest(request)) {
+      if (auto* stats = conn_.worker().stats()) {  // counted without a cluster: none was chosen
+        auto labels = routing::metricLabels(*route_, methodPath());
+        series_ = stats->rpc(labels.service, labels.method, "");
+        series_->started();
+      }
+      finishLocal(answer->code, std::move(answer->message), std::move(answer->trailers));
       return false;
     }
   }
   return true;
 }
 
-bool Rpc::route() {
-  std::string_view path = methodPath();
+bool Rpc::chooseCluster() {
   RequestHeadersView headers(req_headers_);
-  route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
-  auto* stats = conn_.worker().stats();
-  if (route_ == nullptr) {
-    if (stats != nullptr) {
-      series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "");
-      series_->started();
-      stats->localError(metrics::LocalError::NoRoute);
-    }
-    finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
-    return false;
-  }
   cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
-  if (stats != nullptr) {
-    auto labels = routing::metricLabels(*route_, path);
+  if (auto* stats = conn_.worker().stats()) {
+    auto labels = routing::metricLabels(*route_, methodPath());
     series_ = stats->rpc(labels.service, labels.method, cluster().name());
     series_->started();
   }
   in_.messages.setLimit(route_->max_request_message_bytes);
   out_.messages.setLimit(route_->max_response_message_bytes);
-  if (auto refused = checkClientCert(*route_, conn_.peerIdentity())) {
-    finishLocal(refused->code, std::move(refused->message));
-    return false;
-  }
   return true;
 }
 
@@ -442,7 +450,8 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
 
 // -------------------------------------------------------------------- endings
 
-void Rpc::finishLocal(StatusCode code, std::string message) {
+void Rpc::finishLocal(StatusCode code, std::string message,
+                      std::vector<grpc::HeaderField> extra_trailers) {
   if (phase_ == Phase::Responded) return;
   phase_ = Phase::Responded;
   status_ = code;
@@ -453,6 +462,7 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
   if (response_ == ResponseState::None) {
     http2::NvList nva;
     auto fields = grpc::trailersOnlyHeaders(code, message);
+    for (auto& f : extra_trailers) fields.push_back(std::move(f));
     nva.addAll(fields);
     response_ = ResponseState::Ended;
     checkSent(conn_.respond(stream_id_, nva, true), "Trailers-Only response");
@@ -461,6 +471,7 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
     // dropping response bytes that can no longer be delivered whole.
     flow_.discardResponse();
     local_trailers_ = grpc::trailersFields(code, message);
+    for (auto& f : extra_trailers) local_trailers_.push_back(std::move(f));
     response_ = ResponseState::TrailersReady;
     conn_.resumeResponse(stream_id_);
   }

@@ -2,8 +2,10 @@
 // with a backend (upstream) stream. Owned by its DownstreamConnection, keyed by
 // stream id. Its request goes through one visible sequence of phases:
 //
-//   request headers → validate → policy (RequestFilters) → route → deadline
-//     → balance → attempt (UpstreamAttempt) → response
+//   request headers → validate → match route → policy (the route's
+//     RequestFilters: client certificate, authenticate, authorize, limit)
+//     → choose cluster → deadline → balance → attempt (UpstreamAttempt)
+//     → response
 //
 // and any phase may answer the call itself with a gRPC status. The pieces
 // that are not phases live in their own objects: the backend stream of the
@@ -24,6 +26,7 @@
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
 #include "proxy/message_counter.h"
+#include "proxy/request_filter.h"
 #include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
 #include "proxy/runtime.h"
@@ -95,8 +98,9 @@ class Rpc final : public upstream::StreamHandler {
  private:
   // The request phases, in order; each returns false once it answered the RPC.
   bool validate();
-  bool applyFilters();
-  bool route();
+  bool matchRoute();
+  bool applyPolicy();
+  bool chooseCluster();
   bool applyDeadline();
   // balance + attempt: picks an endpoint and opens a stream to it.
   bool startAttempt();
@@ -107,7 +111,8 @@ class Rpc final : public upstream::StreamHandler {
   void sendTrailers();
   void resumeDownstream();
   // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
-  void finishLocal(grpc::StatusCode code, std::string message);
+  void finishLocal(grpc::StatusCode code, std::string message,
+                   std::vector<grpc::HeaderField> extra_trailers = {});
   // A message over the route's size limit: RESOURCE_EXHAUSTED, backend stream reset.
   void refuseOversized(const char* direction, const MessageCounter& counter);
   void replyHttp(int status);
@@ -141,6 +146,7 @@ class Rpc final : public upstream::StreamHandler {
   RuntimePtr runtime_;  // the snapshot the RPC started with
   const routing::Route* route_ = nullptr;
   std::optional<size_t> cluster_index_;  // into runtime_->clusters, once routed
+  PolicyFacts facts_;                    // what the policy steps learnt of the caller
 
   UpstreamAttempt attempt_;
   RetryState retry_;

@@ -24,8 +24,9 @@ struct Runtime {
   // route index -> index into `clusters`
   std::vector<size_t> route_cluster;
   std::vector<std::shared_ptr<const upstream::ClusterSnapshot>> clusters;
-  // The policy step of every RPC, in order (see RequestFilter); empty today.
-  RequestFilters request_filters;
+  // Each route's policy chain (see request_filter.h). Built once per
+  // configuration, so health-driven rebuilds keep the filters' state.
+  RoutePoliciesPtr policies;
   uint64_t generation = 0;
 
   const upstream::ClusterSnapshot* clusterFor(const routing::Route& r) const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "proxy/cluster_table.h"
+#include "proxy/policy_scratch.h"
 #include "proxy/runtime.h"
 
 namespace switchyard::metrics {
@@ -32,6 +33,11 @@ class WorkerContext {
   virtual void connectionClosed(DownstreamConnection* conn) = 0;
   // A pseudo-random value for retry jitter (not for secrets); tests inject their own.
   virtual uint64_t random();
+  // This worker's state of the policy filters (see request_filter.h).
+  PolicyScratch& policyScratch() { return policy_scratch_; }
+
+ private:
+  PolicyScratch policy_scratch_;
 };
 
 }  // namespace switchyard::proxy

@@ -36,11 +36,12 @@ Result<std::vector<event::SocketAddress>> resolveEndpoint(const config::Endpoint
 
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
-                               const ResolvedMap& resolved, const HealthLookup& health,
+                               proxy::RoutePoliciesPtr policies, const ResolvedMap& resolved, const HealthLookup& health,
                                uint64_t generation, tls::MaterialPtr tls) {
   auto rt = std::make_shared<proxy::Runtime>();
   rt->config = config;
   rt->routes = std::move(routes);
+  rt->policies = std::move(policies);
   rt->generation = generation;
   for (const auto& spec : config->clusters) {
     auto cluster = std::make_shared<upstream::ClusterSnapshot>();

@@ -30,7 +30,7 @@ using ResolvedMap = std::map<upstream::EndpointKey, std::vector<event::SocketAdd
 
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
-                               const ResolvedMap& resolved, const HealthLookup& health,
+                               proxy::RoutePoliciesPtr policies, const ResolvedMap& resolved, const HealthLookup& health,
                                uint64_t generation, tls::MaterialPtr tls = nullptr);
 
 // (cluster, "host:port" as configured; IPv6 literals in brackets).

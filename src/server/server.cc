@@ -179,7 +179,8 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     tls_ = material;
   }
   publishCertificates(*cfg, *material);
-  routes_ = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
+  routes_ = prepared->routes;
+  policies_ = prepared->policies;
   registry_.configure(cfg);
   publish();
   if (dns_) dns_->setTargets(*cfg);
@@ -244,7 +245,7 @@ void Server::publish() {
   }
   registry_.resolveNew();
   auto rt = buildRuntime(
-      cfg, routes_, registry_.resolved(),
+      cfg, routes_, policies_, registry_.resolved(),
       [this](const std::string& c, const std::string& a) { return registry_.healthOf(c, a); },
       generation_ + 1, tls_);
   auto targets = registry_.adopt(*rt);

@@ -81,6 +81,7 @@ class Server {
 
   EndpointRegistry registry_{metrics_};  // endpoint health, ejections and DNS answers
   std::shared_ptr<const routing::RouteTable> routes_;
+  proxy::RoutePoliciesPtr policies_;  // built with routes_, once per configuration
   std::unique_ptr<upstream::health::HealthChecker> checker_;
   std::unique_ptr<DnsRefresher> dns_;
   std::unique_ptr<event::Timer> ejection_timer_;

@@ -6,23 +6,29 @@
 // a copy here.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/result.h"
 #include "config/spec.h"
+#include "proxy/request_filter.h"
+#include "routing/route_table.h"
 #include "tls/material.h"
 
 namespace switchyard::server {
 
 struct PreparedConfig {
   tls::MaterialPtr tls;  // never null
+  std::shared_ptr<const routing::RouteTable> routes;  // never null
+  proxy::RoutePoliciesPtr policies;                   // never null
 };
 
-// Builds every context startup needs; errors read "file:line:col: listener X: why".
+// Builds every context startup needs (TLS, the route table, each route's
+// policy chain); errors read "file:line:col: listener X: why".
 Result<PreparedConfig> prepareConfig(const config::Config& cfg);
 
 // --check-config: loads the file, validates the command-line overrides, runs
-// prepareConfig and the route compiler, and resolves endpoint names (a name
+// prepareConfig, and resolves endpoint names (a name
 // that does not resolve is a warning, as at startup). Prints errors to stderr
 // and the verdict to stdout. Returns the exit status: 0 valid, 1 invalid.
 int checkConfig(const std::string& path);

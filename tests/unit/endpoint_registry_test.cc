@@ -35,7 +35,7 @@ class EndpointRegistryTest : public ::testing::Test {
     auto routes =
         std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg_->routes));
     auto rt = buildRuntime(
-        cfg_, routes, registry_.resolved(),
+        cfg_, routes, nullptr, registry_.resolved(),
         [this](const std::string& c, const std::string& a) { return registry_.healthOf(c, a); },
         1);
     targets_ = registry_.adopt(*rt);

@@ -29,6 +29,7 @@
 #include "config/loader.h"
 #include "grpc/timeout.h"
 #include "proxy/downstream_connection.h"
+#include "proxy/route_policies.h"
 #include "server/runtime_builder.h"
 
 namespace switchyard::proxy {
@@ -361,8 +362,10 @@ class RpcTest : public ::testing::Test {
     auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
     auto routes =
         std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
+    auto policies = proxy::buildRoutePolicies(*cfg, *routes);
+    ASSERT_TRUE(policies.ok()) << policies.error();
     auto runtime = server::buildRuntime(
-        cfg, routes, {}, [](const std::string&, const std::string&) {
+        cfg, routes, *policies, {}, [](const std::string&, const std::string&) {
           return upstream::Health::Healthy;
         }, 1);
     worker_ = std::make_unique<FakeWorker>(runtime);

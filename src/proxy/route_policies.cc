@@ -1,0 +1,29 @@
+#include "proxy/route_policies.h"
+
+#include <atomic>
+
+#include "proxy/client_cert_filter.h"
+
+namespace switchyard::proxy {
+namespace {
+
+uint64_t nextPoliciesId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+Result<RoutePoliciesPtr> buildRoutePolicies(const config::Config& cfg, const routing::RouteTable& routes) {
+  (void)cfg;
+  auto policies = std::make_shared<RoutePolicies>();
+  policies->id = nextPoliciesId();
+  for (const auto& route : routes.routes()) {
+    RequestFilters chain;
+    if (route.require_client_cert) chain.push_back(std::make_shared<const ClientCertFilter>());
+    policies->by_route.push_back(std::move(chain));
+  }
+  return RoutePoliciesPtr(std::move(policies));
+}
+
+}  // namespace switchyard::proxy
