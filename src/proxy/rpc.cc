@@ -140,6 +140,7 @@ bool Rpc::route() {
   in_.messages.setLimit(route_->max_request_message_bytes);
   out_.messages.setLimit(route_->max_response_message_bytes);
   if (auto refused = checkClientCert(*route_, conn_.peerIdentity())) {
+    if (stats != nullptr) stats->localError(refused->cause);
     finishLocal(refused->code, std::move(refused->message));
     return false;
   }
@@ -601,6 +602,7 @@ void Rpc::logAccess() {
   r.request_id = identity_.requestId();
   r.traceparent = identity_.traceparent();
   r.attempts = retry_.attempts();
+  if (const tls::PeerIdentity* peer = conn_.peerIdentity()) r.client_identity = peer->display();
   log->append(r);
 }
 
