@@ -144,9 +144,10 @@ class TlsTicketTest : public TlsSniTest {
     return out;
   }
   // A handshake offering `session` (null: none); the session it ends with.
-  SSL_SESSION* Connect(bool tls12, SSL_SESSION* session, bool* resumed) {
+  SSL_SESSION* Connect(bool tls12, SSL_SESSION* session, bool* resumed, const std::string& sni = "") {
     SSL_SESSION* out = nullptr;
     ProbeOptions o;
+    o.sni = sni;
     o.tls12 = tls12;
     o.session = session;
     o.session_out = &out;
@@ -191,6 +192,22 @@ TEST_F(TlsTicketTest, TicketsResumeAcrossReloadsWhileTheirKeyIsListed) {
   EXPECT_TRUE(WaitUntil([&] {
     return MetricValue("switchyard_tls_resumed_total", {{"listener", "public"}}) == 4;
   }, 5000ms, 20ms)) << Metrics();
+}
+
+// A name served by its own SNI context seals and opens tickets with the same keys.
+TEST_F(TlsTicketTest, TicketsWorkForCertificatesChosenBySni) {
+  const std::string k1 = Key("k1");
+  Start(Keys({k1}));
+  for (bool tls12 : {false, true}) {
+    SCOPED_TRACE(tls12 ? "TLS 1.2" : "TLS 1.3");
+    bool resumed = false;
+    SSL_SESSION* session = Connect(tls12, nullptr, &resumed, "api.example.com");
+    ASSERT_NE(session, nullptr);
+    ReloadYaml(ListenerYaml(Keys({k1})));
+    SSL_SESSION_free(Connect(tls12, session, &resumed, "api.example.com"));
+    EXPECT_TRUE(resumed);
+    SSL_SESSION_free(session);
+  }
 }
 
 // Without ticket keys, resumption comes from the listener's session cache,
