@@ -44,6 +44,9 @@ struct TlsSpec {
   std::string groups;        // key exchange groups, e.g. "X25519:P-256"; empty: OpenSSL's
   bool session_resumption = true;
   Duration session_timeout = std::chrono::minutes(5);
+  // Files of 80 bytes each (tls/ticket_keys.h): the first encrypts session
+  // tickets, all decrypt. Empty: resumption from a session cache only.
+  std::vector<std::string> session_ticket_keys;
   Duration handshake_timeout = std::chrono::seconds(10);
   bool forward_client_cert = false;  // x-forwarded-client-cert to backends
   Mark mark;

@@ -44,8 +44,10 @@ enum class LocalError {
   MessageTooLarge,         // a message over the route's size limit (8)
   MethodNotAllowed,        // :method other than POST (HTTP 405)
   HeadersTooLarge,         // request headers above the listener's limit (8)
+  ClientCertRequired,      // route requires a verified client certificate, none (16)
+  ClientCertNotAllowed,    // the client certificate matches none of allowed_sans (7)
 };
-inline constexpr size_t kLocalErrorCount = 10;
+inline constexpr size_t kLocalErrorCount = 12;
 
 // Label value for a cause: "no_route", "no_healthy_endpoint", ...
 const char* localErrorLabel(LocalError cause);

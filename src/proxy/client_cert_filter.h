@@ -9,6 +9,7 @@
 #include <string>
 
 #include "grpc/status_code.h"
+#include "metrics/worker_stats.h"
 #include "proxy/request_filter.h"
 #include "routing/route_table.h"
 #include "tls/peer_identity.h"
@@ -17,6 +18,7 @@ namespace switchyard::proxy {
 
 struct CertRefusal {
   grpc::StatusCode code;
+  metrics::LocalError cause;  // what switchyard_local_errors_total counts
   std::string message;
 };
 

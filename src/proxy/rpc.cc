@@ -612,6 +612,7 @@ void Rpc::logAccess() {
   r.request_id = identity_.requestId();
   r.traceparent = identity_.traceparent();
   r.attempts = retry_.attempts();
+  if (const tls::PeerIdentity* peer = conn_.peerIdentity()) r.client_identity = peer->display();
   log->append(r);
 }
 

@@ -105,10 +105,11 @@ bool Pki::Issue(const CertRequest& req, std::string* error) {
                                -1, -1, 0);
     X509_set_issuer_name(cert, issuer != nullptr ? X509_get_subject_name(issuer) : name);
     X509* signer = issuer != nullptr ? issuer : cert;
-    if (issuer == nullptr) {
+    if (issuer == nullptr || req.ca) {
       ok = AddExt(cert, signer, NID_basic_constraints, "critical,CA:TRUE") &&
            AddExt(cert, signer, NID_key_usage, "critical,keyCertSign,cRLSign") &&
-           AddExt(cert, signer, NID_subject_key_identifier, "hash");
+           AddExt(cert, signer, NID_subject_key_identifier, "hash") &&
+           (issuer == nullptr || AddExt(cert, signer, NID_authority_key_identifier, "keyid"));
     } else {
       ok = AddExt(cert, signer, NID_basic_constraints, "CA:FALSE") &&
            AddExt(cert, signer, NID_key_usage, "critical,digitalSignature,keyEncipherment") &&

@@ -26,6 +26,7 @@ struct CertRequest {
   bool rsa = false;            // RSA 2048 instead of ECDSA P-256
   bool expired = false;        // notAfter in the past
   long serial = 0;             // 0: next serial
+  bool ca = false;             // an intermediate CA (with an issuer)
 };
 
 class Pki {
