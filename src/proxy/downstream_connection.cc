@@ -48,7 +48,9 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
         closeNow(http2::CloseReason::Timeout);
       }),
       headers_timer_(worker.base(), [this] { onRequestHeadersTimeout(); }),
-      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }) {
+      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }),
+      age_timer_(worker.base(), [this] { onMaxConnectionAge(); }),
+      age_grace_timer_(worker.base(), [this] { onAgeGraceExpired(); }) {
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
 
@@ -68,6 +70,7 @@ void DownstreamConnection::begin() {
   started_ = true;
   start();
   armIdleTimer();
+  armAgeTimer();
 }
 
 void DownstreamConnection::onConnected() {
@@ -84,6 +87,7 @@ void DownstreamConnection::onConnected() {
   started_ = true;
   start();
   armIdleTimer();
+  armAgeTimer();
 }
 
 void DownstreamConnection::startDrain() {

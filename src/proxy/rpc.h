@@ -100,6 +100,8 @@ class Rpc final : public upstream::StreamHandler {
   bool applyDeadline();
   // balance + attempt: picks an endpoint and opens a stream to it.
   bool startAttempt();
+  // The cluster's max_active_rpcs breaker: false (and answered) on overflow.
+  bool admitToCluster();
   void buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const;
 
   // The response phase.
@@ -141,6 +143,7 @@ class Rpc final : public upstream::StreamHandler {
   RuntimePtr runtime_;  // the snapshot the RPC started with
   const routing::Route* route_ = nullptr;
   std::optional<size_t> cluster_index_;  // into runtime_->clusters, once routed
+  upstream::ActiveRpcSlot active_slot_;  // its place under circuit_breaker.max_active_rpcs
 
   UpstreamAttempt attempt_;
   RetryState retry_;
