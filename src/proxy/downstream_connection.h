@@ -103,6 +103,7 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   int32_t max_client_stream_id_ = 0;
   bool started_ = false;
   bool draining_ = false;
+  bool final_goaway_sent_ = false;
 };
 
 }  // namespace switchyard::proxy
