@@ -282,7 +282,8 @@ class Loader {
   ListenerSpec readListener(const YAML::Node& n, ListenerInfo& info) {
     ListenerSpec l;
     Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout", "request_headers_timeout",
-                                          "stream_idle_timeout", "max_connections"});
+                                          "stream_idle_timeout", "max_connections", "max_connection_age",
+                                          "max_connection_age_grace"});
     l.mark = f.mark();
     if (!f.isMap()) return l;
     if (const YAML::Node* v = f.require("name")) {
@@ -325,6 +326,12 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("max_connections")) {
       assign(l.max_connections, r_.integer(*v, "max_connections", 0, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_connection_age")) {
+      assign(l.max_connection_age, r_.duration(*v, "max_connection_age", true));
+    }
+    if (const YAML::Node* v = f.find("max_connection_age_grace")) {
+      assign(l.max_connection_age_grace, r_.duration(*v, "max_connection_age_grace", true));
     }
   }
 
@@ -709,9 +716,12 @@ class Loader {
       assign(c.max_response_header_fields, r_.integer(*v, "max_response_header_fields", 1, kU32Max));
     }
     if (const YAML::Node* v = f.find("circuit_breaker")) {
-      Fields b(r_, *v, "cluster.circuit_breaker", {"max_pending"});
+      Fields b(r_, *v, "cluster.circuit_breaker", {"max_pending", "max_active_rpcs"});
       if (const YAML::Node* m = b.find("max_pending")) {
         assign(c.max_pending, r_.integer(*m, "circuit_breaker.max_pending", 0, kU32Max));
+      }
+      if (const YAML::Node* m = b.find("max_active_rpcs")) {
+        assign(c.max_active_rpcs, r_.integer(*m, "circuit_breaker.max_active_rpcs", 0, kU32Max));
       }
     }
     if (const YAML::Node* v = f.find("pending_timeout")) {
@@ -728,27 +738,41 @@ class Loader {
     }
     std::set<std::string> seen;
     for (const YAML::Node& item : *items) {
-      if (!item.IsScalar()) {
-        r_.error(item, "expected \"host:port\" for endpoint, got " + detail::describe(item));
+      // "host:port", or { address: "host:port", weight: N }.
+      const YAML::Node* address = &item;
+      uint32_t weight = 1;
+      std::optional<Fields> fields;
+      if (item.IsMap()) {
+        fields.emplace(r_, item, "endpoint", std::initializer_list<std::string_view>{"address", "weight"});
+        address = fields->require("address");
+        if (address == nullptr) continue;
+        if (const YAML::Node* w = fields->find("weight")) {
+          assign(weight, r_.integer(*w, "endpoint weight", 1, kMaxEndpointWeight));
+        }
+      }
+      if (!address->IsScalar()) {
+        r_.error(*address, "expected \"host:port\" or { address: \"host:port\", weight: N } for "
+                           "endpoint, got " + detail::describe(*address));
         continue;
       }
-      const std::string& s = item.Scalar();
+      const std::string& s = address->Scalar();
       std::string why;
       auto hp = detail::parseHostPort(s, /*ip_only=*/false, /*allow_port_zero=*/false, &why);
       if (!hp) {
-        r_.error(item, "bad endpoint " + quote(s) + ": " + why);
+        r_.error(*address, "bad endpoint " + quote(s) + ": " + why);
         continue;
       }
       std::string key = hp->ipv6 ? detail::canonicalAddress(*hp)
                                  : lower(hp->host) + ":" + std::to_string(hp->port);
       if (!seen.insert(key).second) {
-        r_.error(item, "duplicate endpoint " + quote(s) + " in cluster " + quote(c.name));
+        r_.error(*address, "duplicate endpoint " + quote(s) + " in cluster " + quote(c.name));
         continue;
       }
       EndpointSpec e;
       e.host = hp->host;
       e.port = hp->port;
-      e.mark = detail::markOf(item);
+      e.weight = weight;
+      e.mark = detail::markOf(*address);
       c.endpoints.push_back(std::move(e));
     }
   }

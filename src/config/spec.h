@@ -86,6 +86,11 @@ struct ListenerSpec {
   Duration request_headers_timeout = std::chrono::seconds(10);  // 0 = never
   Duration stream_idle_timeout = std::chrono::minutes(5);       // 0 = never
   uint32_t max_connections = 0;  // open client connections, all workers; 0 = no limit
+  // A client connection older than this (±10 % jitter) is drained with a
+  // two-phase GOAWAY; 0 = never.
+  Duration max_connection_age = Duration::zero();
+  // After that GOAWAY, RPCs still open this much later are ended; 0 = wait for them.
+  Duration max_connection_age_grace = std::chrono::seconds(30);
   Mark mark;
 };
 
@@ -182,9 +187,12 @@ struct RetryBudgetSpec {
   uint32_t min_retry_concurrency = 3;
 };
 
+inline constexpr uint32_t kMaxEndpointWeight = 128;
+
 struct EndpointSpec {
   std::string host;  // IP literal or DNS name (without brackets)
   uint16_t port = 0;
+  uint32_t weight = 1;  // 1..kMaxEndpointWeight; every address a DNS name resolves to gets it
   Mark mark;
 };
 
@@ -212,6 +220,9 @@ struct ClusterSpec {
   // RPCs waiting for a stream slot on a connection: at most max_pending (per
   // worker), each for at most pending_timeout.
   uint32_t max_pending = 1024;
+  // RPCs in flight to the cluster over all workers (circuit_breaker.max_active_rpcs);
+  // one more is refused with UNAVAILABLE. 0 = no limit.
+  uint32_t max_active_rpcs = 10000;
   Duration pending_timeout = std::chrono::seconds(5);
   Mark mark;
 };

@@ -15,6 +15,9 @@ constexpr std::array<const char*, kListenerLimitCount> kListenerLimitLabels = {
 constexpr std::array<const char*, kUpstreamLimitCount> kUpstreamLimitLabels = {
     "response_headers", "request_headers", "pending_full", "pending_timeout"};
 
+constexpr std::array<const char*, kOverflowCount> kOverflowLabels = {"max_active_rpcs",
+                                                                    "max_pending"};
+
 template <size_t N>
 const char* labelOf(const std::array<const char*, N>& labels, size_t i) {
   return i < N ? labels[i] : "unknown";
@@ -29,5 +32,7 @@ const char* listenerLimitLabel(ListenerLimit l) {
 const char* upstreamLimitLabel(UpstreamLimit l) {
   return labelOf(kUpstreamLimitLabels, static_cast<size_t>(l));
 }
+
+const char* overflowLabel(Overflow o) { return labelOf(kOverflowLabels, static_cast<size_t>(o)); }
 
 }  // namespace switchyard::metrics

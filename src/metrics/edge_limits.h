@@ -45,4 +45,12 @@ enum class UpstreamLimit {
 inline constexpr size_t kUpstreamLimitCount = 4;
 const char* upstreamLimitLabel(UpstreamLimit l);
 
+// A cluster's circuit breakers: why an RPC to the cluster was refused at once.
+enum class Overflow {
+  MaxActiveRpcs,  // circuit_breaker.max_active_rpcs RPCs in flight (all workers)
+  MaxPending,     // circuit_breaker.max_pending RPCs already waiting for a stream slot
+};
+inline constexpr size_t kOverflowCount = 2;
+const char* overflowLabel(Overflow o);
+
 }  // namespace switchyard::metrics

@@ -30,6 +30,7 @@ struct ListenerSum {
   uint64_t closed = 0;
   uint64_t tls_failures = 0;
   uint64_t protocol_errors = 0;
+  uint64_t aged = 0;
   std::array<uint64_t, kGlitchCount> glitches{};
   std::array<uint64_t, kListenerLimitCount> limits{};
 };
@@ -48,6 +49,8 @@ struct EndpointSum {
   uint64_t policy_retries = 0;
   uint64_t retry_overflow = 0;
 };
+
+using OverflowSum = std::array<uint64_t, kOverflowCount>;
 
 using RpcKey = std::tuple<std::string, std::string, std::string>;
 using EndpointKey = std::pair<std::string, std::string>;
@@ -167,8 +170,28 @@ void addListenerEdgeFamilies(const std::map<std::string, ListenerSum>& listeners
           sum.limits[i]));
     }
   }
+  auto aged = family("switchyard_listener_connections_aged_total",
+                     "Client connections that reached max_connection_age and were sent GOAWAY.",
+                     MetricType::Counter);
+  for (const auto& [name, sum] : listeners) aged.metric.push_back(counter({{"listener", name}}, sum.aged));
   out.push_back(std::move(glitches));
   out.push_back(std::move(limits));
+  out.push_back(std::move(aged));
+}
+
+// Circuit-breaker overflows, one series per cluster and limit.
+void addClusterFamilies(const std::map<std::string, OverflowSum>& clusters,
+                        std::vector<MetricFamily>& out) {
+  auto overflow = family("switchyard_upstream_overflow_total",
+                         "RPCs a cluster's circuit breaker refused at once (UNAVAILABLE), by limit.",
+                         MetricType::Counter);
+  for (const auto& [name, sum] : clusters) {
+    for (size_t i = 0; i < kOverflowCount; ++i) {
+      overflow.metric.push_back(counter(
+          {{"cluster", name}, {"limit", overflowLabel(static_cast<Overflow>(i))}}, sum[i]));
+    }
+  }
+  out.push_back(std::move(overflow));
 }
 
 void addListenerFamilies(const std::map<std::string, ListenerSum>& listeners,
@@ -281,6 +304,7 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   std::map<RpcKey, RpcSum> rpcs;
   std::map<std::string, ListenerSum> listeners;
   std::map<EndpointKey, EndpointSum> endpoints;
+  std::map<std::string, OverflowSum> clusters;
   std::array<uint64_t, kLocalErrorCount> local_errors{};
 
   std::lock_guard<std::mutex> g(mu_);
@@ -304,10 +328,15 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.opened += s.openedCount();
       sum.tls_failures += s.tlsHandshakeFailures();
       sum.protocol_errors += s.protocolErrors();
+      sum.aged += s.agedCount();
       for (size_t i = 0; i < kGlitchCount; ++i) sum.glitches[i] += s.glitchCount(static_cast<Glitch>(i));
       for (size_t i = 0; i < kListenerLimitCount; ++i) {
         sum.limits[i] += s.limitCount(static_cast<ListenerLimit>(i));
       }
+    });
+    shard->forEachCluster([&](const ClusterSeries& s) {
+      OverflowSum& sum = clusters[s.name()];
+      for (size_t i = 0; i < kOverflowCount; ++i) sum[i] += s.overflowCount(static_cast<Overflow>(i));
     });
     shard->forEachEndpoint([&](const EndpointSeries& s) {
       EndpointSum& sum = endpoints[EndpointKey{s.cluster(), s.address()}];
@@ -337,6 +366,7 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   addRpcFamilies(rpcs, out);
   addListenerFamilies(listeners, out);
   addEndpointFamilies(endpoints, out);
+  addClusterFamilies(clusters, out);
   auto errors = family("switchyard_local_errors_total",
                        "RPCs the proxy answered itself instead of forwarding, by cause.",
                        MetricType::Counter);

@@ -116,6 +116,18 @@ ListenerSeries* WorkerStats::listener(std::string_view name) {
   return p;
 }
 
+ClusterSeries* WorkerStats::cluster(std::string_view name) {
+  if (auto it = cluster_index_.find(name); it != cluster_index_.end()) return it->second;
+  auto series = std::make_unique<ClusterSeries>(name);
+  ClusterSeries* p = series.get();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    cluster_series_.push_back(std::move(series));
+  }
+  cluster_index_.emplace(p->name(), p);
+  return p;
+}
+
 EndpointSeries* WorkerStats::endpoint(std::string_view cluster, std::string_view address) {
   if (auto it = endpoint_index_.find(EndpointKey{cluster, address}); it != endpoint_index_.end()) {
     return it->second;

@@ -146,8 +146,11 @@ class alignas(64) ListenerSeries {
   void protocolError() { protocol_errors_.add(1); }
   void glitch(Glitch g) { glitches_[static_cast<size_t>(g)].add(1); }
   void limitHit(ListenerLimit l) { limits_[static_cast<size_t>(l)].add(1); }
+  // A connection reached max_connection_age and was sent GOAWAY.
+  void connectionAged() { aged_.add(1); }
 
   const std::string& name() const { return name_; }
+  uint64_t agedCount() const { return aged_.value(); }
   uint64_t openedCount() const { return opened_.value(); }
   uint64_t closedCount() const { return closed_.value(); }
   uint64_t tlsHandshakeFailures() const { return tls_failures_.value(); }
@@ -161,8 +164,26 @@ class alignas(64) ListenerSeries {
   ShardCounter closed_;
   ShardCounter tls_failures_;
   ShardCounter protocol_errors_;
+  ShardCounter aged_;
   std::array<ShardCounter, kGlitchCount> glitches_;
   std::array<ShardCounter, kListenerLimitCount> limits_;
+};
+
+// One cluster (by its configured name) in one worker.
+class alignas(64) ClusterSeries {
+ public:
+  explicit ClusterSeries(std::string_view name) : name_(name) {}
+  ClusterSeries(const ClusterSeries&) = delete;
+  ClusterSeries& operator=(const ClusterSeries&) = delete;
+
+  void overflow(Overflow o) { overflows_[static_cast<size_t>(o)].add(1); }
+
+  const std::string& name() const { return name_; }
+  uint64_t overflowCount(Overflow o) const { return overflows_[static_cast<size_t>(o)].value(); }
+
+ private:
+  const std::string name_;
+  std::array<ShardCounter, kOverflowCount> overflows_;
 };
 
 // One backend endpoint (cluster + "ip:port") in one worker.
@@ -237,6 +258,8 @@ class WorkerStats {
   RpcSeries* rpc(std::string_view service, std::string_view method, std::string_view cluster);
   // Listeners come from the config, so they are not capped.
   ListenerSeries* listener(std::string_view name);
+  // Clusters come from the config too (names of removed clusters stay).
+  ClusterSeries* cluster(std::string_view name);
   // At most max_endpoint_series per shard; past that, an unseen endpoint gets
   // (cluster, endpoint="other"). DNS-discovered endpoints churn, and series are
   // never freed, so this cap is what bounds memory over a long uptime.
@@ -254,6 +277,11 @@ class WorkerStats {
   void forEachListener(Fn&& fn) const {
     std::lock_guard<std::mutex> g(mu_);
     for (const auto& s : listener_series_) fn(*s);
+  }
+  template <class Fn>
+  void forEachCluster(Fn&& fn) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& s : cluster_series_) fn(*s);
   }
   template <class Fn>
   void forEachEndpoint(Fn&& fn) const {
@@ -288,6 +316,7 @@ class WorkerStats {
   std::unordered_map<RpcLabels, RpcSeries*, RpcLabelsHash> rpc_index_;
   size_t capped_rpc_series_ = 0;  // entries of rpc_index_ that count toward the cap
   std::unordered_map<std::string_view, ListenerSeries*> listener_index_;
+  std::unordered_map<std::string_view, ClusterSeries*> cluster_index_;
   std::unordered_map<EndpointKey, EndpointSeries*, EndpointKeyHash> endpoint_index_;
   size_t capped_endpoint_series_ = 0;
 
@@ -295,6 +324,7 @@ class WorkerStats {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<RpcSeries>> rpc_series_;
   std::vector<std::unique_ptr<ListenerSeries>> listener_series_;
+  std::vector<std::unique_ptr<ClusterSeries>> cluster_series_;
   std::vector<std::unique_ptr<EndpointSeries>> endpoint_series_;
 
   std::array<ShardCounter, kLocalErrorCount> local_errors_;

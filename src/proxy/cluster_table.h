@@ -10,12 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "metrics/edge_limits.h"
 #include "proxy/cluster_choice.h"
 #include "proxy/runtime.h"
 #include "upstream/least_request.h"
 #include "upstream/endpoint_key.h"
 #include "upstream/pool.h"
 #include "upstream/round_robin.h"
+#include "upstream/weighted_round_robin.h"
 
 namespace switchyard::metrics {
 class WorkerStats;
@@ -53,12 +55,18 @@ class ClusterTable {
     const upstream::Endpoint* endpoint = nullptr;
     size_t endpoint_index = 0;
   };
-  // Next endpoint of the cluster, round-robin over healthy endpoints (all
-  // endpoints while the cluster is below its panic threshold), skipping
+  // Next endpoint of the cluster by its lb policy over healthy endpoints (all
+  // endpoints while the cluster is below its panic threshold): round_robin,
+  // smooth weighted round-robin when endpoint weights differ; least_request,
+  // power of two choices, or when weights differ smooth weighted round-robin
+  // over weight / (active streams + 1) (Envoy's weighted least request). Skips
   // `exclude` (an endpoint index already tried by this RPC). nullopt when no
   // endpoint is eligible.
   std::optional<Pick> pick(const Runtime& runtime, size_t cluster_index,
                            std::optional<size_t> exclude = std::nullopt);
+
+  // An RPC to `cluster` was refused by one of its circuit breakers.
+  void countOverflow(const std::string& cluster, metrics::Overflow limit);
 
   // Drains every pool (shutdown).
   void drainAll();
@@ -68,6 +76,7 @@ class ClusterTable {
   struct ClusterState {
     upstream::RoundRobin rr;
     upstream::LeastRequest lr;
+    upstream::WeightedRoundRobin wrr;  // when endpoint weights differ
     std::vector<upstream::Pool*> pools;  // parallel to the snapshot's endpoints
   };
 

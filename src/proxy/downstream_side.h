@@ -35,6 +35,8 @@ struct ListenerInfo {
   Duration request_headers_timeout = std::chrono::seconds(10);  // zero: never
   Duration stream_idle_timeout = std::chrono::minutes(5);       // zero: never
   uint32_t max_connections = 0;                                  // zero: no limit
+  Duration max_connection_age = Duration::zero();                // zero: never (±10 % jitter)
+  Duration max_connection_age_grace = std::chrono::seconds(30);  // zero: wait for the RPCs
   // Open connections of this listener over all workers (shared by them).
   std::shared_ptr<std::atomic<uint32_t>> open_connections;
   metrics::ListenerSeries* stats = nullptr;

@@ -177,7 +177,20 @@ bool Rpc::applyDeadline() {
   return true;
 }
 
+bool Rpc::admitToCluster() {
+  if (active_slot_.held()) return true;  // a retry keeps the RPC's place
+  const auto& c = cluster();
+  active_slot_ = upstream::ActiveRpcSlot::tryAcquire(c.active_rpcs, c.spec->max_active_rpcs);
+  if (active_slot_.held()) return true;
+  conn_.worker().clusters().countOverflow(c.name(), metrics::Overflow::MaxActiveRpcs);
+  finishLocal(StatusCode::Unavailable,
+              "cluster " + c.name() + " has " + std::to_string(c.spec->max_active_rpcs) +
+                  " RPCs in flight (circuit_breaker.max_active_rpcs)");
+  return false;
+}
+
 bool Rpc::startAttempt() {
+  if (!admitToCluster()) return false;
   auto pick = conn_.worker().clusters().pick(*runtime_, *cluster_index_, attempt_.endpointIndex());
   if (!pick) {
     if (auto* stats = conn_.worker().stats()) {
@@ -199,6 +212,9 @@ bool Rpc::startAttempt() {
   buildUpstreamHeaders(nva, values);
   int rv = attempt_.start(up, this, nva);
   if (rv < 0) {
+    if (rv == upstream::kSubmitPendingFull) {
+      conn_.worker().clusters().countOverflow(cluster().name(), metrics::Overflow::MaxPending);
+    }
     finishLocal(upstream::submitErrorIsResourceExhausted(rv) ? StatusCode::ResourceExhausted
                                                              : StatusCode::Unavailable,
                 "cannot open a stream to " + std::string(attempt_.endpoint()) + ": " +

@@ -104,6 +104,8 @@ class Rpc final : public upstream::StreamHandler {
   bool applyDeadline();
   // balance + attempt: picks an endpoint and opens a stream to it.
   bool startAttempt();
+  // The cluster's max_active_rpcs breaker: false (and answered) on overflow.
+  bool admitToCluster();
   void buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const;
 
   // The response phase.
@@ -147,6 +149,7 @@ class Rpc final : public upstream::StreamHandler {
   const routing::Route* route_ = nullptr;
   std::optional<size_t> cluster_index_;  // into runtime_->clusters, once routed
   PolicyFacts facts_;                    // what the policy steps learnt of the caller
+  upstream::ActiveRpcSlot active_slot_;  // its place under circuit_breaker.max_active_rpcs
 
   UpstreamAttempt attempt_;
   RetryState retry_;

@@ -46,6 +46,7 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
   for (const auto& spec : config->clusters) {
     auto cluster = std::make_shared<upstream::ClusterSnapshot>();
     cluster->spec = std::shared_ptr<const config::ClusterSpec>(config, &spec);
+    cluster->active_rpcs = upstream::clusterActiveRpcCounter(spec.name);
     if (tls) {
       if (auto it = tls->clusters.find(spec.name); it != tls->clusters.end()) {
         cluster->tls = std::shared_ptr<const tls::ClusterTls>(tls, &it->second);
@@ -68,6 +69,7 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
         if (!seen.insert(e.address).second) continue;
         e.origin = key.address;
         e.sockaddr = a;
+        e.weight = ep.weight;
         e.health = health ? health(spec.name, e.address) : upstream::Health::Healthy;
         cluster->endpoints.push_back(std::move(e));
       }

@@ -195,6 +195,8 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.request_headers_timeout = l.request_headers_timeout;
     info.stream_idle_timeout = l.stream_idle_timeout;
     info.max_connections = l.max_connections;
+    info.max_connection_age = l.max_connection_age;
+    info.max_connection_age_grace = l.max_connection_age_grace;
     if (l.tls) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;

@@ -532,9 +532,11 @@ TEST(ConfigErrors, BadEndpoints) {
   EXPECT_TRUE(HasError(r, "test.yaml:9:9: ", "\"256.1.1.1\" is not a valid IPv4 address"));
   EXPECT_TRUE(HasError(r, "test.yaml:10:9: ", "\"bad_host!\" is not a valid host name"));
   EXPECT_TRUE(HasError(r, "test.yaml:11:9: ", "IPv6 addresses must be in brackets"));
-  EXPECT_TRUE(HasError(r, "test.yaml:12:9: ", "expected \"host:port\" for endpoint, got a map"));
+  // The map form is { address, weight }: "host" is not one of its keys.
+  EXPECT_TRUE(HasError(r, "test.yaml:12:11: ", "unknown key \"host\" in endpoint"));
+  EXPECT_TRUE(HasError(r, "test.yaml:12:9: ", "endpoint is missing required key \"address\""));
   EXPECT_TRUE(HasError(r, "test.yaml:14:9: ", "duplicate endpoint \"OK.example:80\""));
-  EXPECT_EQ(r.errors.size(), 7u) << joined(r);
+  EXPECT_EQ(r.errors.size(), 8u) << joined(r);
 }
 
 TEST(ConfigErrors, EmptyEndpoints) {
