@@ -17,6 +17,7 @@
 
 #include "config/address_overlap.h"
 #include "config/tls_loader.h"
+#include "config/auth_reader.h"
 #include "config/route_policy_reader.h"
 #include "config/yaml_reader.h"
 #include "grpc/status_code.h"
@@ -120,7 +121,7 @@ class Loader {
     }
     Fields f(r_, root, "top-level map",
              {"workers", "admin", "drain_timeout", "logging", "tracing", "listeners", "routes",
-              "clusters"});
+              "clusters", "auth"});
 
     if (const YAML::Node* v = f.find("workers")) readWorkers(*v, c);
     if (const YAML::Node* v = f.find("admin")) readAdmin(*v, c.admin);
@@ -129,6 +130,9 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("logging")) readLogging(*v, c.logging);
     if (const YAML::Node* v = f.find("tracing")) readTracing(*v, c.tracing);
+    if (const YAML::Node* v = f.find("auth")) {
+      detail::readAuth(r_, *v, c.auth, [this](const std::string& p) { return resolve(p); });
+    }
     {
       std::string why;
       auto hp = detail::parseHostPort(c.admin.address, true, true, &why);
@@ -173,6 +177,7 @@ class Loader {
       }
     }
     checkClusters(c, cluster_name_marks, cluster_ref_marks);
+    detail::checkRouteAuth(r_, c);
   }
 
   void readWorkers(const YAML::Node& v, Config& c) {
@@ -428,7 +433,7 @@ class Loader {
     Fields f(r_, n, "route",
              {"match", "cluster", "clusters", "override", "timeout", "retry", "request_headers",
               "max_request_message_bytes", "max_response_message_bytes", "require_client_cert",
-              "allowed_sans", "stats"});
+              "allowed_sans", "stats", "auth"});
     rt.mark = f.mark();
     if (!f.isMap()) return rt;
     if (const YAML::Node* v = f.require("match")) readMatch(*v, rt.match);
@@ -449,6 +454,7 @@ class Loader {
     if (const YAML::Node* v = f.find("retry")) rt.retry = readRetry(*v);
     detail::readRouteClientCert(r_, f, rt);
     if (const YAML::Node* v = f.find("stats")) readRouteStats(*v, rt);
+    if (const YAML::Node* v = f.find("auth")) detail::readRouteAuth(r_, *v, rt.auth);
     return rt;
   }
 

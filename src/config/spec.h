@@ -141,6 +141,18 @@ struct RetryPolicySpec {
   Duration backoff_max = std::chrono::milliseconds(250);
 };
 
+// Route `auth:` — who may call the route: nobody is checked (`none`, the
+// default), a JWT from a provider, or a key from an API key set.
+struct RouteAuthSpec {
+  enum class Kind { None, Jwt, ApiKey };
+  Kind kind = Kind::None;
+  std::string name;  // the provider or key set
+  // claim -> value that must hold (equal, a word of a space-separated claim,
+  // or an item of an array claim); JWT only.
+  std::vector<std::pair<std::string, std::string>> require_claims;
+  Mark mark;
+};
+
 struct RouteSpec {
   RouteMatchSpec match;
   std::string cluster;
@@ -159,6 +171,7 @@ struct RouteSpec {
   // "pkg.Service/Method" (a bare "Method" in the file is qualified with the
   // route's service). Other methods under this route count as method "other".
   std::vector<std::string> stats_per_method;
+  RouteAuthSpec auth;
   Mark mark;
 };
 
@@ -245,6 +258,38 @@ struct TracingSpec {
   bool start_traceparent = false;    // add a W3C traceparent when the client sent none
 };
 
+// auth.jwt_providers entry: who issues accepted JWTs and with which keys.
+struct JwtProviderSpec {
+  std::string name;
+  std::string issuer;                  // required `iss`
+  std::vector<std::string> audiences;  // `aud` must name one; empty = any
+  std::string jwks_file;               // absolute path; read at every load
+  Duration clock_skew = std::chrono::seconds(60);
+  // claim -> request header set from the verified claim; client-sent
+  // copies of these headers are always removed.
+  std::vector<std::pair<std::string, std::string>> forward_claims;
+  bool forward_token = false;  // keep `authorization` on the forwarded request
+  bool allow_hs256 = false;    // accept HS256 with `oct` keys of the JWKS
+  uint32_t token_cache_size = 1024;  // verified tokens cached per worker; 0 = off
+  Mark mark;
+  Mark jwks_mark;
+};
+
+// auth.api_key_sets entry.
+struct ApiKeySetSpec {
+  std::string name;
+  std::string header = "x-api-key";
+  std::string keys_file;  // absolute path; SHA-256 hex digests, one per line
+  bool forward_key = false;  // keep the key header on the forwarded request
+  Mark mark;
+  Mark keys_mark;
+};
+
+struct AuthSpec {
+  std::vector<JwtProviderSpec> jwt_providers;
+  std::vector<ApiKeySetSpec> api_key_sets;
+};
+
 struct Config {
   std::string path;     // the file it came from
   uint32_t workers = 0;  // 0 = auto (one per core)
@@ -255,6 +300,7 @@ struct Config {
   std::vector<ListenerSpec> listeners;
   std::vector<RouteSpec> routes;
   std::vector<ClusterSpec> clusters;
+  AuthSpec auth;
 };
 
 }  // namespace switchyard::config

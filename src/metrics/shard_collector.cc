@@ -306,6 +306,11 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   std::map<EndpointKey, EndpointSum> endpoints;
   std::map<std::string, OverflowSum> clusters;
   std::array<uint64_t, kLocalErrorCount> local_errors{};
+  struct AuthSum {
+    uint64_t allowed = 0;
+    std::array<uint64_t, kAuthFailureCount> failures{};
+  };
+  std::map<std::string, AuthSum> auth;
 
   std::lock_guard<std::mutex> g(mu_);
   for (const auto& shard : shards_) {
@@ -360,6 +365,11 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
     for (size_t i = 0; i < kLocalErrorCount; ++i) {
       local_errors[i] += shard->localErrorCount(static_cast<LocalError>(i));
     }
+    shard->forEachAuth([&](const AuthSeries& s) {
+      AuthSum& sum = auth[s.route()];
+      sum.allowed += s.allowedCount();
+      for (size_t i = 0; i < kAuthFailureCount; ++i) sum.failures[i] += s.failureCount(static_cast<AuthFailure>(i));
+    });
   }
 
   std::vector<MetricFamily> out;
@@ -375,6 +385,22 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
         counter({{"cause", localErrorLabel(static_cast<LocalError>(i))}}, local_errors[i]));
   }
   out.push_back(std::move(errors));
+  auto allowed = family("switchyard_auth_allowed_total",
+                        "RPCs whose credentials the route's auth step accepted, by route.", MetricType::Counter);
+  auto refused = family("switchyard_auth_failures_total",
+                        "RPCs refused by the route's auth step (UNAUTHENTICATED or PERMISSION_DENIED), by "
+                        "route and cause.",
+                        MetricType::Counter);
+  for (const auto& [route, sum] : auth) {
+    allowed.metric.push_back(counter({{"route", route}}, sum.allowed));
+    for (size_t i = 0; i < kAuthFailureCount; ++i) {
+      if (sum.failures[i] == 0) continue;  // only causes seen, to keep the series count small
+      refused.metric.push_back(
+          counter({{"route", route}, {"cause", authFailureLabel(static_cast<AuthFailure>(i))}}, sum.failures[i]));
+    }
+  }
+  out.push_back(std::move(allowed));
+  out.push_back(std::move(refused));
   // Like prometheus::Registry, leave out families that have no series yet.
   std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
   return out;

@@ -128,6 +128,26 @@ ClusterSeries* WorkerStats::cluster(std::string_view name) {
   return p;
 }
 
+AuthSeries* WorkerStats::auth(std::string_view route) {
+  if (auto it = auth_index_.find(route); it != auth_index_.end()) return it->second;
+  auto series = std::make_unique<AuthSeries>(route);
+  AuthSeries* p = series.get();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auth_series_.push_back(std::move(series));
+  }
+  auth_index_.emplace(p->route(), p);
+  return p;
+}
+
+const char* authFailureLabel(AuthFailure cause) {
+  static const char* const kLabels[kAuthFailureCount] = {
+      "missing",       "malformed", "bad_algorithm",  "unknown_key",      "bad_signature", "expired",
+      "not_yet_valid", "wrong_issuer", "wrong_audience", "forbidden_claims", "bad_api_key"};
+  auto i = static_cast<size_t>(cause);
+  return i < kAuthFailureCount ? kLabels[i] : "unknown";
+}
+
 EndpointSeries* WorkerStats::endpoint(std::string_view cluster, std::string_view address) {
   if (auto it = endpoint_index_.find(EndpointKey{cluster, address}); it != endpoint_index_.end()) {
     return it->second;

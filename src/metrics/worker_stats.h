@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/auth_series.h"
 #include "metrics/edge_limits.h"
 
 namespace switchyard::metrics {
@@ -243,6 +244,26 @@ class alignas(64) EndpointSeries {
 // has reached its series cap.
 inline constexpr std::string_view kOverflowLabel = "other";
 
+// One route's authentication decisions in one worker (see auth_series.h).
+class AuthSeries {
+ public:
+  explicit AuthSeries(std::string_view route) : route_(route) {}
+  AuthSeries(const AuthSeries&) = delete;
+  AuthSeries& operator=(const AuthSeries&) = delete;
+
+  void allowed() { allowed_.add(1); }
+  void failed(AuthFailure cause) { failures_[static_cast<size_t>(cause)].add(1); }
+
+  const std::string& route() const { return route_; }
+  uint64_t allowedCount() const { return allowed_.value(); }
+  uint64_t failureCount(AuthFailure cause) const { return failures_[static_cast<size_t>(cause)].value(); }
+
+ private:
+  std::string route_;
+  ShardCounter allowed_;
+  std::array<ShardCounter, kAuthFailureCount> failures_;
+};
+
 class WorkerStats {
  public:
   WorkerStats(size_t max_rpc_series, size_t max_endpoint_series);
@@ -265,6 +286,8 @@ class WorkerStats {
   // never freed, so this cap is what bounds memory over a long uptime.
   EndpointSeries* endpoint(std::string_view cluster, std::string_view address);
   void localError(LocalError cause) { local_errors_[static_cast<size_t>(cause)].add(1); }
+  // Routes come from the config, so they are not capped.
+  AuthSeries* auth(std::string_view route);
 
   // Scrape side (any thread). Each visitor runs under the registration mutex,
   // so it must not call back into this shard.
@@ -287,6 +310,11 @@ class WorkerStats {
   void forEachEndpoint(Fn&& fn) const {
     std::lock_guard<std::mutex> g(mu_);
     for (const auto& s : endpoint_series_) fn(*s);
+  }
+  template <class Fn>
+  void forEachAuth(Fn&& fn) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& s : auth_series_) fn(*s);
   }
   uint64_t localErrorCount(LocalError cause) const {
     return local_errors_[static_cast<size_t>(cause)].value();
@@ -326,6 +354,8 @@ class WorkerStats {
   std::vector<std::unique_ptr<ListenerSeries>> listener_series_;
   std::vector<std::unique_ptr<ClusterSeries>> cluster_series_;
   std::vector<std::unique_ptr<EndpointSeries>> endpoint_series_;
+  std::vector<std::unique_ptr<AuthSeries>> auth_series_;
+  std::unordered_map<std::string_view, AuthSeries*> auth_index_;  // owning thread only
 
   std::array<ShardCounter, kLocalErrorCount> local_errors_;
 };

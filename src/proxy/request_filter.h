@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "grpc/local_reply.h"
@@ -43,6 +44,9 @@ namespace switchyard::proxy {
 // key by subject) and for the access log.
 struct PolicyFacts {
   std::string subject;  // the authenticated principal (e.g. a JWT `sub`); empty if none
+  // Fields a filter adds to the request sent upstream (e.g. forwarded JWT
+  // claims); a filter removes any client-sent copy from the headers itself.
+  std::vector<std::pair<std::string, std::string>> upstream_headers;
 };
 
 // What a filter sees of the RPC, and what it may change.

@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "proxy/auth_filters.h"
 #include "proxy/client_cert_filter.h"
 
 namespace switchyard::proxy {
@@ -15,12 +16,18 @@ uint64_t nextPoliciesId() {
 }  // namespace
 
 Result<RoutePoliciesPtr> buildRoutePolicies(const config::Config& cfg, const routing::RouteTable& routes) {
-  (void)cfg;
   auto policies = std::make_shared<RoutePolicies>();
   policies->id = nextPoliciesId();
+  // -- authentication and authorization: providers and key sets (key files read here)
+  auto auth = buildAuthProviders(cfg, &policies->scratch_slots);
+  if (!auth.ok()) return Error{auth.error()};
   for (const auto& route : routes.routes()) {
     RequestFilters chain;
     if (route.require_client_cert) chain.push_back(std::make_shared<const ClientCertFilter>());
+    // -- authentication and authorization (route `auth:`)
+    if (route.index < cfg.routes.size()) {
+      if (auto filter = makeAuthFilter(cfg.routes[route.index].auth, *auth)) chain.push_back(std::move(filter));
+    }
     policies->by_route.push_back(std::move(chain));
   }
   return RoutePoliciesPtr(std::move(policies));

@@ -227,7 +227,7 @@ bool Rpc::startAttempt() {
 void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const {
   const auto& cluster = this->cluster();
   const routing::HeaderEdits& edits = route_->request_headers;
-  nva.reserve(req_headers_.size() + edits.appended().size() + 3);
+  nva.reserve(req_headers_.size() + edits.appended().size() + facts_.upstream_headers.size() + 3);
   std::string_view prior_xff;
   bool has_xff = false;
   for (const auto& [n, v] : req_headers_.fields()) {
@@ -251,6 +251,7 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
     nva.add(name, value);
   }
   for (const auto& [name, value] : edits.appended()) nva.add(name, value);
+  for (const auto& [name, value] : facts_.upstream_headers) nva.add(name, value);  // e.g. verified JWT claims
   if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
     nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
   }
