@@ -6,6 +6,8 @@
 #include <tuple>
 #include <utility>
 
+#include "metrics/rate_limit_series.h"
+
 namespace switchyard::metrics {
 
 namespace {
@@ -282,6 +284,7 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   std::map<std::string, ListenerSum> listeners;
   std::map<EndpointKey, EndpointSum> endpoints;
   std::array<uint64_t, kLocalErrorCount> local_errors{};
+  std::map<std::string, RateLimitSum> rate_limits;
 
   std::lock_guard<std::mutex> g(mu_);
   for (const auto& shard : shards_) {
@@ -328,6 +331,11 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.policy_retries += s.policyRetries();
       sum.retry_overflow += s.retryBudgetOverflows();
     });
+    shard->forEachRateLimit([&](const RateLimitSeries& s) {
+      RateLimitSum& sum = rate_limits[s.route()];
+      sum.limited += s.limitedCount();
+      sum.evicted += s.evictedCount();
+    });
     for (size_t i = 0; i < kLocalErrorCount; ++i) {
       local_errors[i] += shard->localErrorCount(static_cast<LocalError>(i));
     }
@@ -345,6 +353,7 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
         counter({{"cause", localErrorLabel(static_cast<LocalError>(i))}}, local_errors[i]));
   }
   out.push_back(std::move(errors));
+  addRateLimitFamilies(rate_limits, out);
   // Like prometheus::Registry, leave out families that have no series yet.
   std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
   return out;

@@ -32,6 +32,8 @@
 
 namespace switchyard::metrics {
 
+class RateLimitSeries;  // metrics/rate_limit_series.h
+
 // Why the proxy answered an RPC itself instead of forwarding the backend's answer.
 enum class LocalError {
   NoRoute,                 // no route matched the :path (grpc-status 12)
@@ -44,8 +46,9 @@ enum class LocalError {
   MessageTooLarge,         // a message over the route's size limit (8)
   MethodNotAllowed,        // :method other than POST (HTTP 405)
   HeadersTooLarge,         // request headers above the listener's limit (8)
+  RateLimited,             // over the route's rate_limit (8)
 };
-inline constexpr size_t kLocalErrorCount = 10;
+inline constexpr size_t kLocalErrorCount = 11;
 
 // Label value for a cause: "no_route", "no_healthy_endpoint", ...
 const char* localErrorLabel(LocalError cause);
@@ -240,6 +243,8 @@ class WorkerStats {
   // never freed, so this cap is what bounds memory over a long uptime.
   EndpointSeries* endpoint(std::string_view cluster, std::string_view address);
   void localError(LocalError cause) { local_errors_[static_cast<size_t>(cause)].add(1); }
+  // Rate-limit counters of a route label (routes come from the config: not capped).
+  RateLimitSeries* rateLimit(std::string_view route);
 
   // Scrape side (any thread). Each visitor runs under the registration mutex,
   // so it must not call back into this shard.
@@ -257,6 +262,11 @@ class WorkerStats {
   void forEachEndpoint(Fn&& fn) const {
     std::lock_guard<std::mutex> g(mu_);
     for (const auto& s : endpoint_series_) fn(*s);
+  }
+  template <class Fn>
+  void forEachRateLimit(Fn&& fn) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& s : rate_limit_series_) fn(*s);
   }
   uint64_t localErrorCount(LocalError cause) const {
     return local_errors_[static_cast<size_t>(cause)].value();
@@ -288,12 +298,14 @@ class WorkerStats {
   std::unordered_map<std::string_view, ListenerSeries*> listener_index_;
   std::unordered_map<EndpointKey, EndpointSeries*, EndpointKeyHash> endpoint_index_;
   size_t capped_endpoint_series_ = 0;
+  std::unordered_map<std::string_view, RateLimitSeries*> rate_limit_index_;
 
   // Ownership and the scrape's view. Appended by the owning thread under mu_.
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<RpcSeries>> rpc_series_;
   std::vector<std::unique_ptr<ListenerSeries>> listener_series_;
   std::vector<std::unique_ptr<EndpointSeries>> endpoint_series_;
+  std::vector<std::unique_ptr<RateLimitSeries>> rate_limit_series_;
 
   std::array<ShardCounter, kLocalErrorCount> local_errors_;
 };

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "proxy/client_cert_filter.h"
+#include "proxy/rate_limit_filter.h"
 
 namespace switchyard::proxy {
 namespace {
@@ -15,12 +16,16 @@ uint64_t nextPoliciesId() {
 }  // namespace
 
 Result<RoutePoliciesPtr> buildRoutePolicies(const config::Config& cfg, const routing::RouteTable& routes) {
-  (void)cfg;
   auto policies = std::make_shared<RoutePolicies>();
   policies->id = nextPoliciesId();
   for (const auto& route : routes.routes()) {
     RequestFilters chain;
     if (route.require_client_cert) chain.push_back(std::make_shared<const ClientCertFilter>());
+    // ---- limits: the route's rate_limit (after authentication, so jwt:sub has a subject)
+    if (route.index < cfg.routes.size() && cfg.routes[route.index].rate_limit) {
+      chain.push_back(std::make_shared<const RateLimitFilter>(*cfg.routes[route.index].rate_limit, route.name,
+                                                              randomHashSeed()));
+    }
     policies->by_route.push_back(std::move(chain));
   }
   return RoutePoliciesPtr(std::move(policies));
