@@ -14,6 +14,8 @@
 #   stream    server streaming, 1 KiB messages, 1000 per RPC, 4 x 4
 #   bidi      ping-pong round trips, 16 B, 4 x 16 long-lived streams
 #   tls       unary16 with TLS from the client to the proxy (cleartext h2 behind it)
+#   ratelimit16  unary16 through a route with a rate_limit keyed by client_ip that
+#             is never hit (Switchyard targets only): the cost of the limit step
 #   latency   one 16 B unary RPC at a time on one connection
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
 #   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
@@ -187,9 +189,9 @@ count_of() {  # count_of "COUNTS-LINE" KEY
 }
 
 # --- proxies ----------------------------------------------------------------
-# start_target TARGET TLS(0|1): starts a fresh proxy; sets tgt_port, tgt_pid.
+# start_target TARGET TLS(0|1) [RATE_LIMIT(0|1)]: starts a fresh proxy; sets tgt_port, tgt_pid.
 start_target() {
-  local target=$1 use_tls=$2 dir=$work/$1
+  local target=$1 use_tls=$2 rate_limit=${3:-0} dir=$work/$1
   mkdir -p "$dir"
   tgt_pid=""
   if [ "$target" = direct ]; then
@@ -215,6 +217,7 @@ start_target() {
         echo "routes:"
         echo "  - match: { service: switchyard.bench.Bench }"
         echo "    cluster: bench"
+        ((rate_limit)) && echo "    rate_limit: { rps: 10000000, burst: 10000000, key: client_ip }"
         echo "clusters:"
         echo "  - name: bench"
         echo "    endpoints: [127.0.0.1:$be_port]"
@@ -333,7 +336,7 @@ stop_target() { [ -n "$tgt_pid" ] && stop_pid "$tgt_pid"; tgt_pid=""; }
 # Case table: mode conns streams size [extra load flags]
 case_spec() {
   case $1 in
-    unary16|tls) echo "unary 4 16 16" ;;
+    unary16|tls|ratelimit16) echo "unary 4 16 16" ;;
     unary64k) echo "unary 4 4 65536" ;;
     stream) echo "stream 4 4 1024 --stream-count 1000" ;;
     bidi) echo "bidi 4 16 16" ;;
@@ -393,9 +396,10 @@ h2load_run() {  # h2load_run CASE TARGET REP
 }
 
 measure() {  # measure CASE TARGET REP
-  local c=$1 target=$2 rep=$3 use_tls=0 spec mode conns streams size rest="" want extra=()
+  local c=$1 target=$2 rep=$3 use_tls=0 rate_limit=0 spec mode conns streams size rest="" want extra=()
   [ "$c" = tls ] && use_tls=1
-  if ! start_target "$target" "$use_tls"; then
+  [ "$c" = ratelimit16 ] && rate_limit=1
+  if ! start_target "$target" "$use_tls" "$rate_limit"; then
     echo "case=$c target=$target rep=$rep verify=FAIL:proxy_did_not_start" >>"$raw"
     return 0
   fi
@@ -517,6 +521,8 @@ for c in "${case_list[@]}"; do
     for t in "${target_list[@]}"; do
       # Nothing to measure without a proxy in these cases.
       if [ "$t" = direct ] && [[ $c == idle || $c == bigstream ]]; then continue; fi
+      # The rate limit is Switchyard's own: other targets would repeat unary16.
+      if [ "$c" = ratelimit16 ] && [[ $t != sy-* ]]; then continue; fi
       measure "$c" "$t" "$rep"
     done
   done
