@@ -21,6 +21,7 @@
 #   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
 #   idle      --idle-conns idle HTTP/2 client connections; proxy RSS per connection
 #   bigstream one --big-mib MiB server stream read at --slow-rate MiB/s; proxy RSS growth
+#   callgrind-ratelimit  callgrind on sy-1 with the ratelimit16 route (not in the default list)
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
 #             with access_log: off (sy-1) and with the default text access log
 #             written to a file (sy-1-log)
@@ -451,15 +452,16 @@ measure() {  # measure CASE TARGET REP
 
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
-callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log)
-  local target=$1
+callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)]
+  local target=$1 rate_limit=${2:-0} cg_case=callgrind
+  ((rate_limit)) && cg_case=callgrind-ratelimit
   if ! command -v valgrind >/dev/null; then
-    echo "case=callgrind target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
+    echo "case=$cg_case target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
   fi
-  local dir=$work/callgrind-$target
+  local dir=$work/$cg_case-$target
   mkdir -p "$dir"
   SY_WRAPPER="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$dir/callgrind.out" \
-    start_target "$target" 0 || { echo "case=callgrind target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
+    start_target "$target" 0 "$rate_limit" || { echo "case=$cg_case target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
   local vg_pid=$tgt_pid before after rc=0 result f ir=0
   callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
   before=$(backend_counts)
@@ -492,7 +494,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log)
     done | awk '/Rpc::logAccess\(\)|AccessLogBuffer::flush\(\)/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }')
     extra="log_instructions=$log_ir log_ir_per_rpc=$(( rpcs > 0 ? log_ir / rpcs : 0 ))"
   fi
-  echo "case=callgrind target=$target rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $extra $result" >>"$raw"
+  echo "case=$cg_case target=$target rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $extra $result" >>"$raw"
   log "callgrind $target: $ir instructions over $rpcs RPCs"
   # Keep the top functions for docs/performance.md.
   for f in "$dir"/callgrind.out.[0-9]*; do
@@ -513,6 +515,12 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind ]; then
     for t in "${target_list[@]}"; do
       if [[ $t == sy-1 || $t == sy-1-log ]]; then callgrind_run "$t"; fi
+    done
+    continue
+  fi
+  if [ "$c" = callgrind-ratelimit ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 1; fi
     done
     continue
   fi

@@ -1,6 +1,7 @@
 #include "proxy/rate_limit_filter.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 
@@ -15,7 +16,9 @@ using Key = config::RateLimitSpec::Key;
 // Hash domains of the key table: a key of one kind never equals one of another.
 enum KeyDomain : uint8_t { kClientIp = 1, kHeader = 2, kSubject = 3 };
 
+// "100/s", "2.5/s": whole rates without an exponent, fractions as written.
 std::string rateText(double rps) {
+  if (rps >= 1 && rps == std::floor(rps)) return std::to_string(static_cast<uint64_t>(rps)) + "/s";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g/s", rps);
   return buf;

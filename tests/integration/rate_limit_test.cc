@@ -4,6 +4,7 @@
 // honouring it, a SIGHUP that changes the rate, and a route without a limit
 // left alone.
 #include <atomic>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -94,6 +95,8 @@ TEST_F(RateLimitTest, LimitHoldsForTheProcessAcrossWorkers) {
   for (auto& t : threads) t.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   double expected = 50 * seconds + 5;
+  std::cout << "rate limit 50/s burst 5, 2 workers, " << kClients << " connections: " << ok.load() << " OK, "
+            << refused.load() << " RESOURCE_EXHAUSTED in " << seconds << " s (expected " << expected << ")\n";
   EXPECT_EQ(other.load(), 0) << first_other;
   EXPECT_NEAR(ok.load(), expected, expected * 0.10)
       << ok.load() << " OK and " << refused.load() << " refused in " << seconds << " s";
