@@ -31,6 +31,7 @@ THROUGHPUT_CASES = [
     ("tls", "RPC", "unary 16 B, TLS client to proxy, 4 conns x 16 streams"),
     ("tlsup", "RPC", "unary 16 B, TLS client to proxy and proxy to backend, 4 conns x 16 streams"),
     ("mtls", "RPC", "unary 16 B, as tlsup with a verified client certificate, 4 conns x 16 streams"),
+    ("ratelimit16", "RPC", "unary16 through a rate_limit keyed by client_ip that is never hit"),
     ("latency", "RPC", "one unary 16 B RPC at a time"),
     ("h2load16", "RPC", "unary 16 B, h2load -c 16 -m 32 (counts checked at the backend)"),
 ]

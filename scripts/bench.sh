@@ -17,11 +17,14 @@
 #   tlsup     unary16 with TLS on both legs: client to proxy, and proxy to the
 #             backend's TLS port (the backend certificate verified against the CA)
 #   mtls      tlsup plus a client certificate the proxy requires and verifies
+#   ratelimit16  unary16 through a route with a rate_limit keyed by client_ip that
+#             is never hit (Switchyard targets only): the cost of the limit step
 #   latency   one 16 B unary RPC at a time on one connection
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
 #   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
 #   idle      --idle-conns idle HTTP/2 client connections; proxy RSS per connection
 #   bigstream one --big-mib MiB server stream read at --slow-rate MiB/s; proxy RSS growth
+#   callgrind-ratelimit  callgrind on sy-1 with the ratelimit16 route (not in the default list)
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
 #             with access_log: off (sy-1) and with the default text access log
 #             written to a file (sy-1-log)
@@ -194,11 +197,11 @@ count_of() {  # count_of "COUNTS-LINE" KEY
 }
 
 # --- proxies ----------------------------------------------------------------
-# start_target TARGET TLS: starts a fresh proxy; sets tgt_port, tgt_pid.
+# start_target TARGET TLS [RATE_LIMIT(0|1)]: starts a fresh proxy; sets tgt_port, tgt_pid.
 # TLS: 0 cleartext, 1 TLS from the client, 2 TLS on both legs (the backend's
 # TLS port, verified), 3 as 2 with a required, verified client certificate.
 start_target() {
-  local target=$1 use_tls=$2 dir=$work/$1
+  local target=$1 use_tls=$2 rate_limit=${3:-0} dir=$work/$1
   local up_tls=$((use_tls >= 2)) client_auth=$((use_tls == 3))
   local up_port=$be_port
   ((up_tls)) && up_port=$be_tls_port
@@ -231,6 +234,7 @@ start_target() {
         echo "routes:"
         echo "  - match: { service: switchyard.bench.Bench }"
         echo "    cluster: bench"
+        ((rate_limit)) && echo "    rate_limit: { rps: 10000000, burst: 10000000, key: client_ip }"
         echo "clusters:"
         echo "  - name: bench"
         echo "    endpoints: [127.0.0.1:$up_port]"
@@ -361,7 +365,7 @@ stop_target() { [ -n "$tgt_pid" ] && stop_pid "$tgt_pid"; tgt_pid=""; }
 # Case table: mode conns streams size [extra load flags]
 case_spec() {
   case $1 in
-    unary16|tls|tlsup|mtls) echo "unary 4 16 16" ;;
+    unary16|tls|tlsup|mtls|ratelimit16) echo "unary 4 16 16" ;;
     unary64k) echo "unary 4 4 65536" ;;
     stream) echo "stream 4 4 1024 --stream-count 1000" ;;
     bidi) echo "bidi 4 16 16" ;;
@@ -421,9 +425,9 @@ h2load_run() {  # h2load_run CASE TARGET REP
 }
 
 measure() {  # measure CASE TARGET REP
-  local c=$1 target=$2 rep=$3 use_tls=0 spec mode conns streams size rest="" want extra=()
-  case $c in tls) use_tls=1 ;; tlsup) use_tls=2 ;; mtls) use_tls=3 ;; esac
-  if ! start_target "$target" "$use_tls"; then
+  local c=$1 target=$2 rep=$3 use_tls=0 rate_limit=0 spec mode conns streams size rest="" want extra=()
+  case $c in tls) use_tls=1 ;; tlsup) use_tls=2 ;; mtls) use_tls=3 ;; ratelimit16) rate_limit=1 ;; esac
+  if ! start_target "$target" "$use_tls" "$rate_limit"; then
     echo "case=$c target=$target rep=$rep verify=FAIL:proxy_did_not_start" >>"$raw"
     return 0
   fi
@@ -476,15 +480,16 @@ measure() {  # measure CASE TARGET REP
 
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
-callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log)
-  local target=$1
+callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)]
+  local target=$1 rate_limit=${2:-0} cg_case=callgrind
+  ((rate_limit)) && cg_case=callgrind-ratelimit
   if ! command -v valgrind >/dev/null; then
-    echo "case=callgrind target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
+    echo "case=$cg_case target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
   fi
-  local dir=$work/callgrind-$target
+  local dir=$work/$cg_case-$target
   mkdir -p "$dir"
   SY_WRAPPER="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$dir/callgrind.out" \
-    start_target "$target" 0 || { echo "case=callgrind target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
+    start_target "$target" 0 "$rate_limit" || { echo "case=$cg_case target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
   local vg_pid=$tgt_pid before after rc=0 result f ir=0
   callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
   before=$(backend_counts)
@@ -517,7 +522,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log)
     done | awk '/Rpc::logAccess\(\)|AccessLogBuffer::flush\(\)/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }')
     extra="log_instructions=$log_ir log_ir_per_rpc=$(( rpcs > 0 ? log_ir / rpcs : 0 ))"
   fi
-  echo "case=callgrind target=$target rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $extra $result" >>"$raw"
+  echo "case=$cg_case target=$target rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $extra $result" >>"$raw"
   log "callgrind $target: $ir instructions over $rpcs RPCs"
   # Keep the top functions for docs/performance.md.
   for f in "$dir"/callgrind.out.[0-9]*; do
@@ -541,11 +546,19 @@ for c in "${case_list[@]}"; do
     done
     continue
   fi
+  if [ "$c" = callgrind-ratelimit ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 1; fi
+    done
+    continue
+  fi
   [ "$c" = h2load16 ] || case_spec "$c" >/dev/null || { echo "bench: unknown case $c" >&2; exit 2; }
   for ((rep = 1; rep <= repeat; rep++)); do
     for t in "${target_list[@]}"; do
       # Nothing to measure without a proxy in these cases.
       if [ "$t" = direct ] && [[ $c == idle || $c == bigstream ]]; then continue; fi
+      # The rate limit is Switchyard's own: other targets would repeat unary16.
+      if [ "$c" = ratelimit16 ] && [[ $t != sy-* ]]; then continue; fi
       measure "$c" "$t" "$rep"
     done
   done

@@ -16,9 +16,10 @@
 #include <system_error>
 
 #include "config/address_overlap.h"
-#include "config/tls_loader.h"
 #include "config/auth_reader.h"
+#include "config/rate_limit_reader.h"
 #include "config/route_policy_reader.h"
+#include "config/tls_loader.h"
 #include "config/yaml_reader.h"
 #include "grpc/status_code.h"
 
@@ -433,7 +434,7 @@ class Loader {
     Fields f(r_, n, "route",
              {"match", "cluster", "clusters", "override", "timeout", "retry", "request_headers",
               "max_request_message_bytes", "max_response_message_bytes", "require_client_cert",
-              "allowed_sans", "stats", "auth"});
+              "allowed_sans", "stats", "auth", "rate_limit"});
     rt.mark = f.mark();
     if (!f.isMap()) return rt;
     if (const YAML::Node* v = f.require("match")) readMatch(*v, rt.match);
@@ -455,6 +456,7 @@ class Loader {
     detail::readRouteClientCert(r_, f, rt);
     if (const YAML::Node* v = f.find("stats")) readRouteStats(*v, rt);
     if (const YAML::Node* v = f.find("auth")) detail::readRouteAuth(r_, *v, rt.auth);
+    if (const YAML::Node* v = f.find("rate_limit")) rt.rate_limit = detail::readRateLimit(r_, *v);
     return rt;
   }
 

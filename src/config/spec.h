@@ -153,6 +153,17 @@ struct RouteAuthSpec {
   Mark mark;
 };
 
+// Route `rate_limit:`: a token bucket per route, or per key within the route.
+struct RateLimitSpec {
+  enum class Key { None, ClientIp, Header, JwtSub };
+  double rps = 0;        // sustained requests per second (> 0, fractions allowed)
+  uint32_t burst = 0;    // requests a full bucket admits at once; 0 in the file: ceil(rps)
+  Key key = Key::None;
+  std::string header;    // Key::Header: the lower-case header name
+  uint32_t max_keys = 10000;  // keyed buckets kept at most (bounded table)
+  Mark mark;
+};
+
 struct RouteSpec {
   RouteMatchSpec match;
   std::string cluster;
@@ -167,6 +178,7 @@ struct RouteSpec {
   HeaderEditSpec request_headers;
   uint64_t max_request_message_bytes = 0;   // 0 = no limit
   uint64_t max_response_message_bytes = 0;  // 0 = no limit
+  std::optional<RateLimitSpec> rate_limit;  // unset: no rate limit
   // stats.per_method: methods that get their own metric series, as
   // "pkg.Service/Method" (a bare "Method" in the file is qualified with the
   // route's service). Other methods under this route count as method "other".

@@ -6,6 +6,8 @@
 #include <tuple>
 #include <utility>
 
+#include "metrics/rate_limit_series.h"
+
 namespace switchyard::metrics {
 
 namespace {
@@ -311,6 +313,7 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
     std::array<uint64_t, kAuthFailureCount> failures{};
   };
   std::map<std::string, AuthSum> auth;
+  std::map<std::string, RateLimitSum> rate_limits;
 
   std::lock_guard<std::mutex> g(mu_);
   for (const auto& shard : shards_) {
@@ -362,6 +365,11 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.policy_retries += s.policyRetries();
       sum.retry_overflow += s.retryBudgetOverflows();
     });
+    shard->forEachRateLimit([&](const RateLimitSeries& s) {
+      RateLimitSum& sum = rate_limits[s.route()];
+      sum.limited += s.limitedCount();
+      sum.evicted += s.evictedCount();
+    });
     for (size_t i = 0; i < kLocalErrorCount; ++i) {
       local_errors[i] += shard->localErrorCount(static_cast<LocalError>(i));
     }
@@ -401,6 +409,7 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   }
   out.push_back(std::move(allowed));
   out.push_back(std::move(refused));
+  addRateLimitFamilies(rate_limits, out);
   // Like prometheus::Registry, leave out families that have no series yet.
   std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
   return out;

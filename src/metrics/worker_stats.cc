@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "metrics/rate_limit_series.h"
+
 namespace switchyard::metrics {
 
 namespace {
@@ -17,7 +19,7 @@ constexpr std::array<const char*, kLocalErrorCount> kLocalErrorLabels = {
     "no_route",      "no_healthy_endpoint",      "deadline_exceeded", "upstream_reset",
     "upstream_connect_failure", "bad_request",   "draining",
     "message_too_large",        "method_not_allowed", "headers_too_large",
-    "client_cert_required",     "client_cert_not_allowed"};
+    "client_cert_required",     "client_cert_not_allowed", "rate_limited"};
 
 constexpr int kUnknownCode = 2;
 
@@ -171,6 +173,18 @@ EndpointSeries* WorkerStats::addEndpoint(std::string_view cluster, std::string_v
     endpoint_series_.push_back(std::move(series));
   }
   endpoint_index_.emplace(EndpointKey{p->cluster(), p->address()}, p);
+  return p;
+}
+
+RateLimitSeries* WorkerStats::rateLimit(std::string_view route) {
+  if (auto it = rate_limit_index_.find(route); it != rate_limit_index_.end()) return it->second;
+  auto series = std::make_unique<RateLimitSeries>(route);
+  RateLimitSeries* p = series.get();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    rate_limit_series_.push_back(std::move(series));
+  }
+  rate_limit_index_.emplace(p->route(), p);
   return p;
 }
 

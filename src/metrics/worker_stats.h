@@ -33,6 +33,8 @@
 
 namespace switchyard::metrics {
 
+class RateLimitSeries;  // metrics/rate_limit_series.h
+
 // Why the proxy answered an RPC itself instead of forwarding the backend's answer.
 enum class LocalError {
   NoRoute,                 // no route matched the :path (grpc-status 12)
@@ -47,8 +49,9 @@ enum class LocalError {
   HeadersTooLarge,         // request headers above the listener's limit (8)
   ClientCertRequired,      // route requires a verified client certificate, none (16)
   ClientCertNotAllowed,    // the client certificate matches none of allowed_sans (7)
+  RateLimited,             // over the route's rate_limit (8)
 };
-inline constexpr size_t kLocalErrorCount = 12;
+inline constexpr size_t kLocalErrorCount = 13;
 
 // Label value for a cause: "no_route", "no_healthy_endpoint", ...
 const char* localErrorLabel(LocalError cause);
@@ -288,6 +291,8 @@ class WorkerStats {
   void localError(LocalError cause) { local_errors_[static_cast<size_t>(cause)].add(1); }
   // Routes come from the config, so they are not capped.
   AuthSeries* auth(std::string_view route);
+  // Rate-limit counters of a route label (routes come from the config: not capped).
+  RateLimitSeries* rateLimit(std::string_view route);
 
   // Scrape side (any thread). Each visitor runs under the registration mutex,
   // so it must not call back into this shard.
@@ -315,6 +320,11 @@ class WorkerStats {
   void forEachAuth(Fn&& fn) const {
     std::lock_guard<std::mutex> g(mu_);
     for (const auto& s : auth_series_) fn(*s);
+  }
+  template <class Fn>
+  void forEachRateLimit(Fn&& fn) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& s : rate_limit_series_) fn(*s);
   }
   uint64_t localErrorCount(LocalError cause) const {
     return local_errors_[static_cast<size_t>(cause)].value();
@@ -347,6 +357,7 @@ class WorkerStats {
   std::unordered_map<std::string_view, ClusterSeries*> cluster_index_;
   std::unordered_map<EndpointKey, EndpointSeries*, EndpointKeyHash> endpoint_index_;
   size_t capped_endpoint_series_ = 0;
+  std::unordered_map<std::string_view, RateLimitSeries*> rate_limit_index_;
 
   // Ownership and the scrape's view. Appended by the owning thread under mu_.
   mutable std::mutex mu_;
@@ -356,6 +367,7 @@ class WorkerStats {
   std::vector<std::unique_ptr<EndpointSeries>> endpoint_series_;
   std::vector<std::unique_ptr<AuthSeries>> auth_series_;
   std::unordered_map<std::string_view, AuthSeries*> auth_index_;  // owning thread only
+  std::vector<std::unique_ptr<RateLimitSeries>> rate_limit_series_;
 
   std::array<ShardCounter, kLocalErrorCount> local_errors_;
 };

@@ -4,6 +4,7 @@
 
 #include "proxy/auth_filters.h"
 #include "proxy/client_cert_filter.h"
+#include "proxy/rate_limit_filter.h"
 
 namespace switchyard::proxy {
 namespace {
@@ -27,6 +28,11 @@ Result<RoutePoliciesPtr> buildRoutePolicies(const config::Config& cfg, const rou
     // -- authentication and authorization (route `auth:`)
     if (route.index < cfg.routes.size()) {
       if (auto filter = makeAuthFilter(cfg.routes[route.index].auth, *auth)) chain.push_back(std::move(filter));
+    }
+    // ---- limits: the route's rate_limit (after authentication, so jwt:sub has a subject)
+    if (route.index < cfg.routes.size() && cfg.routes[route.index].rate_limit) {
+      chain.push_back(std::make_shared<const RateLimitFilter>(*cfg.routes[route.index].rate_limit, route.name,
+                                                              randomHashSeed()));
     }
     policies->by_route.push_back(std::move(chain));
   }
