@@ -1,5 +1,6 @@
 // DownstreamConnection's edge limits: the request-headers timeout, the stream
-// idle timeout, header-list limits, stream-id order and glitch accounting.
+// idle timeout, header-list limits, stream-id order, refused excess streams
+// and glitch accounting.
 // Each limit that fires is counted in switchyard_listener_limits_hit_total.
 #include <algorithm>
 
@@ -36,6 +37,13 @@ void DownstreamConnection::onGlitchBudgetSpent() {
   log::main().warn("listener {}: client {} exceeded http2.max_glitches; closing with "
                    "ENHANCE_YOUR_CALM",
                    listener_.name, peer().toString());
+}
+
+void DownstreamConnection::onStreamRefused(int32_t stream_id) {
+  countLimit(metrics::ListenerLimit::MaxConcurrentStreams);
+  log::main().debug("listener {}: client {} opened stream {} over max_concurrent_streams; "
+                    "refused",
+                    listener_.name, peer().toString(), stream_id);
 }
 
 void DownstreamConnection::touchStream(int32_t stream_id) {
