@@ -31,8 +31,9 @@ enum class ListenerLimit {
   MaxConnections,         // connection closed at accept: max_connections reached
   AcceptPaused,           // accept() failed (e.g. out of file descriptors); accepting paused
   StreamIdRegression,     // a new stream id lower than one already used (connection error)
+  MaxConcurrentStreams,   // a new stream over http2.max_concurrent_streams: RST_STREAM(REFUSED_STREAM)
 };
-inline constexpr size_t kListenerLimitCount = 8;
+inline constexpr size_t kListenerLimitCount = 9;
 const char* listenerLimitLabel(ListenerLimit l);
 
 // Limits toward one backend endpoint.

@@ -77,6 +77,7 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) override;
   void onGlitch(metrics::Glitch cause) override;
   void onGlitchBudgetSpent() override;
+  void onStreamRefused(int32_t stream_id) override;
 
   WorkerContext& worker_;
   event::SocketAddress peer_;

@@ -1,7 +1,9 @@
 // DownstreamConnection's edge limits: the request-headers timeout, the stream
-// idle timeout, header-list limits, stream-id order, glitch accounting and
-// the connection's maximum age. Each limit that fires is counted in
-// switchyard_listener_limits_hit_total (age: switchyard_listener_connections_aged_total).
+// DownstreamConnection's edge limits: the request-headers timeout, the stream
+// idle timeout, header-list limits, stream-id order, refused excess streams,
+// glitch accounting and the connection's maximum age. Each limit that fires is
+// counted in switchyard_listener_limits_hit_total (age:
+// switchyard_listener_connections_aged_total).
 #include <algorithm>
 
 #include "common/log.h"
@@ -48,6 +50,13 @@ void DownstreamConnection::onGlitchBudgetSpent() {
   log::main().warn("listener {}: client {} exceeded http2.max_glitches; closing with "
                    "ENHANCE_YOUR_CALM",
                    listener_.name, peer().toString());
+}
+
+void DownstreamConnection::onStreamRefused(int32_t stream_id) {
+  countLimit(metrics::ListenerLimit::MaxConcurrentStreams);
+  log::main().debug("listener {}: client {} opened stream {} over max_concurrent_streams; "
+                    "refused",
+                    listener_.name, peer().toString(), stream_id);
 }
 
 void DownstreamConnection::touchStream(int32_t stream_id) {

@@ -275,6 +275,10 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
   in_.feed(data, len);
   if (in_.messages.oversized() != 0 && phase_ != Phase::Responded) refuseOversized("request", in_.messages);
+  if (in_.messages.compressed() && phase_ != Phase::Responded && !isEncoded(req_headers_.get("grpc-encoding"))) {
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    refuseFraming("request message is compressed but the request has no grpc-encoding");
+  }
   if (phase_ == Phase::Responded) {
     // Nobody will forward these bytes: reopen the client's window at once.
     conn_.consume(stream_id_, len);
@@ -356,6 +360,7 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
     status_ = code;
     deadline_timer_.cancel();
   }
+  response_encoded_ = isEncoded(headers.get("grpc-encoding"));
   forwardResponseHeaders(headers, end_stream);
 }
 
@@ -379,6 +384,11 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
     refuseOversized("response", out_.messages);
     return;
   }
+  if (out_.messages.compressed() && !response_encoded_) {
+    attempt_.consume(len);
+    refuseFraming("backend sent a compressed message without grpc-encoding");
+    return;
+  }
   flow_.addResponse(data, len);
   resumeDownstream();
 }
@@ -396,6 +406,13 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
     status_ = StatusCode::Unknown;
     local_trailers_ =
         grpc::trailersFields(StatusCode::Unknown, "backend ended the stream without grpc-status");
+  } else if (out_.messages.partial()) {
+    // gRPC: a response that ends inside a message is INTERNAL, whatever
+    // grpc-status the backend sent (a client would otherwise take a lost
+    // message for a clean end).
+    status_ = StatusCode::Internal;
+    local_trailers_ =
+        grpc::trailersFields(StatusCode::Internal, "backend response ended inside a gRPC message");
   } else {
     status_ = grpc::parseGrpcStatus(gs).value_or(StatusCode::Unknown);
     resp_trailers_ = std::move(trailers);
@@ -500,6 +517,15 @@ void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) 
                                              : route_->max_response_message_bytes;
   finishLocal(StatusCode::ResourceExhausted, messageTooLargeText(direction, counter.oversized(), limit));
 }
+
+// gRPC: a message with the compressed flag set and no grpc-encoding (or
+// "identity") is a protocol error, INTERNAL. The proxy checks it because the
+// gRPC library at the other end may not.
+bool Rpc::isEncoded(std::string_view grpc_encoding) {
+  return !grpc_encoding.empty() && grpc_encoding != "identity";
+}
+
+void Rpc::refuseFraming(const char* what) { finishLocal(StatusCode::Internal, what); }
 
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;

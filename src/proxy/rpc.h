@@ -117,6 +117,9 @@ class Rpc final : public upstream::StreamHandler {
                    std::vector<grpc::HeaderField> extra_trailers = {});
   // A message over the route's size limit: RESOURCE_EXHAUSTED, backend stream reset.
   void refuseOversized(const char* direction, const MessageCounter& counter);
+  // Ends the RPC INTERNAL for broken gRPC framing (what says which).
+  void refuseFraming(const char* what);
+  static bool isEncoded(std::string_view grpc_encoding);
   void replyHttp(int status);
   // A frame toward the client was refused: reset the stream so the client is not left waiting.
   void checkSent(const Status& sent, const char* what);
@@ -143,6 +146,7 @@ class Rpc final : public upstream::StreamHandler {
   RequestState request_ = RequestState::Open;
   ResponseState response_ = ResponseState::None;
   bool headers_too_large_ = false;
+  bool response_encoded_ = false;  // the backend's response headers name a grpc-encoding
   http2::HeaderList req_headers_;
 
   RuntimePtr runtime_;  // the snapshot the RPC started with

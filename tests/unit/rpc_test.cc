@@ -39,6 +39,14 @@ using namespace std::chrono_literals;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 using grpc::StatusCode;
 
+// One uncompressed gRPC message: the proxy reads the framing of what it forwards.
+std::string grpcMessage(const std::string& payload) {
+  std::string m(5, '\0');
+  const auto n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) m[1 + i] = static_cast<char>(n >> (24 - 8 * i));
+  return m + payload;
+}
+
 std::string field(const Fields& fields, std::string_view name) {
   for (const auto& [n, v] : fields) {
     if (n == name) return v;
@@ -478,8 +486,8 @@ TEST_F(RpcTest, TrailersFollowTheBody) {
   auto& s = waitForStream(1);
   Fields headers = kOk;
   headers.emplace_back("x-resp", "r1");
-  backend_.respond(s, headers, false, "hello world",
-                   {{"grpc-status", "0"}, {"x-trailer", "t1"}});
+  const std::string body = grpcMessage("hello world");
+  backend_.respond(s, headers, false, body, {{"grpc-status", "0"}, {"x-trailer", "t1"}});
   ASSERT_TRUE(waitFor([&] { return rpc.responseState() == Rpc::ResponseState::TrailersReady; }));
   ASSERT_EQ(client_->responses.size(), 1u);
   EXPECT_FALSE(client_->responses[0].end_stream);
@@ -487,7 +495,7 @@ TEST_F(RpcTest, TrailersFollowTheBody) {
   EXPECT_GT(client_->resumes, 0);
   EXPECT_FALSE(client_->trailers);  // not before the body has gone out
   uint32_t flags = 0;
-  EXPECT_EQ(readBody(rpc, &flags), "hello world");
+  EXPECT_EQ(readBody(rpc, &flags), body);
   EXPECT_EQ(flags, NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM);
   ASSERT_TRUE(client_->trailers);
   EXPECT_EQ(field(*client_->trailers, "grpc-status"), "0");
@@ -501,7 +509,7 @@ TEST_F(RpcTest, TrailersFollowTheBody) {
 TEST_F(RpcTest, WindowsReopenOnlyAsTheOtherSideTakesTheBytes) {
   Rpc& rpc = start("/test.Svc/Call", {}, false);
   auto& s = waitForStream(1);
-  std::string request(1000, 'q');
+  const std::string request = grpcMessage(std::string(995, 'q'));
   rpc.onRequestData(reinterpret_cast<const uint8_t*>(request.data()), request.size());
   EXPECT_EQ(client_->consumed, 0u);  // nothing has gone upstream yet
   rpc.onRequestEnd();
@@ -798,13 +806,13 @@ TEST_F(DownstreamConnectionTest, LocalAnswerIsTrailersOnly) {
 TEST_F(DownstreamConnectionTest, ResponseHeadersBodyAndTrailersReachTheClient) {
   int32_t id = client_peer_->request("/test.Svc/Call", true);
   ASSERT_TRUE(run([&] { return !backend_.streams().empty(); }));
-  backend_.respond(*backend_.streams()[0], kOk, false, "payload", {{"grpc-status", "0"}, {"x-t", "1"}});
+  backend_.respond(*backend_.streams()[0], kOk, false, grpcMessage("payload"), {{"grpc-status", "0"}, {"x-t", "1"}});
   ASSERT_TRUE(run([&] { return client_peer_->streams[id].closed.has_value(); }));
   auto& s = client_peer_->streams[id];
   ASSERT_EQ(s.blocks.size(), 2u);
   EXPECT_FALSE(s.blocks[0].second);
   EXPECT_EQ(field(s.blocks[0].first, "content-type"), "application/grpc");
-  EXPECT_EQ(s.data, "payload");
+  EXPECT_EQ(s.data, grpcMessage("payload"));
   EXPECT_TRUE(s.blocks[1].second);
   EXPECT_EQ(field(s.blocks[1].first, "grpc-status"), "0");
   EXPECT_EQ(field(s.blocks[1].first, "x-t"), "1");
