@@ -74,6 +74,18 @@ struct Http2Spec {
   Duration glitch_window = std::chrono::seconds(10);
 };
 
+// One protobuf descriptor set file (protoc --include_imports --descriptor_set_out).
+struct DescriptorSetSpec {
+  std::string path;  // resolved against the configuration file's folder
+  Mark mark;
+};
+
+// Who answers grpc.reflection.v1(alpha).ServerReflection on a listener.
+enum class ReflectionMode {
+  Passthrough,  // routed to backends like any other RPC
+  Merged,       // answered by the proxy from the descriptor sets, for every routed service
+};
+
 struct ListenerSpec {
   std::string name;
   std::string address;  // "host:port" or "[v6]:port"
@@ -83,6 +95,7 @@ struct ListenerSpec {
   Duration request_headers_timeout = std::chrono::seconds(10);  // 0 = never
   Duration stream_idle_timeout = std::chrono::minutes(5);       // 0 = never
   uint32_t max_connections = 0;  // open client connections, all workers; 0 = no limit
+  ReflectionMode reflection = ReflectionMode::Passthrough;
   Mark mark;
 };
 
@@ -210,6 +223,8 @@ struct ClusterSpec {
   // worker), each for at most pending_timeout.
   uint32_t max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(5);
+  // Descriptor sets describing this cluster's services (merged with the top-level ones).
+  std::vector<DescriptorSetSpec> descriptor_sets;
   Mark mark;
 };
 
@@ -238,6 +253,7 @@ struct Config {
   LoggingSpec logging;
   TracingSpec tracing;
   Duration drain_timeout = std::chrono::seconds(30);
+  std::vector<DescriptorSetSpec> descriptor_sets;  // loaded by schema::loadCatalog
   std::vector<ListenerSpec> listeners;
   std::vector<RouteSpec> routes;
   std::vector<ClusterSpec> clusters;

@@ -35,6 +35,7 @@ struct ListenerInfo {
   Duration request_headers_timeout = std::chrono::seconds(10);  // zero: never
   Duration stream_idle_timeout = std::chrono::minutes(5);       // zero: never
   uint32_t max_connections = 0;                                  // zero: no limit
+  bool merged_reflection = false;  // the proxy answers reflection from the descriptor sets
   // Open connections of this listener over all workers (shared by them).
   std::shared_ptr<std::atomic<uint32_t>> open_connections;
   metrics::ListenerSeries* stats = nullptr;
