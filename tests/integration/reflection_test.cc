@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <algorithm>
 #include <mutex>
 
 #include "harness.h"
@@ -35,7 +36,7 @@ std::string InstallNodeClients(std::string* error) {
   fs::create_directories(dst);
   // Files are replaced only when they changed, under the lock: another test
   // may be running the client from this folder meanwhile.
-  std::string script;
+  std::string script = "cd '" + dst.string() + "' && ";
   for (const char* f : {"package.json", "package-lock.json", "reflection_client.js"}) {
     std::string from = (src / f).string();
     script += "{ cmp -s '" + from + "' " + f + " || cp '" + from + "' " + f + "; } && ";
@@ -200,6 +201,28 @@ TEST_F(ReflectionTest, ReloadKeepsOldSetsOnErrorAndTakesNewOnes) {
   EXPECT_EQ(Client(public_, "v1", {"list"}),
             R"({"ok":["grpc.reflection.v1.ServerReflection","grpc.reflection.v1alpha.ServerReflection",)"
             R"("helloworld.Greeter"]})" "\n");
+}
+
+// Hostile input on a merged reflection stream costs only that stream: a
+// message that is not a ServerReflectionRequest ends it with INVALID_ARGUMENT
+// after the answers before it, an oversized one with RESOURCE_EXHAUSTED, and
+// the listener keeps serving.
+TEST_F(ReflectionTest, MalformedAndOversizedRequestsEndOnlyTheirStream) {
+  Backend& a = StartBackend("a");
+  ASSERT_NO_FATAL_FAILURE(Start(Yaml(a.address, a.address)));
+  // list_services = "" (field 7): 3a 00. Then bytes that are no protobuf message.
+  std::string bad = Client(public_, "v1", {"raw", "3a00", "3a00", "ffffffff"});
+  EXPECT_NE(bad.find(R"("code":3,"details":"malformed ServerReflectionRequest message")"), std::string::npos) << bad;
+  // Each answer echoes its request (original_request = 12 02 3a 00).
+  size_t answers = 0;
+  for (size_t at = bad.find("12023a00"); at != std::string::npos; at = bad.find("12023a00", at + 1)) ++answers;
+  EXPECT_EQ(answers, 2u) << "two answers before the error: " << bad;
+
+  std::string oversized = Client(public_, "v1", {"raw", "pad:70000"});
+  EXPECT_NE(oversized.find(R"("code":8,"details":"request message larger than 65536 bytes")"), std::string::npos)
+      << oversized;
+
+  EXPECT_EQ(Client(public_, "v1", {"list"}), std::string(kMergedList) + "\n");
 }
 
 class DescriptorSetCheckTest : public ::testing::Test {

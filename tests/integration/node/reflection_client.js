@@ -5,7 +5,11 @@
 //   node reflection_client.js ADDRESS VERSION methods SERVICE
 //   node reflection_client.js ADDRESS VERSION describe SYMBOL
 //   node reflection_client.js ADDRESS VERSION invoke SERVICE METHOD JSON
+//   node reflection_client.js ADDRESS VERSION raw HEX|pad:N...
 //
+// raw sends each HEX string as one request message on one ServerReflectionInfo
+// stream and reports the raw answers: {"ok": {"responses": [HEX...],
+// "code": N, "details": "..."}} (for hostile-input checks).
 // VERSION is v1 or v1alpha. Prints one JSON object on stdout:
 // {"ok": <result>} or {"error": "<message>"}; exits 0 either way (2 on bad usage).
 'use strict';
@@ -46,6 +50,36 @@ async function run() {
           if (err) reject(err);
           else resolve(reply);
         });
+      });
+    }
+    case 'raw': {
+      const client = new grpc.Client(address, creds);
+      const path = '/grpc.reflection.' + version + '.ServerReflection/ServerReflectionInfo';
+      const identity = (b) => b;
+      return await new Promise((resolve) => {
+        const responses = [];
+        const call = client.makeBidiStreamRequest(path, identity, identity, new grpc.Metadata(), deadline());
+        call.on('data', (b) => responses.push(Buffer.from(b).toString('hex')));
+        call.on('error', () => {});
+        call.on('status', (st) => {
+          client.close();
+          resolve({ responses, code: st.code, details: st.details });
+        });
+        for (const arg of args) {
+          if (arg.startsWith('pad:')) {
+            // A list_services request whose name is N bytes of "a".
+            const n = Number(arg.slice(4));
+            const varint = [];
+            for (let v = n; ; v >>>= 7) {
+              if (v < 0x80) { varint.push(v); break; }
+              varint.push((v & 0x7f) | 0x80);
+            }
+            call.write(Buffer.concat([Buffer.from([0x3a, ...varint]), Buffer.alloc(n, 'a')]));
+          } else {
+            call.write(Buffer.from(arg, 'hex'));
+          }
+        }
+        call.end();
       });
     }
     default:
