@@ -28,7 +28,7 @@ class LocalCall {
   virtual std::optional<LocalAnswer> onMessage(std::string_view message,
                                                std::vector<std::string>& responses) = 0;
   // The client sent its last message: the status the call ends with.
-  virtual LocalAnswer onRequestEnd() { return LocalAnswer{grpc::StatusCode::Ok, {}}; }
+  virtual LocalAnswer onRequestEnd() { return LocalAnswer{grpc::StatusCode::Ok, {}, {}}; }
   // For metrics and logs: "pkg.Service" and "Method".
   virtual std::string_view service() const = 0;
   virtual std::string_view method() const = 0;

@@ -51,9 +51,10 @@ LocalExchange::Step LocalExchange::pumpMessages(size_t response_pending) {
     step.end = reader_.error() == grpc::MessageReader::Error::TooLarge
                    ? LocalAnswer{grpc::StatusCode::ResourceExhausted,
                                  "request message larger than " + std::to_string(max_message_) +
-                                     " bytes"}
+                                     " bytes",
+                                 {}}
                    : LocalAnswer{grpc::StatusCode::Unimplemented,
-                                 "compressed request messages are not supported here"};
+                                 "compressed request messages are not supported here", {}};
     return step;
   }
   if (request_ended_ && !held_ && !reader_.partial()) {
@@ -67,7 +68,7 @@ LocalExchange::Step LocalExchange::pumpMessages(size_t response_pending) {
     step.end = call_->onRequestEnd();
   } else if (request_ended_ && !held_ && reader_.partial()) {
     ended_ = true;
-    step.end = LocalAnswer{grpc::StatusCode::Internal, "request stream ended inside a message"};
+    step.end = LocalAnswer{grpc::StatusCode::Internal, "request stream ended inside a message", {}};
   }
   return step;
 }

@@ -15,7 +15,7 @@ std::optional<LocalAnswer> ReflectionCall::onMessage(std::string_view message,
   auto answer = reflection_.answer(message);
   if (!answer) {
     return LocalAnswer{grpc::StatusCode::InvalidArgument,
-                       "malformed ServerReflectionRequest message"};
+                       "malformed ServerReflectionRequest message", {}};
   }
   responses.push_back(std::move(*answer));
   return std::nullopt;

@@ -19,7 +19,7 @@ class EchoCall final : public LocalCall {
   explicit EchoCall(int copies = 1, size_t pad = 0) : copies_(copies), pad_(pad) {}
   std::optional<LocalAnswer> onMessage(std::string_view m, std::vector<std::string>& out) override {
     ++*seen;
-    if (m == "fail") return LocalAnswer{grpc::StatusCode::InvalidArgument, "failed"};
+    if (m == "fail") return LocalAnswer{grpc::StatusCode::InvalidArgument, "failed", {}};
     for (int i = 0; i < copies_; ++i) out.push_back(std::string(m) + std::string(pad_, '.'));
     return std::nullopt;
   }
