@@ -19,6 +19,8 @@ if [[ ${SY_DEPS:-all} != build ]]; then
     prometheus systemd buildah debootstrap
     # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
     clang-14 libclang-rt-14-dev python3-h2
+    # maintained gRPC clients from npm (tests/integration/node: reflection)
+    nodejs
   )
 fi
 
@@ -26,6 +28,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (a separate package); other nodejs builds
+# carry their own, which the npm package would conflict with.
+if [[ ${SY_DEPS:-all} != build ]] && ! command -v npm > /dev/null; then
+  missing+=(npm)
+fi
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0

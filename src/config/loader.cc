@@ -99,6 +99,7 @@ class Loader {
     Mark name_mark;
     std::string canonical_address;  // empty when invalid or port 0
     Mark address_mark;
+    Mark reflection_mark;
   };
 
   static Mark toMark(const YAML::Mark& m) {
@@ -121,8 +122,8 @@ class Loader {
       return;
     }
     Fields f(r_, root, "top-level map",
-             {"workers", "admin", "drain_timeout", "logging", "tracing", "listeners", "routes",
-              "clusters", "auth"});
+             {"workers", "admin", "drain_timeout", "logging", "tracing", "descriptor_sets",
+              "listeners", "routes", "clusters", "auth"});
 
     if (const YAML::Node* v = f.find("workers")) readWorkers(*v, c);
     if (const YAML::Node* v = f.find("admin")) readAdmin(*v, c.admin);
@@ -133,6 +134,9 @@ class Loader {
     if (const YAML::Node* v = f.find("tracing")) readTracing(*v, c.tracing);
     if (const YAML::Node* v = f.find("auth")) {
       detail::readAuth(r_, *v, c.auth, [this](const std::string& p) { return resolve(p); });
+    }
+    if (const YAML::Node* v = f.find("descriptor_sets")) {
+      readDescriptorSets(*v, "descriptor_sets", c.descriptor_sets);
     }
     {
       std::string why;
@@ -179,6 +183,48 @@ class Loader {
     }
     checkClusters(c, cluster_name_marks, cluster_ref_marks);
     detail::checkRouteAuth(r_, c);
+    checkReflection(c, linfo);
+  }
+
+  // A list of readable descriptor set files. Their contents are parsed by
+  // schema::loadCatalog (startup, --check-config and reload all run it).
+  void readDescriptorSets(const YAML::Node& n, const std::string& what,
+                          std::vector<DescriptorSetSpec>& out) {
+    auto items = r_.list(n, what);
+    if (!items) return;
+    for (const YAML::Node& item : *items) {
+      auto s = r_.nonEmptyStr(item, what + " entry");
+      if (!s) continue;
+      fs::path p(*s);
+      if (p.is_relative()) p = base_ / p;
+      DescriptorSetSpec d{p.lexically_normal().string(), detail::markOf(item)};
+      std::error_code ec;
+      if (fs::is_directory(d.path, ec)) {
+        r_.error(item, "cannot read descriptor set " + quote(d.path) + ": is a directory");
+        continue;
+      }
+      if (std::FILE* fp = std::fopen(d.path.c_str(), "rb")) {
+        std::fclose(fp);
+      } else {
+        r_.error(item, "cannot read descriptor set " + quote(d.path) + ": " + std::strerror(errno));
+        continue;
+      }
+      out.push_back(std::move(d));
+    }
+  }
+
+  // reflection: merged is answered from descriptor sets, so there must be some.
+  void checkReflection(const Config& c, const std::vector<ListenerInfo>& info) {
+    bool any = !c.descriptor_sets.empty();
+    for (const auto& cl : c.clusters) any = any || !cl.descriptor_sets.empty();
+    if (any) return;
+    for (size_t i = 0; i < c.listeners.size() && i < info.size(); ++i) {
+      if (c.listeners[i].reflection != ReflectionMode::Merged) continue;
+      r_.error(info[i].reflection_mark,
+               "listener " + quote(c.listeners[i].name) +
+                   " has reflection: merged, which is answered from descriptor sets, but no "
+                   "descriptor_sets are configured (top level or per cluster)");
+    }
   }
 
   void readWorkers(const YAML::Node& v, Config& c) {
@@ -289,7 +335,7 @@ class Loader {
     ListenerSpec l;
     Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout", "request_headers_timeout",
                                           "stream_idle_timeout", "max_connections", "max_connection_age",
-                                          "max_connection_age_grace"});
+                                          "max_connection_age_grace", "reflection"});
     l.mark = f.mark();
     if (!f.isMap()) return l;
     if (const YAML::Node* v = f.require("name")) {
@@ -320,6 +366,16 @@ class Loader {
       assign(l.idle_timeout, r_.duration(*v, "idle_timeout", /*allow_zero=*/true));
     }
     readListenerLimits(f, l);
+    if (const YAML::Node* v = f.find("reflection")) {
+      info.reflection_mark = detail::markOf(*v);
+      if (auto s = r_.str(*v, "reflection")) {
+        if (*s == "merged") {
+          l.reflection = ReflectionMode::Merged;
+        } else if (*s != "passthrough") {
+          r_.error(*v, "unknown reflection mode " + quote(*s) + ": expected merged or passthrough");
+        }
+      }
+    }
     return l;
   }
 
@@ -634,7 +690,7 @@ class Loader {
               "max_transparent_retries", "keepalive", "panic_threshold", "health_check",
               "outlier_detection", "retry_budget", "tls", "max_request_header_list_size",
               "max_response_header_list_size", "max_response_header_fields", "circuit_breaker",
-              "pending_timeout"});
+              "pending_timeout", "descriptor_sets"});
     c.mark = f.mark();
     if (!f.isMap()) return c;
     if (const YAML::Node* v = f.require("name")) {
@@ -708,6 +764,9 @@ class Loader {
       }
     }
     readClusterLimits(f, c);
+    if (const YAML::Node* v = f.find("descriptor_sets")) {
+      readDescriptorSets(*v, "cluster.descriptor_sets", c.descriptor_sets);
+    }
     return c;
   }
 

@@ -77,6 +77,18 @@ struct Http2Spec {
   Duration glitch_window = std::chrono::seconds(10);
 };
 
+// One protobuf descriptor set file (protoc --include_imports --descriptor_set_out).
+struct DescriptorSetSpec {
+  std::string path;  // resolved against the configuration file's folder
+  Mark mark;
+};
+
+// Who answers grpc.reflection.v1(alpha).ServerReflection on a listener.
+enum class ReflectionMode {
+  Passthrough,  // routed to backends like any other RPC
+  Merged,       // answered by the proxy from the descriptor sets, for every routed service
+};
+
 struct ListenerSpec {
   std::string name;
   std::string address;  // "host:port" or "[v6]:port"
@@ -91,6 +103,7 @@ struct ListenerSpec {
   Duration max_connection_age = Duration::zero();
   // After that GOAWAY, RPCs still open this much later are ended; 0 = wait for them.
   Duration max_connection_age_grace = std::chrono::seconds(30);
+  ReflectionMode reflection = ReflectionMode::Passthrough;
   Mark mark;
 };
 
@@ -249,6 +262,8 @@ struct ClusterSpec {
   // one more is refused with UNAVAILABLE. 0 = no limit.
   uint32_t max_active_rpcs = 10000;
   Duration pending_timeout = std::chrono::seconds(5);
+  // Descriptor sets describing this cluster's services (merged with the top-level ones).
+  std::vector<DescriptorSetSpec> descriptor_sets;
   Mark mark;
 };
 
@@ -309,6 +324,7 @@ struct Config {
   LoggingSpec logging;
   TracingSpec tracing;
   Duration drain_timeout = std::chrono::seconds(30);
+  std::vector<DescriptorSetSpec> descriptor_sets;  // loaded by schema::loadCatalog
   std::vector<ListenerSpec> listeners;
   std::vector<RouteSpec> routes;
   std::vector<ClusterSpec> clusters;

@@ -10,6 +10,7 @@
 #include "grpc/timeout.h"
 #include "metrics/worker_stats.h"
 #include "proxy/access_log_buffer.h"
+#include "proxy/local_call.h"
 #include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
@@ -72,6 +73,7 @@ void Rpc::onRequestHeaders(bool end_stream) {
   runtime_ = conn_.worker().runtime();
   identity_.resolve(req_headers_, runtime_->config->tracing);
   if (!validate()) return;
+  if (!serveLocally()) return;
   if (!matchRoute()) return;
   if (!applyPolicy()) return;
   if (!chooseCluster()) return;
@@ -140,6 +142,52 @@ bool Rpc::applyPolicy() {
   return true;
 }
 
+bool Rpc::serveLocally() {
+  RequestHeadersView headers(req_headers_);
+  auto call = openLocalCall(methodPath(), conn_.listener(), *runtime_,
+                            routing::RequestView{headers.authority(), &headers});
+  if (call == nullptr) return true;
+  if (auto* stats = conn_.worker().stats()) {
+    series_ = stats->rpc(call->service(), call->method(), "");
+    series_->started();
+  }
+  local_ = std::make_unique<LocalExchange>(std::move(call));
+  if (!applyDeadline()) return false;
+  phase_ = Phase::Local;
+  http2::NvList nva;
+  nva.add(":status", "200");
+  nva.add("content-type", "application/grpc");
+  response_ = ResponseState::HeadersSent;
+  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
+  if (request_ == RequestState::HalfClosedRemote) local_->requestEnded();
+  pumpLocal();
+  return false;
+}
+
+void Rpc::pumpLocal() {
+  if (phase_ != Phase::Local) return;
+  LocalExchange::Step step = local_->pump(flow_.responsePending());
+  conn_.consume(stream_id_, step.consumed);
+  if (!step.response.empty()) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(step.response.data());
+    out_.feed(bytes, step.response.size());
+    flow_.addResponse(bytes, step.response.size());
+  }
+  if (step.end) {
+    conn_.consume(stream_id_, local_->release());
+    if (step.end->code != StatusCode::Ok) {
+      finishLocal(step.end->code, std::move(step.end->message));
+      return;
+    }
+    phase_ = Phase::Responded;
+    status_ = StatusCode::Ok;
+    deadline_timer_.cancel();
+    local_trailers_ = grpc::trailersFields(StatusCode::Ok, "");
+    response_ = ResponseState::TrailersReady;
+  }
+  resumeDownstream();
+}
+
 bool Rpc::chooseCluster() {
   RequestHeadersView headers(req_headers_);
   cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
@@ -166,8 +214,10 @@ bool Rpc::applyDeadline() {
                   "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
       return false;
     }
-    if (route_->timeout_max && *timeout > *route_->timeout_max) timeout = route_->timeout_max;
-  } else if (route_->timeout_default) {
+      if (route_ != nullptr && route_->timeout_max && *timeout > *route_->timeout_max) {
+      timeout = route_->timeout_max;
+    }
+  } else if (route_ != nullptr && route_->timeout_default) {
     timeout = route_->timeout_default;
   }
   if (timeout) {
@@ -274,6 +324,11 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
 
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
   in_.feed(data, len);
+  if (phase_ == Phase::Local) {
+    local_->feed(data, len);
+    pumpLocal();
+    return;
+  }
   if (in_.messages.oversized() != 0 && phase_ != Phase::Responded) refuseOversized("request", in_.messages);
   if (in_.messages.compressed() && phase_ != Phase::Responded && !isEncoded(req_headers_.get("grpc-encoding"))) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
@@ -292,6 +347,11 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
 
 void Rpc::onRequestEnd() {
   request_ = RequestState::HalfClosedRemote;
+  if (phase_ == Phase::Local) {
+    local_->requestEnded();
+    pumpLocal();
+    return;
+  }
   attempt_.resume();
 }
 
@@ -423,6 +483,8 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
 }
 
 ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
+  // Answers drained: requests held back for room can go on.
+  if (local_ != nullptr && local_->waiting() && flow_.responsePending() == 0) pumpLocal();
   size_t n = flow_.takeResponse(buf, len);
   if (n > 0) attempt_.consume(n);
   if (flow_.responsePending() == 0 && response_ == ResponseState::TrailersReady) {
@@ -555,6 +617,7 @@ void Rpc::discardRequestBuffer() {
   // Reopen the client's window for what it sent and we will never forward;
   // bytes queued again for a retry were paid for when first sent.
   conn_.consume(stream_id_, flow_.discardRequest());
+  if (local_ != nullptr) conn_.consume(stream_id_, local_->release());
   retry_.dropRetained();
 }
 

@@ -2,12 +2,14 @@
 // with a backend (upstream) stream. Owned by its DownstreamConnection, keyed by
 // stream id. Its request goes through one visible sequence of phases:
 //
-//   request headers → validate → match route → policy (the route's
+//   request headers → validate → local → match route → policy (the route's
 //     RequestFilters: client certificate, authenticate, authorize, limit)
 //     → choose cluster → deadline → balance → attempt (UpstreamAttempt)
 //     → response
 //
-// and any phase may answer the call itself with a gRPC status. The pieces
+// and any phase may answer the call itself with a gRPC status. The local
+// phase hands calls the proxy serves itself (merged reflection) to a
+// LocalExchange, which answers them without any upstream attempt. The pieces
 // that are not phases live in their own objects: the backend stream of the
 // current try (UpstreamAttempt), what is needed to send the call again
 // (RetryState), and the buffered bytes with their window accounting
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +28,7 @@
 #include "http2/headers.h"
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
+#include "proxy/local_exchange.h"
 #include "proxy/message_counter.h"
 #include "proxy/request_filter.h"
 #include "proxy/request_identity.h"
@@ -46,6 +50,7 @@ class Rpc final : public upstream::StreamHandler {
   // Where the RPC is in its life.
   enum class Phase {
     Headers,    // waiting for the request headers to complete
+    Local,      // served by the proxy itself (LocalExchange), no backend
     Upstream,   // forwarding to a backend (or waiting to retry)
     Responded,  // the response toward the client is finished (or being finished)
   };
@@ -98,6 +103,8 @@ class Rpc final : public upstream::StreamHandler {
  private:
   // The request phases, in order; each returns false once it answered the RPC.
   bool validate();
+  // A call the proxy serves itself: starts the LocalExchange, returns false.
+  bool serveLocally();
   bool matchRoute();
   bool applyPolicy();
   bool chooseCluster();
@@ -112,6 +119,8 @@ class Rpc final : public upstream::StreamHandler {
   void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
   void sendTrailers();
   void resumeDownstream();
+  // Moves the LocalExchange on: handles queued requests, queues the answers.
+  void pumpLocal();
   // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
   void finishLocal(grpc::StatusCode code, std::string message,
                    std::vector<grpc::HeaderField> extra_trailers = {});
@@ -155,6 +164,7 @@ class Rpc final : public upstream::StreamHandler {
   PolicyFacts facts_;                    // what the policy steps learnt of the caller
   upstream::ActiveRpcSlot active_slot_;  // its place under circuit_breaker.max_active_rpcs
 
+  std::unique_ptr<LocalExchange> local_;  // the local phase's call, if it took the RPC
   UpstreamAttempt attempt_;
   RetryState retry_;
   event::Timer retry_timer_;

@@ -37,12 +37,14 @@ Result<std::vector<event::SocketAddress>> resolveEndpoint(const config::Endpoint
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
                                proxy::RoutePoliciesPtr policies, const ResolvedMap& resolved, const HealthLookup& health,
-                               uint64_t generation, tls::MaterialPtr tls) {
+                               uint64_t generation, tls::MaterialPtr tls,
+                               schema::CatalogPtr schema) {
   auto rt = std::make_shared<proxy::Runtime>();
   rt->config = config;
   rt->routes = std::move(routes);
   rt->policies = std::move(policies);
   rt->generation = generation;
+  rt->schema = std::move(schema);
   for (const auto& spec : config->clusters) {
     auto cluster = std::make_shared<upstream::ClusterSnapshot>();
     cluster->spec = std::shared_ptr<const config::ClusterSpec>(config, &spec);

@@ -177,6 +177,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     std::lock_guard<std::mutex> g(mu_);
     config_ = cfg;
     tls_ = material;
+    schema_ = prepared->schema;
   }
   publishCertificates(*cfg, *material);
   routes_ = prepared->routes;
@@ -197,6 +198,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.max_connections = l.max_connections;
     info.max_connection_age = l.max_connection_age;
     info.max_connection_age_grace = l.max_connection_age_grace;
+    info.merged_reflection = l.reflection == config::ReflectionMode::Merged;
     if (l.tls) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;
@@ -249,7 +251,7 @@ void Server::publish() {
   auto rt = buildRuntime(
       cfg, routes_, policies_, registry_.resolved(),
       [this](const std::string& c, const std::string& a) { return registry_.healthOf(c, a); },
-      generation_ + 1, tls_);
+      generation_ + 1, tls_, schema_);
   auto targets = registry_.adopt(*rt);
   if (checker_) checker_->setTargets(std::move(targets));
   {

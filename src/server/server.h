@@ -75,6 +75,7 @@ class Server {
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> config_;
   tls::MaterialPtr tls_;  // contexts of config_: listeners and clusters
+  schema::CatalogPtr schema_;  // descriptor sets of config_; null without any
   proxy::RuntimePtr runtime_;
   uint64_t generation_ = 0;
   bool draining_ = false;

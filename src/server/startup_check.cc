@@ -32,7 +32,9 @@ Result<PreparedConfig> prepareConfig(const config::Config& cfg) {
   auto routes = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg.routes));
   auto policies = proxy::buildRoutePolicies(cfg, *routes);
   if (!policies.ok()) return Error{policies.error()};
-  return PreparedConfig{*material, std::move(routes), *policies};
+  auto schema = schema::loadCatalog(cfg);  // descriptor sets, parsed and linked
+  if (!schema.ok()) return Error{schema.error()};
+  return PreparedConfig{*material, std::move(routes), *policies, *schema};
 }
 
 int checkConfig(const std::string& path) {

@@ -1,5 +1,5 @@
 // What startup builds from a validated config before it binds any socket
-// (all TLS material: listener and cluster contexts), and --check-config,
+// (all TLS material: listener and cluster contexts; the descriptor sets), and --check-config,
 // which runs exactly that plus the command-line checks and name resolution,
 // so that a file the check passes does not fail at startup or on reload. Server::apply calls prepareConfig too:
 // anything startup must build before binding belongs in prepareConfig, not in
@@ -13,6 +13,7 @@
 #include "config/spec.h"
 #include "proxy/request_filter.h"
 #include "routing/route_table.h"
+#include "schema/descriptor_catalog.h"
 #include "tls/material.h"
 
 namespace switchyard::server {
@@ -21,6 +22,7 @@ struct PreparedConfig {
   tls::MaterialPtr tls;  // never null
   std::shared_ptr<const routing::RouteTable> routes;  // never null
   proxy::RoutePoliciesPtr policies;                   // never null
+  schema::CatalogPtr schema;                          // the descriptor sets; null without any
 };
 
 // Builds every context startup needs (TLS, the route table, each route's
