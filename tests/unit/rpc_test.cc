@@ -668,13 +668,14 @@ TEST_F(RpcTest, DeadlineAnswersTheClientAndCancelsTheBackend) {
 // client's original grpc-timeout.
 TEST_F(RpcTest, RetryForwardsTheDeadlineThatIsLeft) {
   worker_->random_value = static_cast<uint64_t>(Duration(1s).count());  // backoff: 1 s
-  start("/retry.Svc/Call", {{"grpc-timeout", "10S"}});
+  Rpc& rpc = start("/retry.Svc/Call", {{"grpc-timeout", "10S"}});
   auto& first = waitForStream(1);
   EXPECT_EQ(grpc::parseGrpcTimeout(field(first.headers, "grpc-timeout")), Duration(10s));
   worker_->manual_clock.advance(3s);  // the backend takes 3 s to fail
   backend_.respond(first, {{":status", "200"}, {"content-type", "application/grpc"},
                            {"grpc-status", "14"}}, true);
-  ASSERT_TRUE(waitFor([&] { return first.closed.has_value(); }));
+  // The RPC has taken the answer and waits out its backoff.
+  ASSERT_TRUE(waitFor([&] { return rpc.upstreamState() == UpstreamAttempt::State::Idle; }));
   worker_->manual_clock.advance(1s);
   auto& second = waitForStream(2);
   EXPECT_EQ(grpc::parseGrpcTimeout(field(second.headers, "grpc-timeout")), Duration(6s));
