@@ -147,11 +147,22 @@ TEST_F(ResilienceHealthTest, GracefulBackendShutdownFailsNoCall) {
   ASSERT_TRUE(code.has_value()) << "backend b did not exit after SIGTERM";
   EXPECT_EQ(*code, 0);
   const auto exited = Clock::now();
-  // The load runs on through the checks' verdict and past it.
-  ASSERT_TRUE(WaitForHealth(b.address, "unhealthy", kUnhealthyWithin + 5000ms))
-      << "the stopped backend was not marked unhealthy: " << ClustersText();
-  ASSERT_TRUE(load.WaitForEachThread(5000ms));
-  ASSERT_TRUE(load.WaitForMore(20, 5000ms));
+  // The load runs on until the stopped backend is out of rotation (failed
+  // checks, or ejected by the failures it caused first) and past it.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::string h = HealthOf(b.address);
+        return h == "unhealthy" || h == "ejected";
+      },
+      kUnhealthyWithin + 5000ms, 20ms))
+      << "the stopped backend stayed in rotation: " << ClustersText();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto all = load.Calls();
+        return std::count_if(all.begin(), all.end(), [&](const Call& c) { return c.start > exited + 200ms; }) > 20;
+      },
+      10000ms, 20ms))
+      << "the load stalled after the shutdown";
   load.Stop();
 
   auto calls = load.Calls();
