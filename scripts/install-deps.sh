@@ -15,8 +15,9 @@ if [[ ${SY_DEPS:-all} != build ]]; then
   packages+=(
     libgtest-dev libgmock-dev
     # test tools: promtool (metrics format), systemd-analyze (unit file check),
-    # buildah and debootstrap (the container image is built and run)
-    prometheus systemd buildah debootstrap
+    # buildah and debootstrap (the container image is built and run),
+    # logrotate (deploy/logrotate/switchyard is run against the daemon)
+    prometheus systemd buildah debootstrap logrotate
     # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
     clang-14 libclang-rt-14-dev python3-h2
     # maintained gRPC clients from npm (tests/integration/node: reflection)

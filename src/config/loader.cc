@@ -39,6 +39,7 @@ constexpr uint64_t kMinFrameSize = 16384;        // RFC 9113 6.5.2
 constexpr uint64_t kMaxFrameSize = 16777215;
 constexpr uint64_t kMaxRetryAttempts = 5;
 constexpr uint64_t kMaxTransparentRetries = 10;
+constexpr uint64_t kMinHealthResponseBytes = 16;  // room for any HealthCheckResponse
 constexpr size_t kMaxPerMethodStats = 1000;  // route.stats.per_method entries
 
 constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -847,7 +848,7 @@ class Loader {
   void readHealthCheck(const YAML::Node& n, HealthCheckSpec& h) {
     Fields f(r_, n, "cluster.health_check",
              {"enabled", "service", "mode", "interval", "timeout", "jitter", "unhealthy_threshold",
-              "healthy_threshold"});
+              "healthy_threshold", "max_response_bytes"});
     h.mark = f.mark();
     if (!f.isMap()) return;
     h.enabled = true;  // the section's presence turns checking on
@@ -876,6 +877,10 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("healthy_threshold")) {
       assign(h.healthy_threshold, r_.integer(*v, "health_check.healthy_threshold", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_response_bytes")) {
+      assign(h.max_response_bytes,
+             r_.size(*v, "health_check.max_response_bytes", kMinHealthResponseBytes, kU32Max));
     }
   }
 

@@ -209,6 +209,9 @@ struct HealthCheckSpec {
   Duration jitter = Duration::zero();
   uint32_t unhealthy_threshold = 3;
   uint32_t healthy_threshold = 2;
+  // The largest HealthCheckResponse message accepted (a real one is 2 bytes);
+  // a larger one fails the check as soon as its length prefix arrives.
+  uint64_t max_response_bytes = 16 * 1024;
   Mark mark;
 };
 

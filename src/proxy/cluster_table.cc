@@ -8,8 +8,8 @@
 
 namespace switchyard::proxy {
 
-ClusterTable::ClusterTable(event_base* base, size_t worker_index)
-    : base_(base), worker_index_(worker_index) {}
+ClusterTable::ClusterTable(event_base* base, size_t worker_index, event::Clock& clock)
+    : base_(base), worker_index_(worker_index), clock_(&clock) {}
 
 ClusterTable::~ClusterTable() = default;
 
@@ -34,6 +34,7 @@ void ClusterTable::apply(const Runtime& runtime) {
     for (const auto& ep : cluster.endpoints) {
       upstream::ConnectionSettings cs = upstream::endpointConnectionSettings(cluster, ep);
       cs.pending_count = &counters_[spec.name].pending_streams;  // this worker's, per cluster
+      cs.clock = clock_;
       upstream::EndpointKey key{spec.name, ep.address};
       live.insert(key);
       auto it = pools_.find(key);

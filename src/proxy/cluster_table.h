@@ -38,7 +38,8 @@ class ClusterTable {
   // Receives (cluster, endpoint address) when passive checks suggest ejection.
   using OutlierSink = std::function<void(const std::string& cluster, const std::string& address)>;
 
-  ClusterTable(event_base* base, size_t worker_index);
+  // `clock` is the worker loop's: its pools' pending timeouts keep time by it.
+  ClusterTable(event_base* base, size_t worker_index, event::Clock& clock = event::realClock());
   void setOutlierSink(OutlierSink sink) { outlier_sink_ = std::move(sink); }
   void setStats(metrics::WorkerStats* stats) { stats_ = stats; }
   // How new pools open connections (tests: in memory); set before apply().
@@ -82,6 +83,7 @@ class ClusterTable {
 
   event_base* base_;
   size_t worker_index_;
+  event::Clock* clock_;
   std::vector<ClusterState> clusters_;
   std::map<upstream::EndpointKey, std::unique_ptr<upstream::Pool>> pools_;
   std::vector<std::unique_ptr<upstream::Pool>> draining_;

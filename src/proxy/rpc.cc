@@ -49,12 +49,14 @@ const char* toString(Rpc::ResponseState s) {
 Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
     : conn_(conn),
       stream_id_(stream_id),
+      attempt_(conn.worker().clock()),
       retry_timer_(conn.worker().base(),
                    [this] {
                      if (phase_ == Phase::Upstream && !attempt_.open()) startAttempt();
-                   }),
-      start_(std::chrono::steady_clock::now()),
-      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }) {}
+                   },
+                   conn.worker().clock()),
+      start_(conn.worker().clock().now()),
+      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }, conn.worker().clock()) {}
 
 Rpc::~Rpc() {
   cancelUpstream(NGHTTP2_CANCEL);
@@ -312,7 +314,7 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
   }
   if (deadline_at_) {
     // Forward what is left of the caller's budget, not what it started with.
-    values.timeout = grpc::formatGrpcTimeout(*deadline_at_ - std::chrono::steady_clock::now());
+    values.timeout = grpc::formatGrpcTimeout(*deadline_at_ - conn_.worker().clock().now());
     nva.add("grpc-timeout", values.timeout);
   }
   identity_.appendGenerated(nva);
@@ -627,7 +629,7 @@ bool Rpc::canRetry() const {
   if (phase_ != Phase::Upstream || response_ != ResponseState::None || !retry_.bodyRetained()) {
     return false;
   }
-  return !deadline_at_ || std::chrono::steady_clock::now() < *deadline_at_;
+  return !deadline_at_ || conn_.worker().clock().now() < *deadline_at_;
 }
 
 void Rpc::retry(Duration delay, const char* why) {
@@ -663,7 +665,7 @@ bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
   } else {
     delay = backoffDelay(policy, retry_.attempts(), conn_.worker().random());
   }
-  if (deadline_at_ && std::chrono::steady_clock::now() + delay >= *deadline_at_) return false;
+  if (deadline_at_ && conn_.worker().clock().now() + delay >= *deadline_at_) return false;
   retry_.enterBudget();
   if (auto* ep = attempt_.endpointStats()) ep->policyRetry();
   // The backend has answered; NO_ERROR tells it we will send nothing more.
@@ -684,7 +686,7 @@ void Rpc::onDeadline() {
 
 void Rpc::recordMetrics() {
   if (series_ == nullptr) return;
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double secs = std::chrono::duration<double>(conn_.worker().clock().now() - start_).count();
   series_->messagesReceived(in_.messages.messages());
   series_->messagesSent(out_.messages.messages());
   series_->bytesReceived(in_.bytes);
@@ -707,7 +709,7 @@ void Rpc::logAccess() {
   r.grpc_status = status_ ? static_cast<int>(*status_) : -1;
   r.grpc_message =
       local_message_.empty() ? resp_trailers_.get("grpc-message") : std::string_view(local_message_);
-  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+  r.duration_ms = std::chrono::duration<double, std::milli>(conn_.worker().clock().now() - start_)
                       .count();
   r.upstream_ms = attempt_.lastDurationMs();
   r.bytes_in = in_.bytes;

@@ -172,8 +172,8 @@ class Rpc final : public upstream::StreamHandler {
   http2::HeaderList resp_trailers_;             // the backend's trailers, forwarded as they are
   std::vector<grpc::HeaderField> local_trailers_;  // if set, sent instead of resp_trailers_
 
-  std::chrono::steady_clock::time_point start_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_at_;
+  event::Clock::TimePoint start_;  // by the worker's clock, like the deadline
+  std::optional<event::Clock::TimePoint> deadline_at_;
   event::Timer deadline_timer_;
 
   std::optional<grpc::StatusCode> status_;
