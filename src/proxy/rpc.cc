@@ -8,12 +8,14 @@
 #include "grpc/method_path.h"
 #include "grpc/status_map.h"
 #include "grpc/timeout.h"
+#include "grpc/web_framing.h"
 #include "metrics/worker_stats.h"
 #include "proxy/access_log_buffer.h"
 #include "proxy/client_cert_filter.h"
 #include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
+#include "proxy/web_protocol.h"
 #include "routing/metric_labels.h"
 
 namespace switchyard::proxy {
@@ -89,7 +91,11 @@ bool Rpc::validate() {
                     " bytes");
     return false;
   }
-  if (!grpc::isGrpcContentType(req_headers_.get("content-type"))) {
+  if (conn_.listener().grpc_web && req_headers_.get(":method") == "OPTIONS" &&
+      req_headers_.has("access-control-request-method")) {
+    return answerPreflight();
+  }
+  if (!selectProtocol()) {
     // gRPC spec: a server SHOULD answer a non-gRPC content-type with HTTP 415.
     if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
     replyHttp(415);
@@ -101,6 +107,40 @@ bool Rpc::validate() {
     return false;
   }
   return true;
+}
+
+bool Rpc::selectProtocol() {
+  std::string_view ct = req_headers_.get("content-type");
+  if (grpc::isGrpcContentType(ct)) return true;
+  if (!conn_.listener().grpc_web) return false;
+  auto web = grpc::parseWebContentType(ct);
+  if (!web) return false;
+  owned_protocol_ = std::make_unique<WebProtocol>(std::move(*web), conn_.listener().cors.get(),
+                                                  req_headers_.get("origin"));
+  protocol_ = owned_protocol_.get();
+  return true;
+}
+
+bool Rpc::answerPreflight() {
+  phase_ = Phase::Responded;
+  response_ = ResponseState::Ended;
+  std::string_view origin = req_headers_.get("origin");
+  const routing::CorsPolicy* cors = conn_.listener().cors.get();
+  http2::NvList nva;
+  std::vector<grpc::HeaderField> fields;
+  if (cors != nullptr && cors->allows(origin)) {
+    http_status_ = 204;
+    fields = cors->preflightHeaders(origin);
+  } else {
+    // No CORS headers: the browser refuses the call.
+    http_status_ = 403;
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+  }
+  std::string code = std::to_string(http_status_);
+  nva.add(":status", code);
+  nva.addAll(fields);
+  checkSent(conn_.respond(stream_id_, nva, true), "CORS preflight answer");
+  return false;
 }
 
 bool Rpc::applyFilters() {
@@ -224,8 +264,10 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
     } else if (edits.drops(name)) {
       continue;  // the route's request_headers remove or set it
     }
-    nva.add(name, value);
+    auto forwarded = protocol_->upstreamField(name, value);
+    if (forwarded) nva.add(name, *forwarded);
   }
+  protocol_->addUpstreamFields(req_headers_, nva);
   for (const auto& [name, value] : edits.appended()) nva.add(name, value);
   if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
     nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
@@ -248,23 +290,45 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
 // ------------------------------------------------------- request body (flow)
 
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
-  in_.feed(data, len);
-  if (in_.messages.oversized() != 0 && phase_ != Phase::Responded) refuseOversized("request", in_.messages);
   if (phase_ == Phase::Responded) {
     // Nobody will forward these bytes: reopen the client's window at once.
+    in_.bytes += len;
     conn_.consume(stream_id_, len);
+    return;
+  }
+  auto grpc_bytes = protocol_->decodeRequest(data, len);
+  if (!grpc_bytes) {
+    conn_.consume(stream_id_, len);
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    finishLocal(StatusCode::Internal, "malformed " + std::string(protocol_->name()) + " request body");
+    return;
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(grpc_bytes->data());
+  size_t n = grpc_bytes->size();
+  in_.feed(bytes, n);
+  if (in_.messages.oversized() != 0) refuseOversized("request", in_.messages);
+  if (phase_ == Phase::Responded) {
+    payClient(n);
     return;
   }
   // Without an open attempt a retry is waiting out its backoff: the bytes
   // stay queued for it (and unpaid, so the client's window bounds them).
-  flow_.addRequest(data, len);
+  flow_.addRequest(bytes, n);
   attempt_.resume();
 }
 
 void Rpc::onRequestEnd() {
   request_ = RequestState::HalfClosedRemote;
+  if (!protocol_->requestComplete() && phase_ != Phase::Responded) {
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    finishLocal(StatusCode::Internal,
+                std::string(protocol_->name()) + " request body ends inside a base64 group");
+    return;
+  }
   attempt_.resume();
 }
+
+void Rpc::payClient(size_t forwarded) { conn_.consume(stream_id_, protocol_->clientBytesFor(forwarded)); }
 
 ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
   size_t to_consume = 0;
@@ -273,7 +337,7 @@ ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
     // Keep a copy for a possible retry while it fits the retry buffer.
     retry_.retain(buf, n, cluster().spec->retry_buffer);
     // The backend took these bytes: let the client send as many more.
-    conn_.consume(stream_id_, to_consume);
+    payClient(to_consume);
   }
   if (flow_.requestEmpty() && request_ == RequestState::HalfClosedRemote) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -335,10 +399,25 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
 }
 
 void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
+  if (end_stream && !protocol_->trailersOnly()) {
+    // The status travels in the body: the backend's headers become the trailers.
+    resp_trailers_ = std::move(headers);
+    startBodyOnlyResponse();
+    response_ = ResponseState::TrailersReady;
+    conn_.resumeResponse(stream_id_);
+    return;
+  }
   http2::NvList nva;
-  nva.addForwardable(headers);
+  protocol_->addResponseHeaders(headers, nva);
   response_ = end_stream ? ResponseState::Ended : ResponseState::HeadersSent;
   checkSent(conn_.respond(stream_id_, nva, end_stream), "response headers");
+}
+
+void Rpc::startBodyOnlyResponse() {
+  http2::NvList nva;
+  protocol_->addLocalResponseHeaders(nva);
+  response_ = ResponseState::HeadersSent;
+  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
 }
 
 void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
@@ -381,15 +460,30 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
 }
 
 ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
-  size_t n = flow_.takeResponse(buf, len);
-  if (n > 0) attempt_.consume(n);
-  if (flow_.responsePending() == 0 && response_ == ResponseState::TrailersReady) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    sendTrailers();
+  if (response_ == ResponseState::Ended && protocol_->trailersInBody()) {
+    // The trailers are the last bytes of the body.
+    bool done = false;
+    size_t n = protocol_->readBodyEnd(buf, len, &done);
+    if (done) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }
-  if (n == 0) return NGHTTP2_ERR_DEFERRED;
-  return static_cast<ssize_t>(n);
+  size_t written = 0;
+  size_t n = protocol_->readResponse(flow_, buf, len, &written);
+  if (n > 0) attempt_.consume(n);
+  if (flow_.responsePending() == 0 && protocol_->responseDrained() &&
+      response_ == ResponseState::TrailersReady) {
+    if (protocol_->trailersInBody()) {
+      sendTrailers();
+      // nghttp2 asks again for the rest (the trailer frame) while this returns data.
+      if (written > 0) return static_cast<ssize_t>(written);
+      return readResponseBody(buf, len, flags);
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    sendTrailers();
+    return static_cast<ssize_t>(written);
+  }
+  if (written == 0) return NGHTTP2_ERR_DEFERRED;
+  return static_cast<ssize_t>(written);
 }
 
 void Rpc::sendTrailers() {
@@ -400,6 +494,10 @@ void Rpc::sendTrailers() {
     nva.addForwardable(resp_trailers_);
   }
   response_ = ResponseState::Ended;
+  if (protocol_->trailersInBody()) {
+    protocol_->endBody(nva);
+    return;
+  }
   checkSent(conn_.sendTrailers(stream_id_, nva), "trailers");
 }
 
@@ -450,6 +548,7 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
   deadline_timer_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
+  if (response_ == ResponseState::None && !protocol_->trailersOnly()) startBodyOnlyResponse();
   if (response_ == ResponseState::None) {
     http2::NvList nva;
     auto fields = grpc::trailersOnlyHeaders(code, message);
@@ -500,7 +599,7 @@ void Rpc::cancelUpstream(uint32_t h2_error) {
 void Rpc::discardRequestBuffer() {
   // Reopen the client's window for what it sent and we will never forward;
   // bytes queued again for a retry were paid for when first sent.
-  conn_.consume(stream_id_, flow_.discardRequest());
+  payClient(flow_.discardRequest());
   retry_.dropRetained();
 }
 

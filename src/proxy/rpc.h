@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
 #include "proxy/message_counter.h"
+#include "proxy/protocol_adapter.h"
 #include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
 #include "proxy/runtime.h"
@@ -95,6 +97,10 @@ class Rpc final : public upstream::StreamHandler {
  private:
   // The request phases, in order; each returns false once it answered the RPC.
   bool validate();
+  // A CORS preflight (OPTIONS) on a gRPC-Web listener: answered here.
+  bool answerPreflight();
+  // Picks the ProtocolAdapter from the content type; false if none fits.
+  bool selectProtocol();
   bool applyFilters();
   bool route();
   bool applyDeadline();
@@ -104,6 +110,10 @@ class Rpc final : public upstream::StreamHandler {
 
   // The response phase.
   void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
+  // Starts a response whose status will travel in the body (gRPC-Web).
+  void startBodyOnlyResponse();
+  // The client's window reopens for what `forwarded` decoded bytes cost it.
+  void payClient(size_t forwarded);
   void sendTrailers();
   void resumeDownstream();
   // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
@@ -137,6 +147,9 @@ class Rpc final : public upstream::StreamHandler {
   ResponseState response_ = ResponseState::None;
   bool headers_too_large_ = false;
   http2::HeaderList req_headers_;
+  // How the client speaks (native gRPC unless the content type says otherwise).
+  ProtocolAdapter* protocol_ = &nativeProtocol();
+  std::unique_ptr<ProtocolAdapter> owned_protocol_;
 
   RuntimePtr runtime_;  // the snapshot the RPC started with
   const routing::Route* route_ = nullptr;

@@ -194,6 +194,10 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.request_headers_timeout = l.request_headers_timeout;
     info.stream_idle_timeout = l.stream_idle_timeout;
     info.max_connections = l.max_connections;
+    if (l.grpc_web) {
+      info.grpc_web = true;
+      if (l.grpc_web->cors) info.cors = std::make_shared<const routing::CorsPolicy>(*l.grpc_web->cors);
+    }
     if (l.tls) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;
