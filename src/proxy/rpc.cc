@@ -163,7 +163,7 @@ bool Rpc::route() {
   auto* stats = conn_.worker().stats();
   if (route_ == nullptr) {
     if (stats != nullptr) {
-      series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "");
+      series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
       series_->started();
       stats->localError(metrics::LocalError::NoRoute);
     }
@@ -174,7 +174,7 @@ bool Rpc::route() {
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
   if (stats != nullptr) {
     auto labels = routing::metricLabels(*route_, path);
-    series_ = stats->rpc(labels.service, labels.method, cluster().name());
+    series_ = stats->rpc(labels.service, labels.method, cluster().name(), protocol_->name());
     series_->started();
   }
   in_.messages.setLimit(route_->max_request_message_bytes);
