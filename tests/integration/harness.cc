@@ -373,6 +373,9 @@ std::string ProxyConfig::ToYaml() const {
     y << "  - name: " << Quote(l.name) << "\n";
     y << "    address: " << Quote(l.address) << "\n";
     if (!l.tls_cert.empty()) y << "    tls: { cert: " << Quote(l.tls_cert) << ", key: " << Quote(l.tls_key) << " }\n";
+    if (auto extra = listener_extra.find(l.name); extra != listener_extra.end()) {
+      for (const auto& line : extra->second) y << "    " << line << "\n";
+    }
   }
   y << "routes:\n" << routes_yaml;
   for (const auto& r : routes_yaml.empty() ? routes : std::vector<RouteConfig>{}) {

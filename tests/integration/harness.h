@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -177,6 +178,8 @@ struct ProxyConfig {
   std::vector<RouteConfig> routes;
   std::vector<ClusterConfig> clusters;
   std::string routes_yaml;  // non-empty: the routes list as written, instead of `routes`
+  // Further "key: value" lines of a listener, by listener name.
+  std::map<std::string, std::vector<std::string>> listener_extra;
   std::string ToYaml() const;
 };
 
