@@ -19,6 +19,9 @@ if [[ ${SY_DEPS:-all} != build ]]; then
     prometheus systemd buildah debootstrap
     # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
     clang-14 libclang-rt-14-dev python3-h2
+    # gRPC-Web tests: curl as a client; headless Chromium driven by puppeteer-core
+    # (npm, installed by the browser test into the build directory)
+    curl chromium nodejs npm
   )
 fi
 
