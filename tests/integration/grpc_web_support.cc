@@ -135,7 +135,7 @@ WebResponse RunCurl(const CurlRequest& request, const TempDir& dir) {
     argv.push_back("-H");
     argv.push_back(h);
   }
-  if (request.method != "OPTIONS" && request.method != "GET") {
+  if (request.send_body && request.method != "OPTIONS" && request.method != "GET") {
     argv.push_back("--data-binary");
     argv.push_back("@" + body_in.string());
   }

@@ -38,6 +38,11 @@ struct CurlRequest {
   std::string method = "POST";
   std::vector<std::string> headers;  // "name: value"
   std::string body;
+  // false: no body at all, so the request ends with its HEADERS. For calls the
+  // proxy answers from the headers alone: curl 7.88 may report the
+  // RST_STREAM(NO_ERROR) that follows an early complete response as an error
+  // while it is still uploading (RFC 9113 8.1 says clients keep the response).
+  bool send_body = true;
   bool http2 = true;  // --http2-prior-knowledge (cleartext) or --http2 (TLS)
   bool text = false;  // decode the response body as base64 before parsing
   std::vector<std::string> extra_args;

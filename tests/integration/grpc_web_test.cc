@@ -127,7 +127,7 @@ TEST_F(GrpcWebTest, ProxyMadeErrorsAreGrpcWeb) {
   c.url = "http://" + proxy_address() + "/no.such.Service/Call";
   c.text = true;
   c.headers = {"content-type: application/grpc-web-text"};
-  c.body = Base64(WebFrame(""));
+  c.send_body = false;
   WebResponse r = RunCurl(c, dir());
   ASSERT_EQ(r.http_status, 200) << r.curl_err;
   ASSERT_TRUE(r.error.empty()) << r.error;
@@ -205,7 +205,7 @@ TEST_F(GrpcWebTest, ListenerWithoutGrpcWebAnswers415) {
   CurlRequest c;
   c.url = Url("Unary", native_address_);
   c.headers = {"content-type: application/grpc-web"};
-  c.body = WebFrame("");
+  c.send_body = false;
   WebResponse r = RunCurl(c, dir());
   EXPECT_EQ(r.http_status, 415) << r.curl_err;
 }
