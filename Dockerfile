@@ -13,6 +13,11 @@
 # publish it to the host's loopback only: `-p 127.0.0.1:9901:9901`. It has no
 # authentication; never publish it on a public interface.
 #
+# Access logs go to stdout, which the container runtime keeps and rotates. An
+# access log written to a file on a mounted volume is rotated from the host:
+# rename it, then `docker kill --signal=USR1 switchyard` (the systemd hosts'
+# logrotate policy is deploy/logrotate/switchyard; see docs/operations.md).
+#
 # The build stage runs scripts/install-deps.sh and scripts/build.sh (Release,
 # warnings are errors). The runtime stage installs the Debian packages that
 # hold the libraries the binary links, as scripts/runtime-packages.sh reads

@@ -77,6 +77,7 @@ struct Options {
   double rate_mib = 256;
   std::string ca;
   std::string authority;
+  std::string cert, key;  // client certificate (mutual TLS), with --ca
   int proxy_pid = 0;
   int backend_pid = 0;
   double deadline = 30;
@@ -200,6 +201,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const Options& o, int index) {
   if (!o.ca.empty()) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = ReadFile(o.ca);
+    if (!o.cert.empty()) {
+      ssl.pem_cert_chain = ReadFile(o.cert);
+      ssl.pem_private_key = ReadFile(o.key);
+    }
     creds = grpc::SslCredentials(ssl);
     if (!o.authority.empty()) args.SetSslTargetNameOverride(o.authority);
   } else {
@@ -794,7 +799,7 @@ constexpr const char* kUsage =
     "usage: sy_bench_load --target HOST:PORT --mode unary|stream|bidi|latency|slowread|idle\n"
     "  [--conns N] [--streams M] [--size BYTES] [--duration S] [--warmup S]\n"
     "  [--stream-count K] [--total BYTES] [--rate MIB_PER_S] [--deadline S]\n"
-    "  [--ca FILE] [--authority NAME] [--proxy-pid PID] [--backend-pid PID]\n";
+    "  [--ca FILE [--cert FILE --key FILE]] [--authority NAME] [--proxy-pid PID] [--backend-pid PID]\n";
 
 }  // namespace
 
@@ -822,6 +827,8 @@ int main(int argc, char** argv) {
     else if (arg == "--deadline") o.deadline = std::atof(value().c_str());
     else if (arg == "--ca") o.ca = value();
     else if (arg == "--authority") o.authority = value();
+    else if (arg == "--cert") o.cert = value();
+    else if (arg == "--key") o.key = value();
     else if (arg == "--proxy-pid") o.proxy_pid = std::atoi(value().c_str());
     else if (arg == "--backend-pid") o.backend_pid = std::atoi(value().c_str());
     else {
@@ -830,7 +837,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.target.empty() || o.conns < 1 || o.streams < 1 || o.duration <= 0 || o.warmup < 0 || o.size == 0 ||
-      o.rate_mib <= 0) {
+      o.rate_mib <= 0 || o.cert.empty() != o.key.empty() || (!o.cert.empty() && o.ca.empty())) {
     std::fputs(kUsage, stderr);
     return 2;
   }

@@ -29,11 +29,14 @@ THROUGHPUT_CASES = [
     ("stream", "msg", "server stream, 1 KiB messages, 4 conns x 4 streams"),
     ("bidi", "round trip", "bidi ping-pong, 16 B, 4 conns x 16 streams"),
     ("tls", "RPC", "unary 16 B, TLS client to proxy, 4 conns x 16 streams"),
+    ("tlsup", "RPC", "unary 16 B, TLS client to proxy and proxy to backend, 4 conns x 16 streams"),
+    ("mtls", "RPC", "unary 16 B, as tlsup with a verified client certificate, 4 conns x 16 streams"),
+    ("ratelimit16", "RPC", "unary16 through a rate_limit keyed by client_ip that is never hit"),
     ("latency", "RPC", "one unary 16 B RPC at a time"),
     ("h2load16", "RPC", "unary 16 B, h2load -c 16 -m 32 (counts checked at the backend)"),
 ]
 CONC_CASES = [("conc10", "10"), ("conc1k", "1,000"), ("conc10k", "10,000")]
-UNARY_RSS_CASES = ["unary16", "unary64k", "tls", "h2load16"]
+UNARY_RSS_CASES = ["unary16", "unary64k", "tls", "tlsup", "mtls", "h2load16"]
 
 
 def parse(path):

@@ -3,7 +3,7 @@
 # all on loopback, all with one worker, in the same run. See docs/performance.md.
 #
 #   scripts/bench.sh [--duration 10] [--repeat 3] [--warmup 1]
-#                    [--cases unary16,unary64k,stream,bidi,tls,latency,...]
+#                    [--cases unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,...]
 #                    [--targets direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4]
 #                    [--idle-conns 5000] [--big-mib 1024] [--slow-rate 64]
 #                    [--out bench/results/latest.md] [--no-install] [--no-build]
@@ -14,11 +14,17 @@
 #   stream    server streaming, 1 KiB messages, 1000 per RPC, 4 x 4
 #   bidi      ping-pong round trips, 16 B, 4 x 16 long-lived streams
 #   tls       unary16 with TLS from the client to the proxy (cleartext h2 behind it)
+#   tlsup     unary16 with TLS on both legs: client to proxy, and proxy to the
+#             backend's TLS port (the backend certificate verified against the CA)
+#   mtls      tlsup plus a client certificate the proxy requires and verifies
+#   ratelimit16  unary16 through a route with a rate_limit keyed by client_ip that
+#             is never hit (Switchyard targets only): the cost of the limit step
 #   latency   one 16 B unary RPC at a time on one connection
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
 #   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
 #   idle      --idle-conns idle HTTP/2 client connections; proxy RSS per connection
 #   bigstream one --big-mib MiB server stream read at --slow-rate MiB/s; proxy RSS growth
+#   callgrind-ratelimit  callgrind on sy-1 with the ratelimit16 route (not in the default list)
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
 #             with access_log: off (sy-1) and with the default text access log
 #             written to a file (sy-1-log)
@@ -37,7 +43,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 duration=10
 repeat=3
 warmup=1
-cases=unary16,unary64k,stream,bidi,tls,latency,h2load16,conc10,conc1k,conc10k,idle,bigstream,callgrind
+cases=unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,h2load16,conc10,conc1k,conc10k,idle,bigstream,callgrind
 targets=direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4
 idle_conns=5000
 big_mib=1024
@@ -155,6 +161,10 @@ mkdir -p "$tls"
   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
     -extfile ext.cnf -out server.crt 2>/dev/null
   cat server.crt server.key >server.pem
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=bench client" -keyout client.key -out client.csr 2>/dev/null
+  printf 'subjectAltName=URI:spiffe://bench/client\nextendedKeyUsage=clientAuth\n' >client-ext.cnf
+  openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile client-ext.cnf -out client.crt 2>/dev/null
 )
 
 # --- backend ----------------------------------------------------------------
@@ -187,9 +197,14 @@ count_of() {  # count_of "COUNTS-LINE" KEY
 }
 
 # --- proxies ----------------------------------------------------------------
-# start_target TARGET TLS(0|1): starts a fresh proxy; sets tgt_port, tgt_pid.
+# start_target TARGET TLS [RATE_LIMIT(0|1)]: starts a fresh proxy; sets tgt_port, tgt_pid.
+# TLS: 0 cleartext, 1 TLS from the client, 2 TLS on both legs (the backend's
+# TLS port, verified), 3 as 2 with a required, verified client certificate.
 start_target() {
-  local target=$1 use_tls=$2 dir=$work/$1
+  local target=$1 use_tls=$2 rate_limit=${3:-0} dir=$work/$1
+  local up_tls=$((use_tls >= 2)) client_auth=$((use_tls == 3))
+  local up_port=$be_port
+  ((up_tls)) && up_port=$be_tls_port
   mkdir -p "$dir"
   tgt_pid=""
   if [ "$target" = direct ]; then
@@ -211,13 +226,19 @@ start_target() {
         echo "  - name: bench"
         echo "    address: 127.0.0.1:$tgt_port"
         echo "    idle_timeout: 0s"
-        ((use_tls)) && echo "    tls: { cert: $tls/server.crt, key: $tls/server.key }"
+        if ((client_auth)); then
+          echo "    tls: { cert: $tls/server.crt, key: $tls/server.key, client_ca: $tls/ca.crt, client_auth: require }"
+        elif ((use_tls)); then
+          echo "    tls: { cert: $tls/server.crt, key: $tls/server.key }"
+        fi
         echo "routes:"
         echo "  - match: { service: switchyard.bench.Bench }"
         echo "    cluster: bench"
+        ((rate_limit)) && echo "    rate_limit: { rps: 10000000, burst: 10000000, key: client_ip }"
         echo "clusters:"
         echo "  - name: bench"
-        echo "    endpoints: [127.0.0.1:$be_port]"
+        echo "    endpoints: [127.0.0.1:$up_port]"
+        ((up_tls)) && echo "    tls: { ca: $tls/ca.crt, server_name: localhost }"
       } >"$dir/switchyard.yaml"
       ${SY_WRAPPER:-} "$SY" --config "$dir/switchyard.yaml" >"$dir/out.log" 2>&1 &
       ;;
@@ -227,6 +248,12 @@ start_target() {
       ((use_tls)) && listen="listen 127.0.0.1:$tgt_port ssl http2;
         ssl_certificate $tls/server.crt; ssl_certificate_key $tls/server.key;
         ssl_protocols TLSv1.2 TLSv1.3;"
+      ((client_auth)) && listen+="
+        ssl_client_certificate $tls/ca.crt; ssl_verify_client on;"
+      local pass="grpc_pass grpc://backend;"
+      ((up_tls)) && pass="grpc_pass grpcs://backend;
+      grpc_ssl_trusted_certificate $tls/ca.crt; grpc_ssl_verify on;
+      grpc_ssl_name localhost; grpc_ssl_server_name on; grpc_ssl_session_reuse on;"
       cat >"$dir/nginx.conf" <<EOF
 daemon off;
 master_process off;
@@ -243,7 +270,7 @@ http {
   uwsgi_temp_path $dir/tmp/uwsgi;
   scgi_temp_path $dir/tmp/scgi;
   upstream backend {
-    server 127.0.0.1:$be_port;
+    server 127.0.0.1:$up_port;
     keepalive 20000;
     keepalive_requests 100000000;
     keepalive_timeout 300s;
@@ -256,7 +283,7 @@ http {
     http2_idle_timeout 300s;
     client_max_body_size 0;
     location / {
-      grpc_pass grpc://backend;
+      $pass
       grpc_read_timeout 300s;
       grpc_send_timeout 300s;
     }
@@ -268,6 +295,9 @@ EOF
     haproxy)
       local bind="bind 127.0.0.1:$tgt_port proto h2"
       ((use_tls)) && bind="bind 127.0.0.1:$tgt_port ssl crt $tls/server.pem alpn h2"
+      ((client_auth)) && bind+=" ca-file $tls/ca.crt verify required"
+      local server="server s1 127.0.0.1:$be_port proto h2"
+      ((up_tls)) && server="server s1 127.0.0.1:$be_tls_port proto h2 ssl alpn h2 verify required ca-file $tls/ca.crt sni str(localhost) verifyhost localhost"
       cat >"$dir/haproxy.cfg" <<EOF
 global
   nbthread 1
@@ -284,7 +314,7 @@ frontend fe
   default_backend be
 backend be
   http-reuse always
-  server s1 127.0.0.1:$be_port proto h2
+  $server
 EOF
       haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
       ;;
@@ -307,10 +337,12 @@ EOF
       ;;
     nghttpx)
       : >"$dir/empty.conf"
-      local fe="127.0.0.1,$tgt_port;no-tls" keycert=()
+      local fe="127.0.0.1,$tgt_port;no-tls" keycert=() be="127.0.0.1,$be_port;;proto=h2" tlsopts=()
       ((use_tls)) && { fe="127.0.0.1,$tgt_port"; keycert=("$tls/server.key" "$tls/server.crt"); }
+      ((up_tls)) && { be="127.0.0.1,$be_tls_port;;proto=h2;tls;sni=localhost"; tlsopts+=(--cacert="$tls/ca.crt"); }
+      ((client_auth)) && tlsopts+=(--verify-client --verify-client-cacert="$tls/ca.crt")
       nghttpx --conf="$dir/empty.conf" --single-process --workers=1 \
-        --frontend="$fe" --backend="127.0.0.1,$be_port;;proto=h2" \
+        --frontend="$fe" --backend="$be" "${tlsopts[@]}" \
         --frontend-http2-max-concurrent-streams=1024 --backend-http2-max-concurrent-streams=1024 \
         --frontend-http2-read-timeout=300s --frontend-keep-alive-timeout=300s \
         --backend-read-timeout=300s --backend-write-timeout=300s --backend-keep-alive-timeout=300s \
@@ -333,7 +365,7 @@ stop_target() { [ -n "$tgt_pid" ] && stop_pid "$tgt_pid"; tgt_pid=""; }
 # Case table: mode conns streams size [extra load flags]
 case_spec() {
   case $1 in
-    unary16|tls) echo "unary 4 16 16" ;;
+    unary16|tls|tlsup|mtls|ratelimit16) echo "unary 4 16 16" ;;
     unary64k) echo "unary 4 4 65536" ;;
     stream) echo "stream 4 4 1024 --stream-count 1000" ;;
     bidi) echo "bidi 4 16 16" ;;
@@ -393,9 +425,9 @@ h2load_run() {  # h2load_run CASE TARGET REP
 }
 
 measure() {  # measure CASE TARGET REP
-  local c=$1 target=$2 rep=$3 use_tls=0 spec mode conns streams size rest="" want extra=()
-  [ "$c" = tls ] && use_tls=1
-  if ! start_target "$target" "$use_tls"; then
+  local c=$1 target=$2 rep=$3 use_tls=0 rate_limit=0 spec mode conns streams size rest="" want extra=()
+  case $c in tls) use_tls=1 ;; tlsup) use_tls=2 ;; mtls) use_tls=3 ;; ratelimit16) rate_limit=1 ;; esac
+  if ! start_target "$target" "$use_tls" "$rate_limit"; then
     echo "case=$c target=$target rep=$rep verify=FAIL:proxy_did_not_start" >>"$raw"
     return 0
   fi
@@ -411,6 +443,7 @@ measure() {  # measure CASE TARGET REP
               --size "$size" --duration "$duration" --warmup "$warmup" --backend-pid "$be_pid")
   [ -n "$tgt_pid" ] && args+=(--proxy-pid "$tgt_pid")
   ((use_tls)) && args+=(--ca "$tls/ca.crt" --authority localhost)
+  ((use_tls == 3)) && args+=(--cert "$tls/client.crt" --key "$tls/client.key")
   local before after result rc=0 outf=$work/load.out
   before=$(backend_counts)
   timeout $((120 + ${duration%.*} * 3 + big_mib / (slow_rate > 0 ? slow_rate : 1) * 2)) \
@@ -447,15 +480,16 @@ measure() {  # measure CASE TARGET REP
 
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
-callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log)
-  local target=$1
+callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)]
+  local target=$1 rate_limit=${2:-0} cg_case=callgrind
+  ((rate_limit)) && cg_case=callgrind-ratelimit
   if ! command -v valgrind >/dev/null; then
-    echo "case=callgrind target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
+    echo "case=$cg_case target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
   fi
-  local dir=$work/callgrind-$target
+  local dir=$work/$cg_case-$target
   mkdir -p "$dir"
   SY_WRAPPER="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$dir/callgrind.out" \
-    start_target "$target" 0 || { echo "case=callgrind target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
+    start_target "$target" 0 "$rate_limit" || { echo "case=$cg_case target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
   local vg_pid=$tgt_pid before after rc=0 result f ir=0
   callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
   before=$(backend_counts)
@@ -488,7 +522,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log)
     done | awk '/Rpc::logAccess\(\)|AccessLogBuffer::flush\(\)/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }')
     extra="log_instructions=$log_ir log_ir_per_rpc=$(( rpcs > 0 ? log_ir / rpcs : 0 ))"
   fi
-  echo "case=callgrind target=$target rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $extra $result" >>"$raw"
+  echo "case=$cg_case target=$target rep=1 verify=$verify backend=$rpcs rpcs=$rpcs instructions=$ir ir_per_rpc=$(( rpcs > 0 ? ir / rpcs : 0 )) $extra $result" >>"$raw"
   log "callgrind $target: $ir instructions over $rpcs RPCs"
   # Keep the top functions for docs/performance.md.
   for f in "$dir"/callgrind.out.[0-9]*; do
@@ -512,11 +546,19 @@ for c in "${case_list[@]}"; do
     done
     continue
   fi
+  if [ "$c" = callgrind-ratelimit ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 1; fi
+    done
+    continue
+  fi
   [ "$c" = h2load16 ] || case_spec "$c" >/dev/null || { echo "bench: unknown case $c" >&2; exit 2; }
   for ((rep = 1; rep <= repeat; rep++)); do
     for t in "${target_list[@]}"; do
       # Nothing to measure without a proxy in these cases.
       if [ "$t" = direct ] && [[ $c == idle || $c == bigstream ]]; then continue; fi
+      # The rate limit is Switchyard's own: other targets would repeat unary16.
+      if [ "$c" = ratelimit16 ] && [[ $t != sy-* ]]; then continue; fi
       measure "$c" "$t" "$rep"
     done
   done

@@ -15,12 +15,14 @@ if [[ ${SY_DEPS:-all} != build ]]; then
   packages+=(
     libgtest-dev libgmock-dev
     # test tools: promtool (metrics format), systemd-analyze (unit file check),
-    # buildah and debootstrap (the container image is built and run)
-    prometheus systemd buildah debootstrap
+    # buildah and debootstrap (the container image is built and run),
+    # logrotate (deploy/logrotate/switchyard is run against the daemon)
+    prometheus systemd buildah debootstrap logrotate
     # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
     clang-14 libclang-rt-14-dev python3-h2
     # gRPC-Web tests: curl as a client; headless Chromium driven by puppeteer-core
-    # (npm, installed by the browser test into the build directory)
+    # (npm, installed by the browser test into the build directory);
+    # maintained gRPC clients from npm (tests/integration/node: reflection)
     curl chromium nodejs npm
   )
 fi
@@ -29,6 +31,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (a separate package); other nodejs builds
+# carry their own, which the npm package would conflict with.
+if [[ ${SY_DEPS:-all} != build ]] && ! command -v npm > /dev/null; then
+  missing+=(npm)
+fi
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0

@@ -39,12 +39,15 @@ std::string clustersJson(const proxy::Runtime* rt) {
     for (const auto& c : rt->clusters) {
       w.beginObject().key("name").value(c->name()).key("lb").value(c->spec->lb);
       w.key("healthy").value(static_cast<unsigned long>(c->healthyCount()));
+      w.key("active_rpcs").value(static_cast<unsigned long>(c->active_rpcs->load(std::memory_order_relaxed)));
+      w.key("max_active_rpcs").value(static_cast<unsigned long>(c->spec->max_active_rpcs));
       w.key("endpoints").beginArray();
       for (const auto& e : c->endpoints) {
         w.beginObject()
             .key("address").value(e.address)
             .key("origin").value(e.origin)
             .key("health").value(upstream::toString(e.health))
+            .key("weight").value(static_cast<unsigned long>(e.weight))
             .endObject();
       }
       w.endArray().endObject();

@@ -16,8 +16,10 @@
 #include <system_error>
 
 #include "config/address_overlap.h"
-#include "config/tls_loader.h"
+#include "config/auth_reader.h"
+#include "config/rate_limit_reader.h"
 #include "config/route_policy_reader.h"
+#include "config/tls_loader.h"
 #include "config/yaml_reader.h"
 #include "grpc/status_code.h"
 
@@ -37,6 +39,7 @@ constexpr uint64_t kMinFrameSize = 16384;        // RFC 9113 6.5.2
 constexpr uint64_t kMaxFrameSize = 16777215;
 constexpr uint64_t kMaxRetryAttempts = 5;
 constexpr uint64_t kMaxTransparentRetries = 10;
+constexpr uint64_t kMinHealthResponseBytes = 16;  // room for any HealthCheckResponse
 constexpr size_t kMaxPerMethodStats = 1000;  // route.stats.per_method entries
 
 constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -97,6 +100,7 @@ class Loader {
     Mark name_mark;
     std::string canonical_address;  // empty when invalid or port 0
     Mark address_mark;
+    Mark reflection_mark;
   };
 
   static Mark toMark(const YAML::Mark& m) {
@@ -119,8 +123,8 @@ class Loader {
       return;
     }
     Fields f(r_, root, "top-level map",
-             {"workers", "admin", "drain_timeout", "logging", "tracing", "listeners", "routes",
-              "clusters"});
+             {"workers", "admin", "drain_timeout", "logging", "tracing", "descriptor_sets",
+              "listeners", "routes", "clusters", "auth"});
 
     if (const YAML::Node* v = f.find("workers")) readWorkers(*v, c);
     if (const YAML::Node* v = f.find("admin")) readAdmin(*v, c.admin);
@@ -129,6 +133,12 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("logging")) readLogging(*v, c.logging);
     if (const YAML::Node* v = f.find("tracing")) readTracing(*v, c.tracing);
+    if (const YAML::Node* v = f.find("auth")) {
+      detail::readAuth(r_, *v, c.auth, [this](const std::string& p) { return resolve(p); });
+    }
+    if (const YAML::Node* v = f.find("descriptor_sets")) {
+      readDescriptorSets(*v, "descriptor_sets", c.descriptor_sets);
+    }
     {
       std::string why;
       auto hp = detail::parseHostPort(c.admin.address, true, true, &why);
@@ -173,6 +183,49 @@ class Loader {
       }
     }
     checkClusters(c, cluster_name_marks, cluster_ref_marks);
+    detail::checkRouteAuth(r_, c);
+    checkReflection(c, linfo);
+  }
+
+  // A list of readable descriptor set files. Their contents are parsed by
+  // schema::loadCatalog (startup, --check-config and reload all run it).
+  void readDescriptorSets(const YAML::Node& n, const std::string& what,
+                          std::vector<DescriptorSetSpec>& out) {
+    auto items = r_.list(n, what);
+    if (!items) return;
+    for (const YAML::Node& item : *items) {
+      auto s = r_.nonEmptyStr(item, what + " entry");
+      if (!s) continue;
+      fs::path p(*s);
+      if (p.is_relative()) p = base_ / p;
+      DescriptorSetSpec d{p.lexically_normal().string(), detail::markOf(item)};
+      std::error_code ec;
+      if (fs::is_directory(d.path, ec)) {
+        r_.error(item, "cannot read descriptor set " + quote(d.path) + ": is a directory");
+        continue;
+      }
+      if (std::FILE* fp = std::fopen(d.path.c_str(), "rb")) {
+        std::fclose(fp);
+      } else {
+        r_.error(item, "cannot read descriptor set " + quote(d.path) + ": " + std::strerror(errno));
+        continue;
+      }
+      out.push_back(std::move(d));
+    }
+  }
+
+  // reflection: merged is answered from descriptor sets, so there must be some.
+  void checkReflection(const Config& c, const std::vector<ListenerInfo>& info) {
+    bool any = !c.descriptor_sets.empty();
+    for (const auto& cl : c.clusters) any = any || !cl.descriptor_sets.empty();
+    if (any) return;
+    for (size_t i = 0; i < c.listeners.size() && i < info.size(); ++i) {
+      if (c.listeners[i].reflection != ReflectionMode::Merged) continue;
+      r_.error(info[i].reflection_mark,
+               "listener " + quote(c.listeners[i].name) +
+                   " has reflection: merged, which is answered from descriptor sets, but no "
+                   "descriptor_sets are configured (top level or per cluster)");
+    }
   }
 
   void readWorkers(const YAML::Node& v, Config& c) {
@@ -282,7 +335,8 @@ class Loader {
   ListenerSpec readListener(const YAML::Node& n, ListenerInfo& info) {
     ListenerSpec l;
     Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout", "request_headers_timeout",
-                                          "stream_idle_timeout", "max_connections", "grpc_web"});
+                                          "stream_idle_timeout", "max_connections", "max_connection_age",
+                                          "max_connection_age_grace", "reflection", "grpc_web"});
     l.mark = f.mark();
     if (!f.isMap()) return l;
     if (const YAML::Node* v = f.require("name")) {
@@ -314,6 +368,16 @@ class Loader {
     }
     readListenerLimits(f, l);
     if (const YAML::Node* v = f.find("grpc_web")) l.grpc_web = readGrpcWeb(*v);
+    if (const YAML::Node* v = f.find("reflection")) {
+      info.reflection_mark = detail::markOf(*v);
+      if (auto s = r_.str(*v, "reflection")) {
+        if (*s == "merged") {
+          l.reflection = ReflectionMode::Merged;
+        } else if (*s != "passthrough") {
+          r_.error(*v, "unknown reflection mode " + quote(*s) + ": expected merged or passthrough");
+        }
+      }
+    }
     return l;
   }
 
@@ -378,6 +442,12 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("max_connections")) {
       assign(l.max_connections, r_.integer(*v, "max_connections", 0, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_connection_age")) {
+      assign(l.max_connection_age, r_.duration(*v, "max_connection_age", true));
+    }
+    if (const YAML::Node* v = f.find("max_connection_age_grace")) {
+      assign(l.max_connection_age_grace, r_.duration(*v, "max_connection_age_grace", true));
     }
   }
 
@@ -474,7 +544,7 @@ class Loader {
     Fields f(r_, n, "route",
              {"match", "cluster", "clusters", "override", "timeout", "retry", "request_headers",
               "max_request_message_bytes", "max_response_message_bytes", "require_client_cert",
-              "allowed_sans", "stats"});
+              "allowed_sans", "stats", "auth", "rate_limit"});
     rt.mark = f.mark();
     if (!f.isMap()) return rt;
     if (const YAML::Node* v = f.require("match")) readMatch(*v, rt.match);
@@ -495,6 +565,8 @@ class Loader {
     if (const YAML::Node* v = f.find("retry")) rt.retry = readRetry(*v);
     detail::readRouteClientCert(r_, f, rt);
     if (const YAML::Node* v = f.find("stats")) readRouteStats(*v, rt);
+    if (const YAML::Node* v = f.find("auth")) detail::readRouteAuth(r_, *v, rt.auth);
+    if (const YAML::Node* v = f.find("rate_limit")) rt.rate_limit = detail::readRateLimit(r_, *v);
     return rt;
   }
 
@@ -672,7 +744,7 @@ class Loader {
               "max_transparent_retries", "keepalive", "panic_threshold", "health_check",
               "outlier_detection", "retry_budget", "tls", "max_request_header_list_size",
               "max_response_header_list_size", "max_response_header_fields", "circuit_breaker",
-              "pending_timeout"});
+              "pending_timeout", "descriptor_sets"});
     c.mark = f.mark();
     if (!f.isMap()) return c;
     if (const YAML::Node* v = f.require("name")) {
@@ -746,6 +818,9 @@ class Loader {
       }
     }
     readClusterLimits(f, c);
+    if (const YAML::Node* v = f.find("descriptor_sets")) {
+      readDescriptorSets(*v, "cluster.descriptor_sets", c.descriptor_sets);
+    }
     return c;
   }
 
@@ -762,9 +837,12 @@ class Loader {
       assign(c.max_response_header_fields, r_.integer(*v, "max_response_header_fields", 1, kU32Max));
     }
     if (const YAML::Node* v = f.find("circuit_breaker")) {
-      Fields b(r_, *v, "cluster.circuit_breaker", {"max_pending"});
+      Fields b(r_, *v, "cluster.circuit_breaker", {"max_pending", "max_active_rpcs"});
       if (const YAML::Node* m = b.find("max_pending")) {
         assign(c.max_pending, r_.integer(*m, "circuit_breaker.max_pending", 0, kU32Max));
+      }
+      if (const YAML::Node* m = b.find("max_active_rpcs")) {
+        assign(c.max_active_rpcs, r_.integer(*m, "circuit_breaker.max_active_rpcs", 0, kU32Max));
       }
     }
     if (const YAML::Node* v = f.find("pending_timeout")) {
@@ -781,27 +859,41 @@ class Loader {
     }
     std::set<std::string> seen;
     for (const YAML::Node& item : *items) {
-      if (!item.IsScalar()) {
-        r_.error(item, "expected \"host:port\" for endpoint, got " + detail::describe(item));
+      // "host:port", or { address: "host:port", weight: N }.
+      const YAML::Node* address = &item;
+      uint32_t weight = 1;
+      std::optional<Fields> fields;
+      if (item.IsMap()) {
+        fields.emplace(r_, item, "endpoint", std::initializer_list<std::string_view>{"address", "weight"});
+        address = fields->require("address");
+        if (address == nullptr) continue;
+        if (const YAML::Node* w = fields->find("weight")) {
+          assign(weight, r_.integer(*w, "endpoint weight", 1, kMaxEndpointWeight));
+        }
+      }
+      if (!address->IsScalar()) {
+        r_.error(*address, "expected \"host:port\" or { address: \"host:port\", weight: N } for "
+                           "endpoint, got " + detail::describe(*address));
         continue;
       }
-      const std::string& s = item.Scalar();
+      const std::string& s = address->Scalar();
       std::string why;
       auto hp = detail::parseHostPort(s, /*ip_only=*/false, /*allow_port_zero=*/false, &why);
       if (!hp) {
-        r_.error(item, "bad endpoint " + quote(s) + ": " + why);
+        r_.error(*address, "bad endpoint " + quote(s) + ": " + why);
         continue;
       }
       std::string key = hp->ipv6 ? detail::canonicalAddress(*hp)
                                  : lower(hp->host) + ":" + std::to_string(hp->port);
       if (!seen.insert(key).second) {
-        r_.error(item, "duplicate endpoint " + quote(s) + " in cluster " + quote(c.name));
+        r_.error(*address, "duplicate endpoint " + quote(s) + " in cluster " + quote(c.name));
         continue;
       }
       EndpointSpec e;
       e.host = hp->host;
       e.port = hp->port;
-      e.mark = detail::markOf(item);
+      e.weight = weight;
+      e.mark = detail::markOf(*address);
       c.endpoints.push_back(std::move(e));
     }
   }
@@ -809,7 +901,7 @@ class Loader {
   void readHealthCheck(const YAML::Node& n, HealthCheckSpec& h) {
     Fields f(r_, n, "cluster.health_check",
              {"enabled", "service", "mode", "interval", "timeout", "jitter", "unhealthy_threshold",
-              "healthy_threshold"});
+              "healthy_threshold", "max_response_bytes"});
     h.mark = f.mark();
     if (!f.isMap()) return;
     h.enabled = true;  // the section's presence turns checking on
@@ -838,6 +930,10 @@ class Loader {
     }
     if (const YAML::Node* v = f.find("healthy_threshold")) {
       assign(h.healthy_threshold, r_.integer(*v, "health_check.healthy_threshold", 1, kU32Max));
+    }
+    if (const YAML::Node* v = f.find("max_response_bytes")) {
+      assign(h.max_response_bytes,
+             r_.size(*v, "health_check.max_response_bytes", kMinHealthResponseBytes, kU32Max));
     }
   }
 

@@ -44,6 +44,9 @@ struct TlsSpec {
   std::string groups;        // key exchange groups, e.g. "X25519:P-256"; empty: OpenSSL's
   bool session_resumption = true;
   Duration session_timeout = std::chrono::minutes(5);
+  // Files of 80 bytes each (tls/ticket_keys.h): the first encrypts session
+  // tickets, all decrypt. Empty: resumption from a session cache only.
+  std::vector<std::string> session_ticket_keys;
   Duration handshake_timeout = std::chrono::seconds(10);
   bool forward_client_cert = false;  // x-forwarded-client-cert to backends
   Mark mark;
@@ -93,6 +96,18 @@ struct GrpcWebSpec {
   Mark mark;
 };
 
+// One protobuf descriptor set file (protoc --include_imports --descriptor_set_out).
+struct DescriptorSetSpec {
+  std::string path;  // resolved against the configuration file's folder
+  Mark mark;
+};
+
+// Who answers grpc.reflection.v1(alpha).ServerReflection on a listener.
+enum class ReflectionMode {
+  Passthrough,  // routed to backends like any other RPC
+  Merged,       // answered by the proxy from the descriptor sets, for every routed service
+};
+
 struct ListenerSpec {
   std::string name;
   std::string address;  // "host:port" or "[v6]:port"
@@ -103,6 +118,12 @@ struct ListenerSpec {
   Duration stream_idle_timeout = std::chrono::minutes(5);       // 0 = never
   uint32_t max_connections = 0;  // open client connections, all workers; 0 = no limit
   std::optional<GrpcWebSpec> grpc_web;  // absent: gRPC-Web requests get HTTP 415
+  // A client connection older than this (±10 % jitter) is drained with a
+  // two-phase GOAWAY; 0 = never.
+  Duration max_connection_age = Duration::zero();
+  // After that GOAWAY, RPCs still open this much later are ended; 0 = wait for them.
+  Duration max_connection_age_grace = std::chrono::seconds(30);
+  ReflectionMode reflection = ReflectionMode::Passthrough;
   Mark mark;
 };
 
@@ -153,6 +174,29 @@ struct RetryPolicySpec {
   Duration backoff_max = std::chrono::milliseconds(250);
 };
 
+// Route `auth:` — who may call the route: nobody is checked (`none`, the
+// default), a JWT from a provider, or a key from an API key set.
+struct RouteAuthSpec {
+  enum class Kind { None, Jwt, ApiKey };
+  Kind kind = Kind::None;
+  std::string name;  // the provider or key set
+  // claim -> value that must hold (equal, a word of a space-separated claim,
+  // or an item of an array claim); JWT only.
+  std::vector<std::pair<std::string, std::string>> require_claims;
+  Mark mark;
+};
+
+// Route `rate_limit:`: a token bucket per route, or per key within the route.
+struct RateLimitSpec {
+  enum class Key { None, ClientIp, Header, JwtSub };
+  double rps = 0;        // sustained requests per second (> 0, fractions allowed)
+  uint32_t burst = 0;    // requests a full bucket admits at once; 0 in the file: ceil(rps)
+  Key key = Key::None;
+  std::string header;    // Key::Header: the lower-case header name
+  uint32_t max_keys = 10000;  // keyed buckets kept at most (bounded table)
+  Mark mark;
+};
+
 struct RouteSpec {
   RouteMatchSpec match;
   std::string cluster;
@@ -167,10 +211,12 @@ struct RouteSpec {
   HeaderEditSpec request_headers;
   uint64_t max_request_message_bytes = 0;   // 0 = no limit
   uint64_t max_response_message_bytes = 0;  // 0 = no limit
+  std::optional<RateLimitSpec> rate_limit;  // unset: no rate limit
   // stats.per_method: methods that get their own metric series, as
   // "pkg.Service/Method" (a bare "Method" in the file is qualified with the
   // route's service). Other methods under this route count as method "other".
   std::vector<std::string> stats_per_method;
+  RouteAuthSpec auth;
   Mark mark;
 };
 
@@ -183,6 +229,9 @@ struct HealthCheckSpec {
   Duration jitter = Duration::zero();
   uint32_t unhealthy_threshold = 3;
   uint32_t healthy_threshold = 2;
+  // The largest HealthCheckResponse message accepted (a real one is 2 bytes);
+  // a larger one fails the check as soon as its length prefix arrives.
+  uint64_t max_response_bytes = 16 * 1024;
   Mark mark;
 };
 
@@ -199,9 +248,12 @@ struct RetryBudgetSpec {
   uint32_t min_retry_concurrency = 3;
 };
 
+inline constexpr uint32_t kMaxEndpointWeight = 128;
+
 struct EndpointSpec {
   std::string host;  // IP literal or DNS name (without brackets)
   uint16_t port = 0;
+  uint32_t weight = 1;  // 1..kMaxEndpointWeight; every address a DNS name resolves to gets it
   Mark mark;
 };
 
@@ -229,7 +281,12 @@ struct ClusterSpec {
   // RPCs waiting for a stream slot on a connection: at most max_pending (per
   // worker), each for at most pending_timeout.
   uint32_t max_pending = 1024;
+  // RPCs in flight to the cluster over all workers (circuit_breaker.max_active_rpcs);
+  // one more is refused with UNAVAILABLE. 0 = no limit.
+  uint32_t max_active_rpcs = 10000;
   Duration pending_timeout = std::chrono::seconds(5);
+  // Descriptor sets describing this cluster's services (merged with the top-level ones).
+  std::vector<DescriptorSetSpec> descriptor_sets;
   Mark mark;
 };
 
@@ -251,6 +308,38 @@ struct TracingSpec {
   bool start_traceparent = false;    // add a W3C traceparent when the client sent none
 };
 
+// auth.jwt_providers entry: who issues accepted JWTs and with which keys.
+struct JwtProviderSpec {
+  std::string name;
+  std::string issuer;                  // required `iss`
+  std::vector<std::string> audiences;  // `aud` must name one; empty = any
+  std::string jwks_file;               // absolute path; read at every load
+  Duration clock_skew = std::chrono::seconds(60);
+  // claim -> request header set from the verified claim; client-sent
+  // copies of these headers are always removed.
+  std::vector<std::pair<std::string, std::string>> forward_claims;
+  bool forward_token = false;  // keep `authorization` on the forwarded request
+  bool allow_hs256 = false;    // accept HS256 with `oct` keys of the JWKS
+  uint32_t token_cache_size = 1024;  // verified tokens cached per worker; 0 = off
+  Mark mark;
+  Mark jwks_mark;
+};
+
+// auth.api_key_sets entry.
+struct ApiKeySetSpec {
+  std::string name;
+  std::string header = "x-api-key";
+  std::string keys_file;  // absolute path; SHA-256 hex digests, one per line
+  bool forward_key = false;  // keep the key header on the forwarded request
+  Mark mark;
+  Mark keys_mark;
+};
+
+struct AuthSpec {
+  std::vector<JwtProviderSpec> jwt_providers;
+  std::vector<ApiKeySetSpec> api_key_sets;
+};
+
 struct Config {
   std::string path;     // the file it came from
   uint32_t workers = 0;  // 0 = auto (one per core)
@@ -258,9 +347,11 @@ struct Config {
   LoggingSpec logging;
   TracingSpec tracing;
   Duration drain_timeout = std::chrono::seconds(30);
+  std::vector<DescriptorSetSpec> descriptor_sets;  // loaded by schema::loadCatalog
   std::vector<ListenerSpec> listeners;
   std::vector<RouteSpec> routes;
   std::vector<ClusterSpec> clusters;
+  AuthSpec auth;
 };
 
 }  // namespace switchyard::config

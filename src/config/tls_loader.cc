@@ -152,6 +152,27 @@ void readClientAuth(Reader& r, const Fields& f, const fs::path& base, TlsSpec& t
   }
 }
 
+// session_ticket_keys: a non-empty list of readable files (their size is
+// checked when the contexts are built), and only with resumption on.
+void readTicketKeys(Reader& r, const Fields& f, const fs::path& base, TlsSpec& t) {
+  const YAML::Node* v = f.find("session_ticket_keys");
+  if (v == nullptr) return;
+  auto items = r.list(*v, "tls.session_ticket_keys");
+  if (!items) return;
+  if (items->empty()) {
+    r.error(*v, "tls.session_ticket_keys must list at least one key file (omit it to use the session cache)");
+    return;
+  }
+  for (const YAML::Node& item : *items) {
+    std::string path;
+    readFile(r, base, item, "tls.session_ticket_keys", path);
+    if (!path.empty()) t.session_ticket_keys.push_back(path);
+  }
+  if (!t.session_resumption) {
+    r.error(*v, "tls.session_ticket_keys needs tls.session_resumption (it is false)");
+  }
+}
+
 }  // namespace
 
 TlsSpec readListenerTls(Reader& r, const YAML::Node& n, const fs::path& base) {
@@ -159,7 +180,7 @@ TlsSpec readListenerTls(Reader& r, const YAML::Node& n, const fs::path& base) {
   Fields f(r, n, "listener.tls",
            {"cert", "key", "min_version", "max_version", "certificates", "client_ca",
             "client_auth", "verify_depth", "crl", "ciphers", "ciphersuites", "groups",
-            "session_resumption", "session_timeout", "handshake_timeout",
+            "session_resumption", "session_timeout", "session_ticket_keys", "handshake_timeout",
             "forward_client_cert"});
   t.mark = f.mark();
   if (!f.isMap()) return t;
@@ -189,6 +210,7 @@ TlsSpec readListenerTls(Reader& r, const YAML::Node& n, const fs::path& base) {
   if (const YAML::Node* v = f.find("session_timeout")) {
     if (auto d = r.duration(*v, "tls.session_timeout", false)) t.session_timeout = *d;
   }
+  readTicketKeys(r, f, base, t);
   if (const YAML::Node* v = f.find("handshake_timeout")) {
     if (auto d = r.duration(*v, "tls.handshake_timeout", false)) t.handshake_timeout = *d;
   }

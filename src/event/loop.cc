@@ -57,20 +57,22 @@ timeval toTimeval(Duration d) {
   return tv;
 }
 
-Timer::Timer(event_base* base, std::function<void()> fn) : base_(base), fn_(std::move(fn)) {}
+Timer::Timer(event_base* base, std::function<void()> fn, Clock& clock)
+    : base_(base), clock_(clock), fn_(std::move(fn)) {}
+
+Timer::~Timer() { cancel(); }
 
 void Timer::arm(Duration after) {
   // Created on first use: most per-RPC timers (retry, often the deadline) never fire.
   if (!ev_) ev_.reset(evtimer_new(base_, &Timer::onFire, this));
-  timeval tv = toTimeval(after);
-  evtimer_add(ev_.get(), &tv);
+  clock_.arm(ev_.get(), after);
 }
 
 void Timer::cancel() {
-  if (ev_) evtimer_del(ev_.get());
+  if (ev_) clock_.disarm(ev_.get());
 }
 
-bool Timer::armed() const { return ev_ && evtimer_pending(ev_.get(), nullptr) != 0; }
+bool Timer::armed() const { return ev_ && clock_.armed(ev_.get()); }
 
 void Timer::onFire(evutil_socket_t, short, void* arg) { static_cast<Timer*>(arg)->fn_(); }
 

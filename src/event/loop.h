@@ -10,6 +10,7 @@
 
 #include "common/c_handle.h"
 #include "common/duration.h"
+#include "event/clock.h"
 
 namespace switchyard::event {
 
@@ -46,10 +47,15 @@ class EventLoop {
   std::vector<std::function<void()>> posted_;
 };
 
-// A one-shot timer owned by an object on the loop's thread. Destroying it cancels it.
+// A one-shot timer owned by an object on the loop's thread. Destroying it
+// cancels it. It keeps time by `clock`: the loop's (realClock() unless a test
+// drives the loop with a ManualClock).
 class Timer {
  public:
-  Timer(event_base* base, std::function<void()> fn);
+  Timer(event_base* base, std::function<void()> fn, Clock& clock = realClock());
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
   void arm(Duration after);
   void cancel();
   bool armed() const;
@@ -57,6 +63,7 @@ class Timer {
  private:
   static void onFire(evutil_socket_t, short, void* arg);
   event_base* base_;
+  Clock& clock_;
   std::function<void()> fn_;
   EventPtr ev_;
 };

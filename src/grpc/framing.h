@@ -31,6 +31,8 @@ class MessageReader {
   Error error() const { return error_; }
   // Part of a message has arrived but not all of it.
   bool partial() const { return header_pos_ > 0 || have_body_; }
+  // A complete message is waiting to be taken.
+  bool ready() const { return !ready_.empty(); }
 
  private:
   size_t max_message_;

@@ -4,8 +4,10 @@
 #include <event2/bufferevent_ssl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <string>
 
 #include "common/log.h"
 
@@ -26,6 +28,9 @@ constexpr size_t kReadBudget = 256 * 1024;
 constexpr ssize_t kMaxSingleIo = 256 * 1024;
 // Rounds of (generate kHighWater, write) per flush before yielding to the loop.
 constexpr int kMaxWriteRounds = 4;
+// The stream limit nghttp2 itself is given on the server side: none (its
+// default, 2^32-1); Connection::admitStream() enforces the advertised one.
+constexpr uint32_t kNghttp2StreamLimit = 0xffffffffu;
 }  // namespace
 
 bool isStreamProtocolError(uint32_t code) {
@@ -70,6 +75,10 @@ struct CallbackTrampolines {
     c->block_bytes_ = 0;
     c->block_fields_ = 0;
     c->block_over_limit_ = false;
+    if (c->role_ == Role::Server && frame->hd.type == NGHTTP2_HEADERS &&
+        frame->headers.cat == NGHTTP2_HCAT_REQUEST && !c->admitStream(frame->hd.stream_id)) {
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // the block is skipped, the stream reset
+    }
     return c->onBeginHeaders(frame);
   }
   // Counts each field as it is decoded and stops the block at the limit, so
@@ -122,7 +131,12 @@ struct CallbackTrampolines {
     return self(ud)->onDataChunk(stream_id, data, len, flags);
   }
   static int streamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* ud) {
-    return self(ud)->onStreamClose(stream_id, error_code);
+    auto* c = self(ud);
+    if (c->role_ == Role::Server && (stream_id & 1) == 1) {  // a client-initiated stream
+      if (c->refused_streams_.erase(stream_id) != 0) return 0;  // never reached the subclass
+      if (c->open_client_streams_ > 0) --c->open_client_streams_;
+    }
+    return c->onStreamClose(stream_id, error_code);
   }
   // A frame nghttp2 rejected: a stream error (the stream is reset) or a
   // connection error. Charged now, while the input is being processed, so a
@@ -194,6 +208,9 @@ Connection::Connection(event_base* base, bufferevent* bev, Role role,
   if (role == Role::Server) {
     // Rapid-reset protection (CVE-2023-44487): a burst of 1000 resets, then 33/s.
     nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+    // nghttp2 keeps up to max_concurrent_streams closed streams for RFC 7540
+    // priorities; its own limit is unlimited here (see start()), so keep none.
+    nghttp2_option_set_no_closed_streams(opt, 1);
     nghttp2_session_server_new2(&s, callbacks(), this, opt);
   } else {
     nghttp2_session_client_new2(&s, callbacks(), this, opt);
@@ -232,8 +249,11 @@ void Connection::start() {
   }};
   // A server must not send ENABLE_PUSH; a client must not advertise stream limits it
   // does not need, but it is harmless.
-  size_t n = role_ == Role::Server ? 4 : 5;
-  nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, iv.data(), n);
+  if (role_ == Role::Server) {
+    sendServerSettings(iv.data(), 4);
+  } else {
+    nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, iv.data(), iv.size());
+  }
   if (settings_.initial_connection_window > 65535) {
     nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0,
                                           static_cast<int32_t>(settings_.initial_connection_window));
@@ -249,6 +269,55 @@ void Connection::start() {
     bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   }
   scheduleFlush();
+}
+
+// RFC 9113 5.1.2: a stream over the peer's limit is a stream error
+// (REFUSED_STREAM lets the client retry it). nghttp2 1.52 makes it a
+// connection error once our SETTINGS are acknowledged, which would fail every
+// admitted stream on the connection. So nghttp2 is given no limit
+// (its own default, unlimited) and the SETTINGS frame it encodes
+// is rewritten to advertise max_concurrent_streams before it is written;
+// admitStream() enforces that limit. One SETTINGS frame goes out either way,
+// so the client's ACK matches nghttp2's record of it.
+void Connection::sendServerSettings(const nghttp2_settings_entry* iv, size_t n) {
+  std::array<nghttp2_settings_entry, 8> local{};
+  n = std::min(n, local.size());
+  std::copy(iv, iv + n, local.begin());
+  for (size_t i = 0; i < n; ++i) {
+    if (local[i].settings_id == NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) {
+      local[i].value = kNghttp2StreamLimit;
+    }
+  }
+  nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, local.data(), n);
+  // Nothing else is queued yet: the next frame nghttp2 produces is this SETTINGS.
+  const uint8_t* data = nullptr;
+  ssize_t len = nghttp2_session_mem_send(session_.get(), &data);
+  if (len <= 0) return;  // an error here surfaces again on the first flush()
+  std::string frame(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
+  constexpr size_t kFrameHeader = 9, kEntry = 6;
+  for (size_t at = kFrameHeader; at + kEntry <= frame.size(); at += kEntry) {
+    uint16_t id = static_cast<uint16_t>((static_cast<uint8_t>(frame[at]) << 8) |
+                                        static_cast<uint8_t>(frame[at + 1]));
+    if (id != NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) continue;
+    const uint32_t v = settings_.max_concurrent_streams;
+    for (int b = 0; b < 4; ++b) frame[at + 2 + b] = static_cast<char>(v >> (24 - 8 * b));
+  }
+  evbuffer_add(bufferevent_get_output(bev_.get()), frame.data(), frame.size());
+}
+
+bool Connection::admitStream(int32_t stream_id) {
+  if (open_client_streams_ < settings_.max_concurrent_streams) {
+    ++open_client_streams_;
+    return true;
+  }
+  // Queued before nghttp2's own reset for the refused block, which is then not
+  // sent; charged now (not when sent) so a flood stops within this read.
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_REFUSED_STREAM);
+  refused_streams_.insert(stream_id);
+  charged_resets_.insert(stream_id);
+  onStreamRefused(stream_id);
+  chargeGlitch(metrics::Glitch::StreamError);
+  return false;
 }
 
 nghttp2_data_provider Connection::dataProvider() const {

@@ -123,6 +123,9 @@ class Connection {
   // A glitch was charged / the budget is spent (GOAWAY(ENHANCE_YOUR_CALM) queued).
   virtual void onGlitch(metrics::Glitch cause) { (void)cause; }
   virtual void onGlitchBudgetSpent() {}
+  // Server role: a new stream over max_concurrent_streams was refused with
+  // RST_STREAM(REFUSED_STREAM); onBeginHeaders is not called for it.
+  virtual void onStreamRefused(int32_t stream_id) { (void)stream_id; }
 
   // The session; only subclasses drive it (their owners use their stream APIs).
   nghttp2_session* session() const { return session_.get(); }
@@ -163,6 +166,12 @@ class Connection {
   void finishIfDone();
 
   static nghttp2_session_callbacks* callbacks();
+  // Server role: sends our SETTINGS now, advertising max_concurrent_streams
+  // while nghttp2 keeps an unlimited stream count of its own (see start()).
+  void sendServerSettings(const nghttp2_settings_entry* iv, size_t n);
+  // Server role: counts a new client stream against max_concurrent_streams,
+  // or refuses it (RST_STREAM(REFUSED_STREAM)) and returns false.
+  bool admitStream(int32_t stream_id);
 
   BufferEventPtr bev_;
   EventPtr read_event_;  // plain TCP only (socket_io_)
@@ -188,6 +197,10 @@ class Connection {
   size_t block_bytes_ = 0;
   uint32_t block_fields_ = 0;
   bool block_over_limit_ = false;
+  // Server role: client streams open now (admitted by admitStream, not yet
+  // closed), and the refused ones whose close must not be counted down.
+  uint32_t open_client_streams_ = 0;
+  std::unordered_set<int32_t> refused_streams_;
 
   friend struct CallbackTrampolines;
 };

@@ -69,6 +69,20 @@ class HeaderList {
     if (found) *found = false;
     return {};
   }
+  // Drops every field named `name`.
+  void remove(std::string_view name) {
+    size_t kept = 0;
+    for (auto& field : fields_) {
+      if (view(field.first) == name) {
+        bytes_ -= view(field.first).size() + view(field.second).size() + 32;
+        nghttp2_rcbuf_decref(field.first);
+        nghttp2_rcbuf_decref(field.second);
+      } else {
+        fields_[kept++] = field;
+      }
+    }
+    fields_.resize(kept);
+  }
   bool has(std::string_view name) const {
     bool found = false;
     get(name, &found);

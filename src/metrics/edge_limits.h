@@ -31,8 +31,9 @@ enum class ListenerLimit {
   MaxConnections,         // connection closed at accept: max_connections reached
   AcceptPaused,           // accept() failed (e.g. out of file descriptors); accepting paused
   StreamIdRegression,     // a new stream id lower than one already used (connection error)
+  MaxConcurrentStreams,   // a new stream over http2.max_concurrent_streams: RST_STREAM(REFUSED_STREAM)
 };
-inline constexpr size_t kListenerLimitCount = 8;
+inline constexpr size_t kListenerLimitCount = 9;
 const char* listenerLimitLabel(ListenerLimit l);
 
 // Limits toward one backend endpoint.
@@ -44,5 +45,13 @@ enum class UpstreamLimit {
 };
 inline constexpr size_t kUpstreamLimitCount = 4;
 const char* upstreamLimitLabel(UpstreamLimit l);
+
+// A cluster's circuit breakers: why an RPC to the cluster was refused at once.
+enum class Overflow {
+  MaxActiveRpcs,  // circuit_breaker.max_active_rpcs RPCs in flight (all workers)
+  MaxPending,     // circuit_breaker.max_pending RPCs already waiting for a stream slot
+};
+inline constexpr size_t kOverflowCount = 2;
+const char* overflowLabel(Overflow o);
 
 }  // namespace switchyard::metrics

@@ -6,6 +6,8 @@
 #include <tuple>
 #include <utility>
 
+#include "metrics/rate_limit_series.h"
+
 namespace switchyard::metrics {
 
 namespace {
@@ -30,6 +32,7 @@ struct ListenerSum {
   uint64_t closed = 0;
   uint64_t tls_failures = 0;
   uint64_t protocol_errors = 0;
+  uint64_t aged = 0;
   std::array<uint64_t, kGlitchCount> glitches{};
   std::array<uint64_t, kListenerLimitCount> limits{};
 };
@@ -48,6 +51,8 @@ struct EndpointSum {
   uint64_t policy_retries = 0;
   uint64_t retry_overflow = 0;
 };
+
+using OverflowSum = std::array<uint64_t, kOverflowCount>;
 
 using RpcKey = std::tuple<std::string, std::string, std::string, std::string>;
 using EndpointKey = std::pair<std::string, std::string>;
@@ -170,8 +175,28 @@ void addListenerEdgeFamilies(const std::map<std::string, ListenerSum>& listeners
           sum.limits[i]));
     }
   }
+  auto aged = family("switchyard_listener_connections_aged_total",
+                     "Client connections that reached max_connection_age and were sent GOAWAY.",
+                     MetricType::Counter);
+  for (const auto& [name, sum] : listeners) aged.metric.push_back(counter({{"listener", name}}, sum.aged));
   out.push_back(std::move(glitches));
   out.push_back(std::move(limits));
+  out.push_back(std::move(aged));
+}
+
+// Circuit-breaker overflows, one series per cluster and limit.
+void addClusterFamilies(const std::map<std::string, OverflowSum>& clusters,
+                        std::vector<MetricFamily>& out) {
+  auto overflow = family("switchyard_upstream_overflow_total",
+                         "RPCs a cluster's circuit breaker refused at once (UNAVAILABLE), by limit.",
+                         MetricType::Counter);
+  for (const auto& [name, sum] : clusters) {
+    for (size_t i = 0; i < kOverflowCount; ++i) {
+      overflow.metric.push_back(counter(
+          {{"cluster", name}, {"limit", overflowLabel(static_cast<Overflow>(i))}}, sum[i]));
+    }
+  }
+  out.push_back(std::move(overflow));
 }
 
 void addListenerFamilies(const std::map<std::string, ListenerSum>& listeners,
@@ -284,7 +309,14 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   std::map<RpcKey, RpcSum> rpcs;
   std::map<std::string, ListenerSum> listeners;
   std::map<EndpointKey, EndpointSum> endpoints;
+  std::map<std::string, OverflowSum> clusters;
   std::array<uint64_t, kLocalErrorCount> local_errors{};
+  struct AuthSum {
+    uint64_t allowed = 0;
+    std::array<uint64_t, kAuthFailureCount> failures{};
+  };
+  std::map<std::string, AuthSum> auth;
+  std::map<std::string, RateLimitSum> rate_limits;
 
   std::lock_guard<std::mutex> g(mu_);
   for (const auto& shard : shards_) {
@@ -307,10 +339,15 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.opened += s.openedCount();
       sum.tls_failures += s.tlsHandshakeFailures();
       sum.protocol_errors += s.protocolErrors();
+      sum.aged += s.agedCount();
       for (size_t i = 0; i < kGlitchCount; ++i) sum.glitches[i] += s.glitchCount(static_cast<Glitch>(i));
       for (size_t i = 0; i < kListenerLimitCount; ++i) {
         sum.limits[i] += s.limitCount(static_cast<ListenerLimit>(i));
       }
+    });
+    shard->forEachCluster([&](const ClusterSeries& s) {
+      OverflowSum& sum = clusters[s.name()];
+      for (size_t i = 0; i < kOverflowCount; ++i) sum[i] += s.overflowCount(static_cast<Overflow>(i));
     });
     shard->forEachEndpoint([&](const EndpointSeries& s) {
       EndpointSum& sum = endpoints[EndpointKey{s.cluster(), s.address()}];
@@ -331,15 +368,26 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.policy_retries += s.policyRetries();
       sum.retry_overflow += s.retryBudgetOverflows();
     });
+    shard->forEachRateLimit([&](const RateLimitSeries& s) {
+      RateLimitSum& sum = rate_limits[s.route()];
+      sum.limited += s.limitedCount();
+      sum.evicted += s.evictedCount();
+    });
     for (size_t i = 0; i < kLocalErrorCount; ++i) {
       local_errors[i] += shard->localErrorCount(static_cast<LocalError>(i));
     }
+    shard->forEachAuth([&](const AuthSeries& s) {
+      AuthSum& sum = auth[s.route()];
+      sum.allowed += s.allowedCount();
+      for (size_t i = 0; i < kAuthFailureCount; ++i) sum.failures[i] += s.failureCount(static_cast<AuthFailure>(i));
+    });
   }
 
   std::vector<MetricFamily> out;
   addRpcFamilies(rpcs, out);
   addListenerFamilies(listeners, out);
   addEndpointFamilies(endpoints, out);
+  addClusterFamilies(clusters, out);
   auto errors = family("switchyard_local_errors_total",
                        "RPCs the proxy answered itself instead of forwarding, by cause.",
                        MetricType::Counter);
@@ -348,6 +396,23 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
         counter({{"cause", localErrorLabel(static_cast<LocalError>(i))}}, local_errors[i]));
   }
   out.push_back(std::move(errors));
+  auto allowed = family("switchyard_auth_allowed_total",
+                        "RPCs whose credentials the route's auth step accepted, by route.", MetricType::Counter);
+  auto refused = family("switchyard_auth_failures_total",
+                        "RPCs refused by the route's auth step (UNAUTHENTICATED or PERMISSION_DENIED), by "
+                        "route and cause.",
+                        MetricType::Counter);
+  for (const auto& [route, sum] : auth) {
+    allowed.metric.push_back(counter({{"route", route}}, sum.allowed));
+    for (size_t i = 0; i < kAuthFailureCount; ++i) {
+      if (sum.failures[i] == 0) continue;  // only causes seen, to keep the series count small
+      refused.metric.push_back(
+          counter({{"route", route}, {"cause", authFailureLabel(static_cast<AuthFailure>(i))}}, sum.failures[i]));
+    }
+  }
+  out.push_back(std::move(allowed));
+  out.push_back(std::move(refused));
+  addRateLimitFamilies(rate_limits, out);
   // Like prometheus::Registry, leave out families that have no series yet.
   std::erase_if(out, [](const MetricFamily& f) { return f.metric.empty(); });
   return out;

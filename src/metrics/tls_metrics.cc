@@ -18,7 +18,7 @@ struct FamilyInfo {
   std::array<const char*, 3> labels;  // nullptr: unused
 };
 
-constexpr std::array<FamilyInfo, 3> kFamilies = {{
+constexpr std::array<FamilyInfo, 4> kFamilies = {{
     {"switchyard_tls_handshakes_total",
      "Downstream TLS handshakes by listener and result (ok, timeout, no_client_cert, "
      "bad_client_cert, no_shared_cipher, protocol_version, no_alpn, closed, error).",
@@ -29,6 +29,10 @@ constexpr std::array<FamilyInfo, 3> kFamilies = {{
     {"switchyard_upstream_tls_handshake_failures_total",
      "TLS handshakes with backends that failed, by cluster and endpoint.",
      {"cluster", "endpoint", nullptr}},
+    {"switchyard_tls_resumed_total",
+     "Downstream TLS connections that resumed a session (session ticket or cache) instead of a "
+     "full handshake, by listener.",
+     {"listener", nullptr, nullptr}},
 }};
 
 }  // namespace
@@ -80,6 +84,8 @@ void TlsMetrics::accepted(std::string_view listener, std::string_view version,
                           std::string_view cipher) {
   add(kAccepted, listener, version, cipher);
 }
+
+void TlsMetrics::resumed(std::string_view listener) { add(kResumed, listener, "", ""); }
 
 void TlsMetrics::upstreamHandshakeFailure(std::string_view cluster, std::string_view endpoint) {
   add(kUpstreamFailure, cluster, endpoint, "");

@@ -1,5 +1,5 @@
 // TLS metrics: handshakes by listener and result, the protocol version and
-// cipher of accepted connections, upstream handshake failures per endpoint,
+// cipher of accepted connections, resumed sessions, upstream handshake failures per endpoint,
 // and the expiry time of every loaded certificate.
 //
 // Handshake counters are recorded per connection by worker threads, each into
@@ -31,6 +31,8 @@ class TlsMetrics {
   // Worker threads.
   void handshake(std::string_view listener, std::string_view result);
   void accepted(std::string_view listener, std::string_view version, std::string_view cipher);
+  // An accepted connection that resumed a session (ticket or cache).
+  void resumed(std::string_view listener);
   void upstreamHandshakeFailure(std::string_view cluster, std::string_view endpoint);
 
   // Main thread: replaces the set of loaded certificates.
@@ -48,7 +50,7 @@ class TlsMetrics {
   uint64_t handshakeCount(std::string_view listener, std::string_view result) const;
 
  private:
-  enum Family { kHandshake, kAccepted, kUpstreamFailure, kFamilyCount };
+  enum Family { kHandshake, kAccepted, kUpstreamFailure, kResumed, kFamilyCount };
   struct Series {
     Family family;
     std::array<std::string, 3> labels;

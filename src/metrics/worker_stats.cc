@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "metrics/rate_limit_series.h"
+
 namespace switchyard::metrics {
 
 namespace {
@@ -16,7 +18,8 @@ constexpr std::array<const char*, kGrpcCodeCount> kGrpcCodeLabels = {
 constexpr std::array<const char*, kLocalErrorCount> kLocalErrorLabels = {
     "no_route",      "no_healthy_endpoint",      "deadline_exceeded", "upstream_reset",
     "upstream_connect_failure", "bad_request",   "draining",
-    "message_too_large",        "method_not_allowed", "headers_too_large"};
+    "message_too_large",        "method_not_allowed", "headers_too_large",
+    "client_cert_required",     "client_cert_not_allowed", "rate_limited"};
 
 constexpr int kUnknownCode = 2;
 
@@ -116,6 +119,38 @@ ListenerSeries* WorkerStats::listener(std::string_view name) {
   return p;
 }
 
+ClusterSeries* WorkerStats::cluster(std::string_view name) {
+  if (auto it = cluster_index_.find(name); it != cluster_index_.end()) return it->second;
+  auto series = std::make_unique<ClusterSeries>(name);
+  ClusterSeries* p = series.get();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    cluster_series_.push_back(std::move(series));
+  }
+  cluster_index_.emplace(p->name(), p);
+  return p;
+}
+
+AuthSeries* WorkerStats::auth(std::string_view route) {
+  if (auto it = auth_index_.find(route); it != auth_index_.end()) return it->second;
+  auto series = std::make_unique<AuthSeries>(route);
+  AuthSeries* p = series.get();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auth_series_.push_back(std::move(series));
+  }
+  auth_index_.emplace(p->route(), p);
+  return p;
+}
+
+const char* authFailureLabel(AuthFailure cause) {
+  static const char* const kLabels[kAuthFailureCount] = {
+      "missing",       "malformed", "bad_algorithm",  "unknown_key",      "bad_signature", "expired",
+      "not_yet_valid", "wrong_issuer", "wrong_audience", "forbidden_claims", "bad_api_key"};
+  auto i = static_cast<size_t>(cause);
+  return i < kAuthFailureCount ? kLabels[i] : "unknown";
+}
+
 EndpointSeries* WorkerStats::endpoint(std::string_view cluster, std::string_view address) {
   if (auto it = endpoint_index_.find(EndpointKey{cluster, address}); it != endpoint_index_.end()) {
     return it->second;
@@ -139,6 +174,18 @@ EndpointSeries* WorkerStats::addEndpoint(std::string_view cluster, std::string_v
     endpoint_series_.push_back(std::move(series));
   }
   endpoint_index_.emplace(EndpointKey{p->cluster(), p->address()}, p);
+  return p;
+}
+
+RateLimitSeries* WorkerStats::rateLimit(std::string_view route) {
+  if (auto it = rate_limit_index_.find(route); it != rate_limit_index_.end()) return it->second;
+  auto series = std::make_unique<RateLimitSeries>(route);
+  RateLimitSeries* p = series.get();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    rate_limit_series_.push_back(std::move(series));
+  }
+  rate_limit_index_.emplace(p->route(), p);
   return p;
 }
 

@@ -28,9 +28,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/auth_series.h"
 #include "metrics/edge_limits.h"
 
 namespace switchyard::metrics {
+
+class RateLimitSeries;  // metrics/rate_limit_series.h
 
 // Why the proxy answered an RPC itself instead of forwarding the backend's answer.
 enum class LocalError {
@@ -44,8 +47,11 @@ enum class LocalError {
   MessageTooLarge,         // a message over the route's size limit (8)
   MethodNotAllowed,        // :method other than POST (HTTP 405)
   HeadersTooLarge,         // request headers above the listener's limit (8)
+  ClientCertRequired,      // route requires a verified client certificate, none (16)
+  ClientCertNotAllowed,    // the client certificate matches none of allowed_sans (7)
+  RateLimited,             // over the route's rate_limit (8)
 };
-inline constexpr size_t kLocalErrorCount = 10;
+inline constexpr size_t kLocalErrorCount = 13;
 
 // Label value for a cause: "no_route", "no_healthy_endpoint", ...
 const char* localErrorLabel(LocalError cause);
@@ -153,8 +159,11 @@ class alignas(64) ListenerSeries {
   void protocolError() { protocol_errors_.add(1); }
   void glitch(Glitch g) { glitches_[static_cast<size_t>(g)].add(1); }
   void limitHit(ListenerLimit l) { limits_[static_cast<size_t>(l)].add(1); }
+  // A connection reached max_connection_age and was sent GOAWAY.
+  void connectionAged() { aged_.add(1); }
 
   const std::string& name() const { return name_; }
+  uint64_t agedCount() const { return aged_.value(); }
   uint64_t openedCount() const { return opened_.value(); }
   uint64_t closedCount() const { return closed_.value(); }
   uint64_t tlsHandshakeFailures() const { return tls_failures_.value(); }
@@ -168,8 +177,26 @@ class alignas(64) ListenerSeries {
   ShardCounter closed_;
   ShardCounter tls_failures_;
   ShardCounter protocol_errors_;
+  ShardCounter aged_;
   std::array<ShardCounter, kGlitchCount> glitches_;
   std::array<ShardCounter, kListenerLimitCount> limits_;
+};
+
+// One cluster (by its configured name) in one worker.
+class alignas(64) ClusterSeries {
+ public:
+  explicit ClusterSeries(std::string_view name) : name_(name) {}
+  ClusterSeries(const ClusterSeries&) = delete;
+  ClusterSeries& operator=(const ClusterSeries&) = delete;
+
+  void overflow(Overflow o) { overflows_[static_cast<size_t>(o)].add(1); }
+
+  const std::string& name() const { return name_; }
+  uint64_t overflowCount(Overflow o) const { return overflows_[static_cast<size_t>(o)].value(); }
+
+ private:
+  const std::string name_;
+  std::array<ShardCounter, kOverflowCount> overflows_;
 };
 
 // One backend endpoint (cluster + "ip:port") in one worker.
@@ -229,6 +256,26 @@ class alignas(64) EndpointSeries {
 // has reached its series cap.
 inline constexpr std::string_view kOverflowLabel = "other";
 
+// One route's authentication decisions in one worker (see auth_series.h).
+class AuthSeries {
+ public:
+  explicit AuthSeries(std::string_view route) : route_(route) {}
+  AuthSeries(const AuthSeries&) = delete;
+  AuthSeries& operator=(const AuthSeries&) = delete;
+
+  void allowed() { allowed_.add(1); }
+  void failed(AuthFailure cause) { failures_[static_cast<size_t>(cause)].add(1); }
+
+  const std::string& route() const { return route_; }
+  uint64_t allowedCount() const { return allowed_.value(); }
+  uint64_t failureCount(AuthFailure cause) const { return failures_[static_cast<size_t>(cause)].value(); }
+
+ private:
+  std::string route_;
+  ShardCounter allowed_;
+  std::array<ShardCounter, kAuthFailureCount> failures_;
+};
+
 class WorkerStats {
  public:
   WorkerStats(size_t max_rpc_series, size_t max_endpoint_series);
@@ -245,11 +292,17 @@ class WorkerStats {
                  std::string_view protocol = kNativeProtocol);
   // Listeners come from the config, so they are not capped.
   ListenerSeries* listener(std::string_view name);
+  // Clusters come from the config too (names of removed clusters stay).
+  ClusterSeries* cluster(std::string_view name);
   // At most max_endpoint_series per shard; past that, an unseen endpoint gets
   // (cluster, endpoint="other"). DNS-discovered endpoints churn, and series are
   // never freed, so this cap is what bounds memory over a long uptime.
   EndpointSeries* endpoint(std::string_view cluster, std::string_view address);
   void localError(LocalError cause) { local_errors_[static_cast<size_t>(cause)].add(1); }
+  // Routes come from the config, so they are not capped.
+  AuthSeries* auth(std::string_view route);
+  // Rate-limit counters of a route label (routes come from the config: not capped).
+  RateLimitSeries* rateLimit(std::string_view route);
 
   // Scrape side (any thread). Each visitor runs under the registration mutex,
   // so it must not call back into this shard.
@@ -264,9 +317,24 @@ class WorkerStats {
     for (const auto& s : listener_series_) fn(*s);
   }
   template <class Fn>
+  void forEachCluster(Fn&& fn) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& s : cluster_series_) fn(*s);
+  }
+  template <class Fn>
   void forEachEndpoint(Fn&& fn) const {
     std::lock_guard<std::mutex> g(mu_);
     for (const auto& s : endpoint_series_) fn(*s);
+  }
+  template <class Fn>
+  void forEachAuth(Fn&& fn) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& s : auth_series_) fn(*s);
+  }
+  template <class Fn>
+  void forEachRateLimit(Fn&& fn) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& s : rate_limit_series_) fn(*s);
   }
   uint64_t localErrorCount(LocalError cause) const {
     return local_errors_[static_cast<size_t>(cause)].value();
@@ -297,14 +365,20 @@ class WorkerStats {
   std::unordered_map<RpcLabels, RpcSeries*, RpcLabelsHash> rpc_index_;
   size_t capped_rpc_series_ = 0;  // entries of rpc_index_ that count toward the cap
   std::unordered_map<std::string_view, ListenerSeries*> listener_index_;
+  std::unordered_map<std::string_view, ClusterSeries*> cluster_index_;
   std::unordered_map<EndpointKey, EndpointSeries*, EndpointKeyHash> endpoint_index_;
   size_t capped_endpoint_series_ = 0;
+  std::unordered_map<std::string_view, RateLimitSeries*> rate_limit_index_;
 
   // Ownership and the scrape's view. Appended by the owning thread under mu_.
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<RpcSeries>> rpc_series_;
   std::vector<std::unique_ptr<ListenerSeries>> listener_series_;
+  std::vector<std::unique_ptr<ClusterSeries>> cluster_series_;
   std::vector<std::unique_ptr<EndpointSeries>> endpoint_series_;
+  std::vector<std::unique_ptr<AuthSeries>> auth_series_;
+  std::unordered_map<std::string_view, AuthSeries*> auth_index_;  // owning thread only
+  std::vector<std::unique_ptr<RateLimitSeries>> rate_limit_series_;
 
   std::array<ShardCounter, kLocalErrorCount> local_errors_;
 };

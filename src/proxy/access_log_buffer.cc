@@ -12,8 +12,8 @@ AccessLogSettings accessLogSettings(const config::LoggingSpec& logging) {
   return s;
 }
 
-AccessLogBuffer::AccessLogBuffer(event_base* base, log::AccessLogTarget& target)
-    : target_(target), timer_(base, [this] { flush(); }) {}
+AccessLogBuffer::AccessLogBuffer(event_base* base, log::AccessLogTarget& target, event::Clock& clock)
+    : target_(target), timer_(base, [this] { flush(); }, clock) {}
 
 AccessLogBuffer::~AccessLogBuffer() { flush(); }
 

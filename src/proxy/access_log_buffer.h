@@ -33,7 +33,9 @@ AccessLogSettings accessLogSettings(const config::LoggingSpec& logging);
 
 class AccessLogBuffer {
  public:
-  AccessLogBuffer(event_base* base, log::AccessLogTarget& target);
+  // The flush timer keeps time by `clock` (the worker loop's).
+  AccessLogBuffer(event_base* base, log::AccessLogTarget& target,
+                  event::Clock& clock = event::realClock());
   ~AccessLogBuffer();
   AccessLogBuffer(const AccessLogBuffer&) = delete;
   AccessLogBuffer& operator=(const AccessLogBuffer&) = delete;

@@ -7,8 +7,8 @@
 //   bytes_in=17 bytes_out=21 msgs_in=1 msgs_out=1 http_status=200
 //   upstream_ms=1.100 attempts=1 authority="api.example.com"
 //   user_agent="grpc-c++/1.51.1" request_id="..." traceparent="..."
-//   grpc_message=""
-// (one line). json writes one object per line with the same fields.
+//   grpc_message="" client_identity="spiffe://prod/ns/billing/sa/api"
+// (one line; client_identity is "" without a verified client certificate). json writes one object per line with the same fields.
 //
 // Every field the client or a backend controls is escaped: in text, `"`, `\`,
 // control bytes, spaces in unquoted fields and bytes >= 0x7f become \" \\ or
@@ -48,6 +48,9 @@ struct AccessRecord {
   std::string_view request_id;
   std::string_view traceparent;
   uint32_t attempts = 0;       // upstream attempts (1 + retries)
+  // The verified client certificate's first URI SAN, else its subject;
+  // empty without one (tls::PeerIdentity::display()).
+  std::string_view client_identity;
 };
 
 // Longest grpc-message kept; longer messages are cut and end in "...".

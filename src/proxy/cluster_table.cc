@@ -1,5 +1,6 @@
 #include "proxy/cluster_table.h"
 
+#include <algorithm>
 #include <set>
 
 #include "metrics/worker_stats.h"
@@ -7,8 +8,8 @@
 
 namespace switchyard::proxy {
 
-ClusterTable::ClusterTable(event_base* base, size_t worker_index)
-    : base_(base), worker_index_(worker_index) {}
+ClusterTable::ClusterTable(event_base* base, size_t worker_index, event::Clock& clock)
+    : base_(base), worker_index_(worker_index), clock_(&clock) {}
 
 ClusterTable::~ClusterTable() = default;
 
@@ -19,11 +20,13 @@ void ClusterTable::apply(const Runtime& runtime) {
   for (size_t ci = 0; ci < runtime.clusters.size(); ++ci) {
     const auto& cluster = *runtime.clusters[ci];
     const auto& spec = *cluster.spec;
+    if (stats_ != nullptr) stats_->cluster(spec.name);  // overflow series exist from the start
     // Keep each cluster's rotation where it was across reloads; start each
     // worker at a different offset so workers do not pick in lockstep.
     if (ci < clusters_.size()) {
       next[ci].rr = clusters_[ci].rr;
       next[ci].lr = clusters_[ci].lr;
+      next[ci].wrr = clusters_[ci].wrr;
     } else {
       next[ci].rr = upstream::RoundRobin(worker_index_);
       next[ci].lr = upstream::LeastRequest(0x9E3779B97F4A7C15ULL * (worker_index_ + 1));
@@ -31,6 +34,7 @@ void ClusterTable::apply(const Runtime& runtime) {
     for (const auto& ep : cluster.endpoints) {
       upstream::ConnectionSettings cs = upstream::endpointConnectionSettings(cluster, ep);
       cs.pending_count = &counters_[spec.name].pending_streams;  // this worker's, per cluster
+      cs.clock = clock_;
       upstream::EndpointKey key{spec.name, ep.address};
       live.insert(key);
       auto it = pools_.find(key);
@@ -84,15 +88,30 @@ std::optional<ClusterTable::Pick> ClusterTable::pick(const Runtime& runtime, siz
     if (exclude == i && n > 1) return false;
     return panic_mode || eps[i].health == upstream::Health::Healthy;
   };
-  auto idx = cluster.spec->lb == "least_request"
-                 ? state.lr.pick(n, eligible, [&](size_t i) { return state.pools[i]->activeStreams(); })
-                 : state.rr.pick(n, eligible);
+  auto active = [&](size_t i) { return state.pools[i]->activeStreams(); };
+  bool least_request = cluster.spec->lb == "least_request";
+  std::optional<size_t> idx;
+  if (!cluster.weighted()) {
+    idx = least_request ? state.lr.pick(n, eligible, active) : state.rr.pick(n, eligible);
+  } else if (least_request) {
+    // Scaled so that weight 1 with many streams in flight still counts.
+    constexpr uint64_t kScale = 1024;
+    idx = state.wrr.pick(n, eligible, [&](size_t i) {
+      return std::max<uint64_t>(1, eps[i].weight * kScale / (active(i) + 1));
+    });
+  } else {
+    idx = state.wrr.pick(n, eligible, [&](size_t i) { return eps[i].weight; });
+  }
   if (!idx) return std::nullopt;
   return Pick{state.pools[*idx], &eps[*idx], *idx};
 }
 
 void ClusterTable::drainAll() {
   for (auto& [key, pool] : pools_) pool->drain();
+}
+
+void ClusterTable::countOverflow(const std::string& cluster, metrics::Overflow limit) {
+  if (stats_ != nullptr) stats_->cluster(cluster)->overflow(limit);
 }
 
 size_t ClusterTable::activeUpstreamStreams() const {

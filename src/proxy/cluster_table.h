@@ -10,12 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "metrics/edge_limits.h"
 #include "proxy/cluster_choice.h"
 #include "proxy/runtime.h"
 #include "upstream/least_request.h"
 #include "upstream/endpoint_key.h"
 #include "upstream/pool.h"
 #include "upstream/round_robin.h"
+#include "upstream/weighted_round_robin.h"
 
 namespace switchyard::metrics {
 class WorkerStats;
@@ -36,7 +38,8 @@ class ClusterTable {
   // Receives (cluster, endpoint address) when passive checks suggest ejection.
   using OutlierSink = std::function<void(const std::string& cluster, const std::string& address)>;
 
-  ClusterTable(event_base* base, size_t worker_index);
+  // `clock` is the worker loop's: its pools' pending timeouts keep time by it.
+  ClusterTable(event_base* base, size_t worker_index, event::Clock& clock = event::realClock());
   void setOutlierSink(OutlierSink sink) { outlier_sink_ = std::move(sink); }
   void setStats(metrics::WorkerStats* stats) { stats_ = stats; }
   // How new pools open connections (tests: in memory); set before apply().
@@ -53,12 +56,18 @@ class ClusterTable {
     const upstream::Endpoint* endpoint = nullptr;
     size_t endpoint_index = 0;
   };
-  // Next endpoint of the cluster, round-robin over healthy endpoints (all
-  // endpoints while the cluster is below its panic threshold), skipping
+  // Next endpoint of the cluster by its lb policy over healthy endpoints (all
+  // endpoints while the cluster is below its panic threshold): round_robin,
+  // smooth weighted round-robin when endpoint weights differ; least_request,
+  // power of two choices, or when weights differ smooth weighted round-robin
+  // over weight / (active streams + 1) (Envoy's weighted least request). Skips
   // `exclude` (an endpoint index already tried by this RPC). nullopt when no
   // endpoint is eligible.
   std::optional<Pick> pick(const Runtime& runtime, size_t cluster_index,
                            std::optional<size_t> exclude = std::nullopt);
+
+  // An RPC to `cluster` was refused by one of its circuit breakers.
+  void countOverflow(const std::string& cluster, metrics::Overflow limit);
 
   // Drains every pool (shutdown).
   void drainAll();
@@ -68,11 +77,13 @@ class ClusterTable {
   struct ClusterState {
     upstream::RoundRobin rr;
     upstream::LeastRequest lr;
+    upstream::WeightedRoundRobin wrr;  // when endpoint weights differ
     std::vector<upstream::Pool*> pools;  // parallel to the snapshot's endpoints
   };
 
   event_base* base_;
   size_t worker_index_;
+  event::Clock* clock_;
   std::vector<ClusterState> clusters_;
   std::map<upstream::EndpointKey, std::unique_ptr<upstream::Pool>> pools_;
   std::vector<std::unique_ptr<upstream::Pool>> draining_;

@@ -4,6 +4,9 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "common/log.h"
 #include "metrics/worker_stats.h"
 #include "proxy/tls_handshake.h"
@@ -13,7 +16,10 @@ namespace switchyard::proxy {
 namespace {
 
 // RFC 9113 6.8: wait about one round trip between the two GOAWAYs of a graceful close.
+// The round trip is measured with a PING; this is the longest wait for its ACK.
 constexpr auto kGoawayGrace = std::chrono::milliseconds(500);
+// Opaque data of the drain's PING, to know its ACK from others.
+constexpr uint8_t kDrainPing[8] = {'s', 'y', '-', 'd', 'r', 'a', 'i', 'n'};
 
 constexpr std::string_view kNotHttp2Reply =
     "HTTP/1.1 505 HTTP Version Not Supported\r\n"
@@ -48,7 +54,9 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
         closeNow(http2::CloseReason::Timeout);
       }),
       headers_timer_(worker.base(), [this] { onRequestHeadersTimeout(); }),
-      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }) {
+      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }),
+      age_timer_(worker.base(), [this] { onMaxConnectionAge(); }),
+      age_grace_timer_(worker.base(), [this] { onAgeGraceExpired(); }) {
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
 
@@ -68,6 +76,7 @@ void DownstreamConnection::begin() {
   started_ = true;
   start();
   armIdleTimer();
+  armAgeTimer();
 }
 
 void DownstreamConnection::onConnected() {
@@ -84,18 +93,23 @@ void DownstreamConnection::onConnected() {
   started_ = true;
   start();
   armIdleTimer();
+  armAgeTimer();
 }
 
 void DownstreamConnection::startDrain() {
   if (draining_ || closed()) return;
   draining_ = true;
   nghttp2_submit_shutdown_notice(session());
+  // The ACK of a PING sent after the notice proves the client has read it.
+  nghttp2_submit_ping(session(), NGHTTP2_FLAG_NONE, kDrainPing);
   scheduleFlush();
   goaway_timer_.arm(kGoawayGrace);
 }
 
 void DownstreamConnection::sendFinalGoaway() {
-  if (closed()) return;
+  goaway_timer_.cancel();
+  if (closed() || final_goaway_sent_) return;
+  final_goaway_sent_ = true;
   nghttp2_submit_goaway(session(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session()),
                         NGHTTP2_NO_ERROR, nullptr, 0);
   scheduleFlush();
@@ -193,6 +207,12 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       touchStream(frame->hd.stream_id);
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
         if (Rpc* r = rpc(frame->hd.stream_id)) r->onRequestEnd();
+      }
+      return 0;
+    case NGHTTP2_PING:
+      if (draining_ && (frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+          std::equal(std::begin(kDrainPing), std::end(kDrainPing), frame->ping.opaque_data)) {
+        sendFinalGoaway();
       }
       return 0;
     default:

@@ -58,6 +58,9 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   void touchStream(int32_t stream_id);
   void onRequestHeadersTimeout();
   void sweepIdleStreams();
+  void armAgeTimer();
+  void onMaxConnectionAge();
+  void onAgeGraceExpired();
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -74,6 +77,7 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) override;
   void onGlitch(metrics::Glitch cause) override;
   void onGlitchBudgetSpent() override;
+  void onStreamRefused(int32_t stream_id) override;
 
   WorkerContext& worker_;
   event::SocketAddress peer_;
@@ -94,9 +98,13 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   };
   std::unordered_map<int32_t, StreamActivity> activity_;
   event::Timer idle_sweep_timer_;
+  // max_connection_age, then max_connection_age_grace.
+  event::Timer age_timer_;
+  event::Timer age_grace_timer_;
   int32_t max_client_stream_id_ = 0;
   bool started_ = false;
   bool draining_ = false;
+  bool final_goaway_sent_ = false;
 };
 
 }  // namespace switchyard::proxy

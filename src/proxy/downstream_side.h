@@ -38,6 +38,9 @@ struct ListenerInfo {
   uint32_t max_connections = 0;                                  // zero: no limit
   bool grpc_web = false;  // gRPC-Web requests are accepted
   std::shared_ptr<const routing::CorsPolicy> cors;  // grpc_web.cors; null: same origin only
+  Duration max_connection_age = Duration::zero();                // zero: never (±10 % jitter)
+  Duration max_connection_age_grace = std::chrono::seconds(30);  // zero: wait for the RPCs
+  bool merged_reflection = false;  // the proxy answers reflection from the descriptor sets
   // Open connections of this listener over all workers (shared by them).
   std::shared_ptr<std::atomic<uint32_t>> open_connections;
   metrics::ListenerSeries* stats = nullptr;

@@ -2,7 +2,8 @@
 // DATA frame boundaries have nothing to do with message boundaries (gRPC
 // spec: 1-byte flag, 4-byte big-endian length, payload). O(1) per chunk when
 // a chunk lies inside a message; no buffering. Also spots a message whose
-// declared length is over a limit as soon as its prefix is complete.
+// declared length is over a limit as soon as its prefix is complete, a
+// compressed flag, and a stream that stops inside a message.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +22,8 @@ class MessageCounter {
         len -= take;
         continue;
       }
-      // Reading the 5-byte prefix.
+      // Reading the 5-byte prefix: the flag byte, then the length.
+      if (header_pos_ == 0 && (*data & 0x01) != 0) compressed_ = true;
       if (header_pos_ >= 1) length_ = (length_ << 8) | *data;
       ++data;
       --len;
@@ -38,6 +40,11 @@ class MessageCounter {
     }
   }
   uint64_t messages() const { return messages_; }
+  // The bytes so far end inside a message (its prefix or its payload): a
+  // stream that ends here ends with a truncated message.
+  bool partial() const { return header_pos_ != 0 || remaining_ != 0; }
+  // A message with the compressed flag set has been seen.
+  bool compressed() const { return compressed_; }
   // Messages whose prefix declares more than `max` bytes are refused (0 = no limit).
   void setLimit(uint64_t max) { limit_ = max; }
   // The declared length of the first message over the limit; 0 while none.
@@ -50,6 +57,7 @@ class MessageCounter {
   uint64_t messages_ = 0;
   uint64_t limit_ = 0;
   uint64_t oversized_ = 0;
+  bool compressed_ = false;
 };
 
 // One direction of an RPC's traffic, for its metrics and access-log line.

@@ -54,9 +54,13 @@ class ProtocolAdapter {
   virtual void addResponseHeaders(const http2::HeaderList& backend, http2::NvList& nva) const {
     nva.addForwardable(backend);
   }
-  // The response headers of a response started by the proxy (used only
-  // when trailersOnly() is false).
-  virtual void addLocalResponseHeaders(http2::NvList& nva) const { (void)nva; }
+  // The response headers of a response started by the proxy: one it answers
+  // itself (a local call such as merged reflection), or a proxy-made status
+  // when trailersOnly() is false.
+  virtual void addLocalResponseHeaders(http2::NvList& nva) const {
+    nva.add(":status", "200");
+    nva.add("content-type", "application/grpc");
+  }
   // Moves response bytes from `flow` into `buf` (at most `len` bytes written,
   // count in *written); returns how many bytes were taken from `flow`.
   virtual size_t readResponse(FlowBuffers& flow, uint8_t* buf, size_t len, size_t* written) {

@@ -11,7 +11,7 @@
 #include "grpc/web_framing.h"
 #include "metrics/worker_stats.h"
 #include "proxy/access_log_buffer.h"
-#include "proxy/client_cert_filter.h"
+#include "proxy/local_call.h"
 #include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
@@ -51,12 +51,14 @@ const char* toString(Rpc::ResponseState s) {
 Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
     : conn_(conn),
       stream_id_(stream_id),
+      attempt_(conn.worker().clock()),
       retry_timer_(conn.worker().base(),
                    [this] {
                      if (phase_ == Phase::Upstream && !attempt_.open()) startAttempt();
-                   }),
-      start_(std::chrono::steady_clock::now()),
-      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }) {}
+                   },
+                   conn.worker().clock()),
+      start_(conn.worker().clock().now()),
+      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }, conn.worker().clock()) {}
 
 Rpc::~Rpc() {
   cancelUpstream(NGHTTP2_CANCEL);
@@ -75,8 +77,10 @@ void Rpc::onRequestHeaders(bool end_stream) {
   runtime_ = conn_.worker().runtime();
   identity_.resolve(req_headers_, runtime_->config->tracing);
   if (!validate()) return;
-  if (!applyFilters()) return;
-  if (!route()) return;
+  if (!serveLocally()) return;
+  if (!matchRoute()) return;
+  if (!applyPolicy()) return;
+  if (!chooseCluster()) return;
   if (!applyDeadline()) return;
   phase_ = Phase::Upstream;
   startAttempt();  // balance + attempt; the response phase follows the backend's events
@@ -143,46 +147,96 @@ bool Rpc::answerPreflight() {
   return false;
 }
 
-bool Rpc::applyFilters() {
-  const auto& filters = runtime_->request_filters;
-  if (filters.empty()) return true;
-  RequestInfo info{conn_.listener().name, conn_.peerIp()};
-  for (const auto& filter : filters) {
-    if (auto answer = filter->onRequestHeaders(req_headers_, info)) {
-      finishLocal(answer->code, std::move(answer->message));
+bool Rpc::matchRoute() {
+  std::string_view path = methodPath();
+  RequestHeadersView headers(req_headers_);
+  route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
+  if (route_ != nullptr) return true;
+  if (auto* stats = conn_.worker().stats()) {
+    series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
+    series_->started();
+    stats->localError(metrics::LocalError::NoRoute);
+  }
+  finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
+  return false;
+}
+
+// The route's policy chain, in order; the first step that answers ends the RPC.
+bool Rpc::applyPolicy() {
+  const RoutePolicies* policies = runtime_->policies.get();
+  const RequestFilters* chain = policies != nullptr ? policies->chainFor(route_->index) : nullptr;
+  if (chain == nullptr || chain->empty()) return true;
+  PolicyScratch& scratch = conn_.worker().policyScratch();
+  scratch.use(policies->id, policies->scratch_slots);
+  PolicyRequest request{req_headers_,  *route_, conn_.listener().name, conn_.peerIp(),
+                        conn_.peerIdentity(), facts_, scratch,   conn_.worker().stats()};
+  for (const auto& filter : *chain) {
+    if (auto answer = filter->onRequest(request)) {
+      if (auto* stats = conn_.worker().stats()) {  // counted without a cluster: none was chosen
+        auto labels = routing::metricLabels(*route_, methodPath());
+        series_ = stats->rpc(labels.service, labels.method, "", protocol_->name());
+        series_->started();
+      }
+      finishLocal(answer->code, std::move(answer->message), std::move(answer->trailers));
       return false;
     }
   }
   return true;
 }
 
-bool Rpc::route() {
-  std::string_view path = methodPath();
+bool Rpc::serveLocally() {
   RequestHeadersView headers(req_headers_);
-  route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
-  auto* stats = conn_.worker().stats();
-  if (route_ == nullptr) {
-    if (stats != nullptr) {
-      series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
-      series_->started();
-      stats->localError(metrics::LocalError::NoRoute);
-    }
-    finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
-    return false;
+  auto call = openLocalCall(methodPath(), conn_.listener(), *runtime_,
+                            routing::RequestView{headers.authority(), &headers});
+  if (call == nullptr) return true;
+  if (auto* stats = conn_.worker().stats()) {
+    series_ = stats->rpc(call->service(), call->method(), "", protocol_->name());
+    series_->started();
   }
+  local_ = std::make_unique<LocalExchange>(std::move(call));
+  if (!applyDeadline()) return false;
+  phase_ = Phase::Local;
+  startLocalResponse();
+  if (request_ == RequestState::HalfClosedRemote) local_->requestEnded();
+  pumpLocal();
+  return false;
+}
+
+void Rpc::pumpLocal() {
+  if (phase_ != Phase::Local) return;
+  LocalExchange::Step step = local_->pump(flow_.responsePending());
+  payClient(step.consumed);
+  if (!step.response.empty()) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(step.response.data());
+    out_.feed(bytes, step.response.size());
+    flow_.addResponse(bytes, step.response.size());
+  }
+  if (step.end) {
+    payClient(local_->release());
+    if (step.end->code != StatusCode::Ok) {
+      finishLocal(step.end->code, std::move(step.end->message));
+      return;
+    }
+    phase_ = Phase::Responded;
+    status_ = StatusCode::Ok;
+    deadline_timer_.cancel();
+    local_trailers_ = grpc::trailersFields(StatusCode::Ok, "");
+    response_ = ResponseState::TrailersReady;
+  }
+  resumeDownstream();
+}
+
+bool Rpc::chooseCluster() {
+  RequestHeadersView headers(req_headers_);
   cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
-  if (stats != nullptr) {
-    auto labels = routing::metricLabels(*route_, path);
+  if (auto* stats = conn_.worker().stats()) {
+    auto labels = routing::metricLabels(*route_, methodPath());
     series_ = stats->rpc(labels.service, labels.method, cluster().name(), protocol_->name());
     series_->started();
   }
   in_.messages.setLimit(route_->max_request_message_bytes);
   out_.messages.setLimit(route_->max_response_message_bytes);
-  if (auto refused = checkClientCert(*route_, conn_.peerIdentity())) {
-    finishLocal(refused->code, std::move(refused->message));
-    return false;
-  }
   return true;
 }
 
@@ -198,8 +252,10 @@ bool Rpc::applyDeadline() {
                   "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
       return false;
     }
-    if (route_->timeout_max && *timeout > *route_->timeout_max) timeout = route_->timeout_max;
-  } else if (route_->timeout_default) {
+      if (route_ != nullptr && route_->timeout_max && *timeout > *route_->timeout_max) {
+      timeout = route_->timeout_max;
+    }
+  } else if (route_ != nullptr && route_->timeout_default) {
     timeout = route_->timeout_default;
   }
   if (timeout) {
@@ -209,7 +265,20 @@ bool Rpc::applyDeadline() {
   return true;
 }
 
+bool Rpc::admitToCluster() {
+  if (active_slot_.held()) return true;  // a retry keeps the RPC's place
+  const auto& c = cluster();
+  active_slot_ = upstream::ActiveRpcSlot::tryAcquire(c.active_rpcs, c.spec->max_active_rpcs);
+  if (active_slot_.held()) return true;
+  conn_.worker().clusters().countOverflow(c.name(), metrics::Overflow::MaxActiveRpcs);
+  finishLocal(StatusCode::Unavailable,
+              "cluster " + c.name() + " has " + std::to_string(c.spec->max_active_rpcs) +
+                  " RPCs in flight (circuit_breaker.max_active_rpcs)");
+  return false;
+}
+
 bool Rpc::startAttempt() {
+  if (!admitToCluster()) return false;
   auto pick = conn_.worker().clusters().pick(*runtime_, *cluster_index_, attempt_.endpointIndex());
   if (!pick) {
     if (auto* stats = conn_.worker().stats()) {
@@ -231,6 +300,9 @@ bool Rpc::startAttempt() {
   buildUpstreamHeaders(nva, values);
   int rv = attempt_.start(up, this, nva);
   if (rv < 0) {
+    if (rv == upstream::kSubmitPendingFull) {
+      conn_.worker().clusters().countOverflow(cluster().name(), metrics::Overflow::MaxPending);
+    }
     finishLocal(upstream::submitErrorIsResourceExhausted(rv) ? StatusCode::ResourceExhausted
                                                              : StatusCode::Unavailable,
                 "cannot open a stream to " + std::string(attempt_.endpoint()) + ": " +
@@ -243,7 +315,7 @@ bool Rpc::startAttempt() {
 void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const {
   const auto& cluster = this->cluster();
   const routing::HeaderEdits& edits = route_->request_headers;
-  nva.reserve(req_headers_.size() + edits.appended().size() + 3);
+  nva.reserve(req_headers_.size() + edits.appended().size() + facts_.upstream_headers.size() + 3);
   std::string_view prior_xff;
   bool has_xff = false;
   for (const auto& [n, v] : req_headers_.fields()) {
@@ -269,6 +341,7 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
   }
   protocol_->addUpstreamFields(req_headers_, nva);
   for (const auto& [name, value] : edits.appended()) nva.add(name, value);
+  for (const auto& [name, value] : facts_.upstream_headers) nva.add(name, value);  // e.g. verified JWT claims
   if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
     nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
   }
@@ -279,7 +352,7 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
   }
   if (deadline_at_) {
     // Forward what is left of the caller's budget, not what it started with.
-    values.timeout = grpc::formatGrpcTimeout(*deadline_at_ - std::chrono::steady_clock::now());
+    values.timeout = grpc::formatGrpcTimeout(*deadline_at_ - conn_.worker().clock().now());
     nva.add("grpc-timeout", values.timeout);
   }
   identity_.appendGenerated(nva);
@@ -303,10 +376,21 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
     finishLocal(StatusCode::Internal, "malformed " + std::string(protocol_->name()) + " request body");
     return;
   }
+  // From here on the bytes are gRPC framing (gRPC-Web text decoded), so the
+  // size and compressed-flag checks see the message headers a backend would.
   const auto* bytes = reinterpret_cast<const uint8_t*>(grpc_bytes->data());
   size_t n = grpc_bytes->size();
   in_.feed(bytes, n);
+  if (phase_ == Phase::Local) {
+    local_->feed(bytes, n);
+    pumpLocal();
+    return;
+  }
   if (in_.messages.oversized() != 0) refuseOversized("request", in_.messages);
+  if (in_.messages.compressed() && phase_ != Phase::Responded && !isEncoded(req_headers_.get("grpc-encoding"))) {
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    refuseFraming("request message is compressed but the request has no grpc-encoding");
+  }
   if (phase_ == Phase::Responded) {
     payClient(n);
     return;
@@ -323,6 +407,11 @@ void Rpc::onRequestEnd() {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
     finishLocal(StatusCode::Internal,
                 std::string(protocol_->name()) + " request body ends inside a base64 group");
+    return;
+  }
+  if (phase_ == Phase::Local) {
+    local_->requestEnded();
+    pumpLocal();
     return;
   }
   attempt_.resume();
@@ -395,6 +484,7 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
     status_ = code;
     deadline_timer_.cancel();
   }
+  response_encoded_ = isEncoded(headers.get("grpc-encoding"));
   forwardResponseHeaders(headers, end_stream);
 }
 
@@ -402,7 +492,7 @@ void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
   if (end_stream && !protocol_->trailersOnly()) {
     // The status travels in the body: the backend's headers become the trailers.
     resp_trailers_ = std::move(headers);
-    startBodyOnlyResponse();
+    startLocalResponse();
     response_ = ResponseState::TrailersReady;
     conn_.resumeResponse(stream_id_);
     return;
@@ -413,7 +503,7 @@ void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
   checkSent(conn_.respond(stream_id_, nva, end_stream), "response headers");
 }
 
-void Rpc::startBodyOnlyResponse() {
+void Rpc::startLocalResponse() {
   http2::NvList nva;
   protocol_->addLocalResponseHeaders(nva);
   response_ = ResponseState::HeadersSent;
@@ -433,6 +523,11 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
     refuseOversized("response", out_.messages);
     return;
   }
+  if (out_.messages.compressed() && !response_encoded_) {
+    attempt_.consume(len);
+    refuseFraming("backend sent a compressed message without grpc-encoding");
+    return;
+  }
   flow_.addResponse(data, len);
   resumeDownstream();
 }
@@ -450,6 +545,13 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
     status_ = StatusCode::Unknown;
     local_trailers_ =
         grpc::trailersFields(StatusCode::Unknown, "backend ended the stream without grpc-status");
+  } else if (out_.messages.partial()) {
+    // gRPC: a response that ends inside a message is INTERNAL, whatever
+    // grpc-status the backend sent (a client would otherwise take a lost
+    // message for a clean end).
+    status_ = StatusCode::Internal;
+    local_trailers_ =
+        grpc::trailersFields(StatusCode::Internal, "backend response ended inside a gRPC message");
   } else {
     status_ = grpc::parseGrpcStatus(gs).value_or(StatusCode::Unknown);
     resp_trailers_ = std::move(trailers);
@@ -467,6 +569,8 @@ ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
     if (done) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }
+  // Answers drained: requests held back for room can go on.
+  if (local_ != nullptr && local_->waiting() && flow_.responsePending() == 0) pumpLocal();
   size_t written = 0;
   size_t n = protocol_->readResponse(flow_, buf, len, &written);
   if (n > 0) attempt_.consume(n);
@@ -540,7 +644,8 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
 
 // -------------------------------------------------------------------- endings
 
-void Rpc::finishLocal(StatusCode code, std::string message) {
+void Rpc::finishLocal(StatusCode code, std::string message,
+                      std::vector<grpc::HeaderField> extra_trailers) {
   if (phase_ == Phase::Responded) return;
   phase_ = Phase::Responded;
   status_ = code;
@@ -548,10 +653,11 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
   deadline_timer_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
-  if (response_ == ResponseState::None && !protocol_->trailersOnly()) startBodyOnlyResponse();
+  if (response_ == ResponseState::None && !protocol_->trailersOnly()) startLocalResponse();
   if (response_ == ResponseState::None) {
     http2::NvList nva;
     auto fields = grpc::trailersOnlyHeaders(code, message);
+    for (auto& f : extra_trailers) fields.push_back(std::move(f));
     nva.addAll(fields);
     response_ = ResponseState::Ended;
     checkSent(conn_.respond(stream_id_, nva, true), "Trailers-Only response");
@@ -560,6 +666,7 @@ void Rpc::finishLocal(StatusCode code, std::string message) {
     // dropping response bytes that can no longer be delivered whole.
     flow_.discardResponse();
     local_trailers_ = grpc::trailersFields(code, message);
+    for (auto& f : extra_trailers) local_trailers_.push_back(std::move(f));
     response_ = ResponseState::TrailersReady;
     conn_.resumeResponse(stream_id_);
   }
@@ -571,6 +678,15 @@ void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) 
                                              : route_->max_response_message_bytes;
   finishLocal(StatusCode::ResourceExhausted, messageTooLargeText(direction, counter.oversized(), limit));
 }
+
+// gRPC: a message with the compressed flag set and no grpc-encoding (or
+// "identity") is a protocol error, INTERNAL. The proxy checks it because the
+// gRPC library at the other end may not.
+bool Rpc::isEncoded(std::string_view grpc_encoding) {
+  return !grpc_encoding.empty() && grpc_encoding != "identity";
+}
+
+void Rpc::refuseFraming(const char* what) { finishLocal(StatusCode::Internal, what); }
 
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;
@@ -600,6 +716,7 @@ void Rpc::discardRequestBuffer() {
   // Reopen the client's window for what it sent and we will never forward;
   // bytes queued again for a retry were paid for when first sent.
   payClient(flow_.discardRequest());
+  if (local_ != nullptr) payClient(local_->release());
   retry_.dropRetained();
 }
 
@@ -609,7 +726,7 @@ bool Rpc::canRetry() const {
   if (phase_ != Phase::Upstream || response_ != ResponseState::None || !retry_.bodyRetained()) {
     return false;
   }
-  return !deadline_at_ || std::chrono::steady_clock::now() < *deadline_at_;
+  return !deadline_at_ || conn_.worker().clock().now() < *deadline_at_;
 }
 
 void Rpc::retry(Duration delay, const char* why) {
@@ -645,7 +762,7 @@ bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
   } else {
     delay = backoffDelay(policy, retry_.attempts(), conn_.worker().random());
   }
-  if (deadline_at_ && std::chrono::steady_clock::now() + delay >= *deadline_at_) return false;
+  if (deadline_at_ && conn_.worker().clock().now() + delay >= *deadline_at_) return false;
   retry_.enterBudget();
   if (auto* ep = attempt_.endpointStats()) ep->policyRetry();
   // The backend has answered; NO_ERROR tells it we will send nothing more.
@@ -666,7 +783,7 @@ void Rpc::onDeadline() {
 
 void Rpc::recordMetrics() {
   if (series_ == nullptr) return;
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double secs = std::chrono::duration<double>(conn_.worker().clock().now() - start_).count();
   series_->messagesReceived(in_.messages.messages());
   series_->messagesSent(out_.messages.messages());
   series_->bytesReceived(in_.bytes);
@@ -689,7 +806,7 @@ void Rpc::logAccess() {
   r.grpc_status = status_ ? static_cast<int>(*status_) : -1;
   r.grpc_message =
       local_message_.empty() ? resp_trailers_.get("grpc-message") : std::string_view(local_message_);
-  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+  r.duration_ms = std::chrono::duration<double, std::milli>(conn_.worker().clock().now() - start_)
                       .count();
   r.upstream_ms = attempt_.lastDurationMs();
   r.bytes_in = in_.bytes;
@@ -700,6 +817,7 @@ void Rpc::logAccess() {
   r.request_id = identity_.requestId();
   r.traceparent = identity_.traceparent();
   r.attempts = retry_.attempts();
+  if (const tls::PeerIdentity* peer = conn_.peerIdentity()) r.client_identity = peer->display();
   log->append(r);
 }
 

@@ -2,10 +2,14 @@
 // with a backend (upstream) stream. Owned by its DownstreamConnection, keyed by
 // stream id. Its request goes through one visible sequence of phases:
 //
-//   request headers → validate → policy (RequestFilters) → route → deadline
-//     → balance → attempt (UpstreamAttempt) → response
+//   request headers → validate → local → match route → policy (the route's
+//     RequestFilters: client certificate, authenticate, authorize, limit)
+//     → choose cluster → deadline → balance → attempt (UpstreamAttempt)
+//     → response
 //
-// and any phase may answer the call itself with a gRPC status. The pieces
+// and any phase may answer the call itself with a gRPC status. The local
+// phase hands calls the proxy serves itself (merged reflection) to a
+// LocalExchange, which answers them without any upstream attempt. The pieces
 // that are not phases live in their own objects: the backend stream of the
 // current try (UpstreamAttempt), what is needed to send the call again
 // (RetryState), and the buffered bytes with their window accounting
@@ -24,8 +28,10 @@
 #include "http2/headers.h"
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
+#include "proxy/local_exchange.h"
 #include "proxy/message_counter.h"
 #include "proxy/protocol_adapter.h"
+#include "proxy/request_filter.h"
 #include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
 #include "proxy/runtime.h"
@@ -45,6 +51,7 @@ class Rpc final : public upstream::StreamHandler {
   // Where the RPC is in its life.
   enum class Phase {
     Headers,    // waiting for the request headers to complete
+    Local,      // served by the proxy itself (LocalExchange), no backend
     Upstream,   // forwarding to a backend (or waiting to retry)
     Responded,  // the response toward the client is finished (or being finished)
   };
@@ -101,25 +108,37 @@ class Rpc final : public upstream::StreamHandler {
   bool answerPreflight();
   // Picks the ProtocolAdapter from the content type; false if none fits.
   bool selectProtocol();
-  bool applyFilters();
-  bool route();
+  // A call the proxy serves itself: starts the LocalExchange, returns false.
+  bool serveLocally();
+  bool matchRoute();
+  bool applyPolicy();
+  bool chooseCluster();
   bool applyDeadline();
   // balance + attempt: picks an endpoint and opens a stream to it.
   bool startAttempt();
+  // The cluster's max_active_rpcs breaker: false (and answered) on overflow.
+  bool admitToCluster();
   void buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const;
 
   // The response phase.
   void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
-  // Starts a response whose status will travel in the body (gRPC-Web).
-  void startBodyOnlyResponse();
+  // Starts a response with the adapter's headers for a proxy-made response;
+  // its status follows as trailers (in the body for gRPC-Web).
+  void startLocalResponse();
   // The client's window reopens for what `forwarded` decoded bytes cost it.
   void payClient(size_t forwarded);
   void sendTrailers();
   void resumeDownstream();
+  // Moves the LocalExchange on: handles queued requests, queues the answers.
+  void pumpLocal();
   // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
-  void finishLocal(grpc::StatusCode code, std::string message);
+  void finishLocal(grpc::StatusCode code, std::string message,
+                   std::vector<grpc::HeaderField> extra_trailers = {});
   // A message over the route's size limit: RESOURCE_EXHAUSTED, backend stream reset.
   void refuseOversized(const char* direction, const MessageCounter& counter);
+  // Ends the RPC INTERNAL for broken gRPC framing (what says which).
+  void refuseFraming(const char* what);
+  static bool isEncoded(std::string_view grpc_encoding);
   void replyHttp(int status);
   // A frame toward the client was refused: reset the stream so the client is not left waiting.
   void checkSent(const Status& sent, const char* what);
@@ -146,6 +165,7 @@ class Rpc final : public upstream::StreamHandler {
   RequestState request_ = RequestState::Open;
   ResponseState response_ = ResponseState::None;
   bool headers_too_large_ = false;
+  bool response_encoded_ = false;  // the backend's response headers name a grpc-encoding
   http2::HeaderList req_headers_;
   // How the client speaks (native gRPC unless the content type says otherwise).
   ProtocolAdapter* protocol_ = &nativeProtocol();
@@ -154,7 +174,10 @@ class Rpc final : public upstream::StreamHandler {
   RuntimePtr runtime_;  // the snapshot the RPC started with
   const routing::Route* route_ = nullptr;
   std::optional<size_t> cluster_index_;  // into runtime_->clusters, once routed
+  PolicyFacts facts_;                    // what the policy steps learnt of the caller
+  upstream::ActiveRpcSlot active_slot_;  // its place under circuit_breaker.max_active_rpcs
 
+  std::unique_ptr<LocalExchange> local_;  // the local phase's call, if it took the RPC
   UpstreamAttempt attempt_;
   RetryState retry_;
   event::Timer retry_timer_;
@@ -162,8 +185,8 @@ class Rpc final : public upstream::StreamHandler {
   http2::HeaderList resp_trailers_;             // the backend's trailers, forwarded as they are
   std::vector<grpc::HeaderField> local_trailers_;  // if set, sent instead of resp_trailers_
 
-  std::chrono::steady_clock::time_point start_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_at_;
+  event::Clock::TimePoint start_;  // by the worker's clock, like the deadline
+  std::optional<event::Clock::TimePoint> deadline_at_;
   event::Timer deadline_timer_;
 
   std::optional<grpc::StatusCode> status_;

@@ -13,6 +13,7 @@
 #include "config/spec.h"
 #include "proxy/request_filter.h"
 #include "routing/route_table.h"
+#include "schema/descriptor_catalog.h"
 #include "tls/context.h"
 #include "upstream/cluster.h"
 
@@ -24,8 +25,11 @@ struct Runtime {
   // route index -> index into `clusters`
   std::vector<size_t> route_cluster;
   std::vector<std::shared_ptr<const upstream::ClusterSnapshot>> clusters;
-  // The policy step of every RPC, in order (see RequestFilter); empty today.
-  RequestFilters request_filters;
+  // Each route's policy chain (see request_filter.h). Built once per
+  // configuration, so health-driven rebuilds keep the filters' state.
+  RoutePoliciesPtr policies;
+  // The descriptor sets (merged reflection, JSON transcoding); null without any.
+  schema::CatalogPtr schema;
   uint64_t generation = 0;
 
   const upstream::ClusterSnapshot* clusterFor(const routing::Route& r) const {

@@ -15,6 +15,7 @@ std::shared_ptr<const tls::PeerIdentity> recordHandshakeOk(const ListenerInfo& l
   auto& m = metrics::TlsMetrics::instance();
   m.handshake(listener.name, "ok");
   m.accepted(listener.name, tls::protocolName(ssl), tls::cipherName(ssl));
+  if (SSL_session_reused(ssl) == 1) m.resumed(listener.name);
   return tls::verifiedPeer(ssl);
 }
 

@@ -23,7 +23,7 @@ void UpstreamAttempt::picked(const ClusterTable::Pick& pick) {
 
 int UpstreamAttempt::start(upstream::UpstreamConnection* conn, upstream::StreamHandler* handler,
                            const http2::NvList& headers) {
-  started_ = std::chrono::steady_clock::now();
+  started_ = clock_.now();
   int32_t id = conn->submit(handler, headers.data(), headers.size());
   if (id < 0) return id;
   conn_ = conn;
@@ -43,7 +43,7 @@ void UpstreamAttempt::consume(size_t n) const {
 void UpstreamAttempt::recordResult(bool failed, int grpc_code) {
   if (conn_ == nullptr) return;
   pool_->recordResult(failed);
-  last_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+  last_ms_ = std::chrono::duration<double, std::milli>(clock_.now() - started_)
                  .count();
   if (stats_ != nullptr) stats_->attemptFinished(grpc_code, last_ms_ / 1000.0);
 }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "event/clock.h"
 #include "http2/headers.h"
 #include "proxy/cluster_table.h"
 #include "upstream/stream_handler.h"
@@ -32,7 +33,8 @@ class UpstreamAttempt {
     Done,             // the backend finished its response (trailers or Trailers-Only)
   };
 
-  UpstreamAttempt() = default;
+  // `clock` times the attempt (upstream duration, latency histogram).
+  explicit UpstreamAttempt(const event::Clock& clock) : clock_(clock) {}
   ~UpstreamAttempt() { cancel(NGHTTP2_CANCEL, 0); }
   UpstreamAttempt(const UpstreamAttempt&) = delete;
   UpstreamAttempt& operator=(const UpstreamAttempt&) = delete;
@@ -73,12 +75,13 @@ class UpstreamAttempt {
  private:
   void detach();
 
+  const event::Clock& clock_;
   State state_ = State::Idle;
   std::string_view endpoint_;  // in the RPC's Runtime snapshot, which it keeps alive
   std::optional<size_t> endpoint_index_;
   upstream::Pool* pool_ = nullptr;                 // set while a stream is open
   metrics::EndpointSeries* stats_ = nullptr;       // of the picked endpoint
-  std::chrono::steady_clock::time_point started_;
+  event::Clock::TimePoint started_;
   double last_ms_ = -1;
   upstream::UpstreamConnection* conn_ = nullptr;  // set while a stream is open
   int32_t stream_id_ = 0;

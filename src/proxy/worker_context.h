@@ -6,7 +6,9 @@
 
 #include <cstdint>
 
+#include "event/clock.h"
 #include "proxy/cluster_table.h"
+#include "proxy/policy_scratch.h"
 #include "proxy/runtime.h"
 
 namespace switchyard::metrics {
@@ -32,6 +34,14 @@ class WorkerContext {
   virtual void connectionClosed(DownstreamConnection* conn) = 0;
   // A pseudo-random value for retry jitter (not for secrets); tests inject their own.
   virtual uint64_t random();
+  // The time source of this worker's loop: RPC deadlines, retry backoff and
+  // timing read it and arm their timers with it. Tests inject a ManualClock.
+  virtual event::Clock& clock() { return event::realClock(); }
+  // This worker's state of the policy filters (see request_filter.h).
+  PolicyScratch& policyScratch() { return policy_scratch_; }
+
+ private:
+  PolicyScratch policy_scratch_;
 };
 
 }  // namespace switchyard::proxy

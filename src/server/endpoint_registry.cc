@@ -132,7 +132,7 @@ bool EndpointRegistry::onFailureBurst(const upstream::EndpointKey& key, size_t c
   auto o = outliers_.find(key.cluster);
   if (o == outliers_.end()) return false;
   auto ejected_for =
-      o->second.onFailureBurst(key.address, cluster_size, std::chrono::steady_clock::now());
+      o->second.onFailureBurst(key.address, cluster_size, clock_.now());
   if (!ejected_for) return false;
   log::main().warn("cluster {}: endpoint {} ejected for {} after consecutive failures",
                    key.cluster, key.address, formatDuration(*ejected_for));
@@ -144,7 +144,7 @@ bool EndpointRegistry::expireEjections(bool* pending) {
   bool any = false;
   *pending = false;
   for (auto& [cluster, tracker] : outliers_) {
-    for (const auto& address : tracker.expire(std::chrono::steady_clock::now())) {
+    for (const auto& address : tracker.expire(clock_.now())) {
       log::main().info("cluster {}: endpoint {} returns from ejection", cluster, address);
       any = true;
     }

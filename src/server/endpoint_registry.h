@@ -12,6 +12,7 @@
 
 #include "common/duration.h"
 #include "config/spec.h"
+#include "event/clock.h"
 #include "metrics/metrics.h"
 #include "proxy/runtime.h"
 #include "server/runtime_builder.h"
@@ -25,7 +26,9 @@ namespace switchyard::server {
 
 class EndpointRegistry {
  public:
-  explicit EndpointRegistry(metrics::Metrics& metrics) : metrics_(metrics) {}
+  // Ejections are timed by `clock` (the main loop's; tests pass a ManualClock).
+  explicit EndpointRegistry(metrics::Metrics& metrics, const event::Clock& clock = event::realClock())
+      : metrics_(metrics), clock_(clock) {}
 
   // A new configuration: drops DNS answers of endpoints that are gone and
   // starts outlier detection afresh per cluster.
@@ -58,6 +61,7 @@ class EndpointRegistry {
   };
 
   metrics::Metrics& metrics_;
+  const event::Clock& clock_;
   std::shared_ptr<const config::Config> config_;
   std::map<upstream::EndpointKey, EndpointState> endpoints_;
   std::map<std::string, upstream::health::OutlierTracker> outliers_;  // by cluster

@@ -36,15 +36,19 @@ Result<std::vector<event::SocketAddress>> resolveEndpoint(const config::Endpoint
 
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
-                               const ResolvedMap& resolved, const HealthLookup& health,
-                               uint64_t generation, tls::MaterialPtr tls) {
+                               proxy::RoutePoliciesPtr policies, const ResolvedMap& resolved, const HealthLookup& health,
+                               uint64_t generation, tls::MaterialPtr tls,
+                               schema::CatalogPtr schema) {
   auto rt = std::make_shared<proxy::Runtime>();
   rt->config = config;
   rt->routes = std::move(routes);
+  rt->policies = std::move(policies);
   rt->generation = generation;
+  rt->schema = std::move(schema);
   for (const auto& spec : config->clusters) {
     auto cluster = std::make_shared<upstream::ClusterSnapshot>();
     cluster->spec = std::shared_ptr<const config::ClusterSpec>(config, &spec);
+    cluster->active_rpcs = upstream::clusterActiveRpcCounter(spec.name);
     if (tls) {
       if (auto it = tls->clusters.find(spec.name); it != tls->clusters.end()) {
         cluster->tls = std::shared_ptr<const tls::ClusterTls>(tls, &it->second);
@@ -67,6 +71,7 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
         if (!seen.insert(e.address).second) continue;
         e.origin = key.address;
         e.sockaddr = a;
+        e.weight = ep.weight;
         e.health = health ? health(spec.name, e.address) : upstream::Health::Healthy;
         cluster->endpoints.push_back(std::move(e));
       }

@@ -12,6 +12,7 @@
 #include "common/result.h"
 #include "config/spec.h"
 #include "proxy/runtime.h"
+#include "schema/descriptor_catalog.h"
 #include "tls/material.h"
 #include "upstream/endpoint_key.h"
 
@@ -30,8 +31,9 @@ using ResolvedMap = std::map<upstream::EndpointKey, std::vector<event::SocketAdd
 
 proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
-                               const ResolvedMap& resolved, const HealthLookup& health,
-                               uint64_t generation, tls::MaterialPtr tls = nullptr);
+                               proxy::RoutePoliciesPtr policies, const ResolvedMap& resolved, const HealthLookup& health,
+                               uint64_t generation, tls::MaterialPtr tls = nullptr,
+                               schema::CatalogPtr schema = nullptr);
 
 // (cluster, "host:port" as configured; IPv6 literals in brackets).
 upstream::EndpointKey endpointKey(const std::string& cluster, const config::EndpointSpec& ep);

@@ -177,9 +177,11 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     std::lock_guard<std::mutex> g(mu_);
     config_ = cfg;
     tls_ = material;
+    schema_ = prepared->schema;
   }
   publishCertificates(*cfg, *material);
-  routes_ = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
+  routes_ = prepared->routes;
+  policies_ = prepared->policies;
   registry_.configure(cfg);
   publish();
   if (dns_) dns_->setTargets(*cfg);
@@ -198,6 +200,9 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
       info.grpc_web = true;
       if (l.grpc_web->cors) info.cors = std::make_shared<const routing::CorsPolicy>(*l.grpc_web->cors);
     }
+    info.max_connection_age = l.max_connection_age;
+    info.max_connection_age_grace = l.max_connection_age_grace;
+    info.merged_reflection = l.reflection == config::ReflectionMode::Merged;
     if (l.tls) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;
@@ -248,9 +253,9 @@ void Server::publish() {
   }
   registry_.resolveNew();
   auto rt = buildRuntime(
-      cfg, routes_, registry_.resolved(),
+      cfg, routes_, policies_, registry_.resolved(),
       [this](const std::string& c, const std::string& a) { return registry_.healthOf(c, a); },
-      generation_ + 1, tls_);
+      generation_ + 1, tls_, schema_);
   auto targets = registry_.adopt(*rt);
   if (checker_) checker_->setTargets(std::move(targets));
   {

@@ -75,12 +75,14 @@ class Server {
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> config_;
   tls::MaterialPtr tls_;  // contexts of config_: listeners and clusters
+  schema::CatalogPtr schema_;  // descriptor sets of config_; null without any
   proxy::RuntimePtr runtime_;
   uint64_t generation_ = 0;
   bool draining_ = false;
 
   EndpointRegistry registry_{metrics_};  // endpoint health, ejections and DNS answers
   std::shared_ptr<const routing::RouteTable> routes_;
+  proxy::RoutePoliciesPtr policies_;  // built with routes_, once per configuration
   std::unique_ptr<upstream::health::HealthChecker> checker_;
   std::unique_ptr<DnsRefresher> dns_;
   std::unique_ptr<event::Timer> ejection_timer_;

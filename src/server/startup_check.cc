@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "config/loader.h"
-#include "routing/route_table.h"
+#include "proxy/route_policies.h"
 #include "server/cpu_budget.h"
 #include "server/runtime_builder.h"
 
@@ -29,7 +29,12 @@ void warnUnresolvable(const config::Config& cfg) {
 Result<PreparedConfig> prepareConfig(const config::Config& cfg) {
   auto material = tls::loadMaterial(cfg);  // certificates, keys, CAs, CRLs
   if (!material.ok()) return Error{material.error()};
-  return PreparedConfig{*material};
+  auto routes = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg.routes));
+  auto policies = proxy::buildRoutePolicies(cfg, *routes);
+  if (!policies.ok()) return Error{policies.error()};
+  auto schema = schema::loadCatalog(cfg);  // descriptor sets, parsed and linked
+  if (!schema.ok()) return Error{schema.error()};
+  return PreparedConfig{*material, std::move(routes), *policies, *schema};
 }
 
 int checkConfig(const std::string& path) {
@@ -43,7 +48,6 @@ int checkConfig(const std::string& path) {
     std::fprintf(stderr, "%s\n", prepared.error().c_str());
     return 1;
   }
-  routing::RouteTable::build(cfg.routes);
   warnUnresolvable(cfg);
   std::printf("%s: configuration is valid (%s)\n", path.c_str(),
               describeWorkers(cfg.workers).c_str());

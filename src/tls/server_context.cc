@@ -7,6 +7,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "tls/ticket_keys.h"
+
 namespace switchyard::tls {
 namespace {
 
@@ -94,7 +96,7 @@ Status configureClientAuth(SSL_CTX* ctx, const config::TlsSpec& t) {
 }
 
 // Everything but the certificates; the same for every context of a listener.
-Result<SharedSslCtx> baseContext(const config::TlsSpec& t) {
+Result<SharedSslCtx> baseContext(const config::TlsSpec& t, const TicketKeysPtr& ticket_keys) {
   auto made = newContext(TLS_server_method());
   if (!made.ok()) return made;
   SSL_CTX* ctx = made->get();
@@ -117,12 +119,19 @@ Result<SharedSslCtx> baseContext(const config::TlsSpec& t) {
   }
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
   if (t.session_resumption) {
-    // A server-side session cache (TLS 1.3 stateful tickets, TLS 1.2 session
-    // ids): no ticket keys to manage, entries expire after session_timeout.
+    // Without operator keys, a server-side session cache (TLS 1.3 stateful
+    // tickets, TLS 1.2 session ids): no keys to manage, entries expire after
+    // session_timeout. With session_ticket_keys, stateless tickets under
+    // those keys (valid across reloads and across proxies sharing the keys,
+    // for session_timeout); the cache still serves TLS 1.2 clients that do
+    // not support tickets.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_timeout(
         ctx, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(t.session_timeout).count()));
+    if (ticket_keys) {
+      if (Status st = useTicketKeys(ctx, ticket_keys); !st.ok()) return Error{st.error()};
+    }
   } else {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -162,7 +171,13 @@ bool serverNameMatches(const std::string& pattern, const std::string& name) {
 
 Result<ListenerTls> makeListenerTls(const config::TlsSpec& spec) {
   ListenerTls out;
-  auto def = baseContext(spec);
+  TicketKeysPtr ticket_keys;
+  if (spec.session_resumption && !spec.session_ticket_keys.empty()) {
+    auto loaded = loadTicketKeys(spec.session_ticket_keys);
+    if (!loaded.ok()) return Error{loaded.error()};
+    ticket_keys = *loaded;
+  }
+  auto def = baseContext(spec, ticket_keys);
   if (!def.ok()) return Error{def.error()};
   if (Status st = loadPair(def->get(), spec.cert, spec.key, out.certificates); !st.ok()) {
     return Error{st.error()};
@@ -180,7 +195,7 @@ Result<ListenerTls> makeListenerTls(const config::TlsSpec& spec) {
     std::sort(names.begin(), names.end());
     auto& slot = groups[names];
     if (!slot) {
-      auto made = baseContext(spec);
+      auto made = baseContext(spec, ticket_keys);
       if (!made.ok()) return Error{made.error()};
       SSL_CTX_up_ref(made->get());
       slot.reset(made->get());

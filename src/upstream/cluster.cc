@@ -17,4 +17,11 @@ size_t ClusterSnapshot::healthyCount() const {
   return n;
 }
 
+bool ClusterSnapshot::weighted() const {
+  for (const auto& e : endpoints) {
+    if (e.weight != endpoints.front().weight) return true;
+  }
+  return false;
+}
+
 }  // namespace switchyard::upstream

@@ -10,6 +10,7 @@
 #include "config/spec.h"
 #include "event/socket_address.h"
 #include "tls/client_context.h"
+#include "upstream/circuit_breaker.h"
 
 namespace switchyard::upstream {
 
@@ -25,15 +26,21 @@ struct Endpoint {
   std::string origin;   // the configured endpoint it came from (may be a DNS name)
   event::SocketAddress sockaddr;
   Health health = Health::Healthy;
+  uint32_t weight = 1;  // the configured endpoint's weight (1..128)
 };
 
 struct ClusterSnapshot {
   std::shared_ptr<const config::ClusterSpec> spec;
   std::vector<Endpoint> endpoints;
   std::shared_ptr<const tls::ClusterTls> tls;  // null: backends speak h2c
+  // RPCs in flight to this cluster over all workers (circuit_breaker.max_active_rpcs).
+  // The server shares one counter per cluster name across snapshots and reloads.
+  std::shared_ptr<ActiveRpcCounter> active_rpcs = std::make_shared<ActiveRpcCounter>(0);
 
   const std::string& name() const { return spec->name; }
   size_t healthyCount() const;
+  // True when the endpoints do not all have the same weight.
+  bool weighted() const;
 };
 
 }  // namespace switchyard::upstream

@@ -65,7 +65,8 @@ UpstreamConnection::UpstreamConnection(event_base* base, bufferevent* bev,
                        if (!connected_) closeNow(http2::CloseReason::ConnectFailed);
                      }),
       keepalive_timer_(base, [this] { onKeepaliveTimer(); }),
-      pending_timer_(base, [this] { expirePending(); }) {}
+      pending_timer_(base, [this] { expirePending(); },
+                     settings_.clock != nullptr ? *settings_.clock : event::realClock()) {}
 
 UpstreamConnection::~UpstreamConnection() {
   // Streams still attached learn that the connection is gone.
@@ -92,7 +93,7 @@ int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva
   if (id < 0) return id;
   StreamState& st = streams_[id];
   st.handler = handler;
-  st.submitted = std::chrono::steady_clock::now();
+  st.submitted = clock().now();
   if (pending && settings_.pending_count != nullptr) {
     st.pending = true;
     ++*settings_.pending_count;

@@ -39,6 +39,8 @@ struct ConnectionSettings {
   uint32_t max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(5);
   uint32_t* pending_count = nullptr;
+  // The owning loop's clock, for the pending timeout; null: the real one.
+  event::Clock* clock = nullptr;
 
   bool operator==(const ConnectionSettings&) const = default;
 };
@@ -116,6 +118,9 @@ class UpstreamConnection final : public http2::Connection {
   void countLimit(metrics::UpstreamLimit limit);
   void releasePending(int32_t stream_id);
   void expirePending();
+  const event::Clock& clock() const {
+    return settings_.clock != nullptr ? *settings_.clock : event::realClock();
+  }
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -135,7 +140,7 @@ class UpstreamConnection final : public http2::Connection {
     bool got_response_headers = false;
     bool sent = false;     // request HEADERS written
     bool pending = false;  // submitted over the stream limit, counted in *pending_count
-    std::chrono::steady_clock::time_point submitted;
+    event::Clock::TimePoint submitted;
   };
 
   ConnectionSettings settings_;

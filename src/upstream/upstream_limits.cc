@@ -56,7 +56,7 @@ int UpstreamConnection::onFrameSent(const nghttp2_frame* frame) {
 
 void UpstreamConnection::expirePending() {
   if (closed()) return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock().now();
   const Duration timeout = settings_.pending_timeout;
   std::vector<int32_t> expired;
   Duration next = timeout;

@@ -158,6 +158,29 @@ TEST_F(GrpcWebTest, MalformedTextBodyIsRefused) {
   EXPECT_EQ(backends_[0]->Calls("Unary"), 0);
 }
 
+TEST_F(GrpcWebTest, CompressedFlagInsideTextBodyIsRefused) {
+  // The gRPC framing checks run on the decoded bytes: a -text body whose
+  // message has the compressed flag and no grpc-encoding is INTERNAL, while
+  // the base64 characters themselves ('A' is 0x41, low bit set) are not
+  // taken for a flag (every other -text test would fail if they were).
+  EchoRequest req;
+  req.set_payload("squeezed");
+  std::string framed = Request(req);
+  framed[0] = '\x01';
+  CurlRequest c;
+  c.url = Url("Unary");
+  c.text = true;
+  c.headers = {"content-type: application/grpc-web-text"};
+  c.body = Base64(framed);
+  WebResponse r = RunCurl(c, dir());
+  ASSERT_EQ(r.http_status, 200) << r.curl_err;
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.trailers["grpc-status"], "13");  // INTERNAL
+  EXPECT_NE(r.trailers["grpc-message"].find("compressed but the request has no grpc-encoding"),
+            std::string::npos)
+      << r.trailers["grpc-message"];
+}
+
 TEST_F(GrpcWebTest, CorsPreflightAllowedOrigin) {
   for (std::string origin : {kOrigin, "https://shop.example.org"}) {
     CurlRequest c;
@@ -221,6 +244,38 @@ TEST_F(GrpcWebTest, NativeGrpcUnchanged) {
   grpc::Status s = stub->Unary(&ctx, req, &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.payload(), "native");
+}
+
+// Merged reflection is answered by the proxy itself (the local-call phase);
+// a gRPC-Web -text client gets it like any call: decoded request, base64
+// answer, the status in the trailer frame, counted with protocol="grpc-web".
+class GrpcWebLocalCallTest : public ProxyTest {
+ protected:
+  void SetUp() override {
+    Backend& b = StartBackend("backend-a");
+    ProxyConfig c = DefaultConfig({&b});
+    c.clusters[0].extra.push_back("descriptor_sets: [\"" + std::string(SY_TEST_DESCRIPTORS) + "/echo.pb\"]");
+    c.listener_extra["public"] = {"grpc_web: {}", "reflection: merged"};
+    StartProxy(c);
+  }
+};
+
+TEST_F(GrpcWebLocalCallTest, MergedReflectionOverGrpcWebText) {
+  CurlRequest c;
+  c.url = "http://" + proxy_address() + "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+  c.text = true;
+  c.headers = {"content-type: application/grpc-web-text"};
+  // ServerReflectionRequest { list_services: "*" } (field 7, a string).
+  c.body = Base64(WebFrame(std::string("\x3a\x01*", 3)));
+  WebResponse r = RunCurl(c, dir());
+  ASSERT_EQ(r.http_status, 200) << r.curl_err;
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.headers["content-type"], "application/grpc-web-text");
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_NE(r.messages[0].find("switchyard.test.Echo"), std::string::npos);
+  EXPECT_NE(r.messages[0].find("grpc.reflection.v1.ServerReflection"), std::string::npos);
+  ASSERT_TRUE(r.has_trailer_frame);
+  EXPECT_EQ(r.trailers["grpc-status"], "0") << r.trailers["grpc-message"];
 }
 
 }  // namespace

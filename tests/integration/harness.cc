@@ -373,8 +373,8 @@ std::string ProxyConfig::ToYaml() const {
     y << "  - name: " << Quote(l.name) << "\n";
     y << "    address: " << Quote(l.address) << "\n";
     if (!l.tls_cert.empty()) y << "    tls: { cert: " << Quote(l.tls_cert) << ", key: " << Quote(l.tls_key) << " }\n";
-    if (auto extra = listener_extra.find(l.name); extra != listener_extra.end()) {
-      for (const auto& line : extra->second) y << "    " << line << "\n";
+    if (auto it = listener_extra.find(l.name); it != listener_extra.end()) {
+      for (const auto& line : it->second) y << "    " << line << "\n";
     }
   }
   y << "routes:\n" << routes_yaml;
@@ -400,7 +400,15 @@ std::string ProxyConfig::ToYaml() const {
   for (const auto& c : clusters) {
     y << "  - name: " << Quote(c.name) << "\n";
     y << "    endpoints: [";
-    for (size_t i = 0; i < c.endpoints.size(); ++i) y << (i ? ", " : "") << Quote(c.endpoints[i]);
+    auto weights = endpoint_weights.find(c.name);
+    for (size_t i = 0; i < c.endpoints.size(); ++i) {
+      y << (i ? ", " : "");
+      if (weights != endpoint_weights.end() && i < weights->second.size()) {
+        y << "{ address: " << Quote(c.endpoints[i]) << ", weight: " << weights->second[i] << " }";
+      } else {
+        y << Quote(c.endpoints[i]);
+      }
+    }
     y << "]\n";
     for (const auto& line : c.extra) y << "    " << line << "\n";
   }

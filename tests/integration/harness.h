@@ -178,8 +178,11 @@ struct ProxyConfig {
   std::vector<RouteConfig> routes;
   std::vector<ClusterConfig> clusters;
   std::string routes_yaml;  // non-empty: the routes list as written, instead of `routes`
-  // Further "key: value" lines of a listener, by listener name.
+  // Further "key: value" lines of the listener with that name.
   std::map<std::string, std::vector<std::string>> listener_extra;
+  // Endpoint weights of the cluster with that name: endpoint i is written
+  // { address, weight: weights[i] } (the plain string form without one).
+  std::map<std::string, std::vector<uint32_t>> endpoint_weights;
   std::string ToYaml() const;
 };
 

@@ -12,11 +12,12 @@ namespace {
 class HostileBackendTest : public HostileTest {
  protected:
   // Echo goes to a real gRPC backend (for the canary); /hostile.Backend/* to a scripted one.
-  void SetUpWith(uint32_t scripted_max_streams, const std::vector<std::string>& cluster_extra = {}) {
+  void SetUpWith(uint32_t scripted_max_streams, const std::vector<std::string>& cluster_extra = {},
+                 const std::vector<std::string>& listener_extra = {}) {
     backend_ = &StartBackend("backend-a");
     scripted_ = std::make_unique<ScriptedH2Backend>(scripted_max_streams);
     ASSERT_TRUE(scripted_->ok());
-    StartHostile({backend_->address}, {}, cluster_extra, scripted_->address());
+    StartHostile({backend_->address}, listener_extra, cluster_extra, scripted_->address());
     channel_ = MakeChannel(proxy_address());
   }
   grpc::Status Call(const std::string& method, std::chrono::milliseconds deadline = 20000ms) {
@@ -93,6 +94,94 @@ TEST_F(HostileBackendTest, GoawayInMidCallEndsTheCallUnavailable) {
   grpc::Status s = Call("GoawayMid");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   EXPECT_TRUE(Call("Ok").ok());
+}
+
+// gRPC framing abuse from a backend: a message shorter than its length
+// prefix, a prefix cut off by the trailers, the compressed flag without
+// grpc-encoding. gRPC makes each INTERNAL, even under grpc-status 0; the
+// client sees that, and the canary on the same proxy sees nothing.
+TEST_F(HostileBackendTest, BadGrpcFramingFromTheBackendEndsTheCallInternal) {
+  SetUpWith(100);
+  Canary canary(proxy_address());
+  double base = canary.Baseline();
+  canary.Start();
+  for (const std::string method : {"BadLength", "CutPrefix", "CompressedNoEncoding"}) {
+    SCOPED_TRACE(method);
+    grpc::Status s = Call(method);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL) << s.error_message();
+  }
+  ExpectCanaryUnharmed(canary, base);
+  EXPECT_TRUE(Call("Ok").ok());
+}
+
+// A backend that streams DATA forever and never sends trailers: the proxy
+// buffers no more than its flow-control windows allow (the backend can send
+// only what they grant), and the call ends by its deadline or the client's
+// cancel, with the backend stream reset either way.
+TEST_F(HostileBackendTest, EndlessResponsesAreBoundedByFlowControlAndEndByDeadlineOrCancel) {
+  // The deadline's status cannot get through a closed window: the client's
+  // stream is then reset by stream_idle_timeout.
+  SetUpWith(100, {}, {"stream_idle_timeout: 1s"});
+  Canary canary(proxy_address());
+  double base = canary.Baseline();
+  long rss0 = ReadRssKb(proxy_pid());
+  canary.Start();
+  const std::string request = GrpcRequestBlock("/hostile.Backend/Endless", {{"grpc-timeout", "800m"}});
+
+  // A client that never opens its window beyond the initial 64 KiB: the call
+  // ends by its 800 ms deadline, which resets the backend stream.
+  RawConn slow(proxy_address());
+  slow.Send(HeadersFrames(1, request, false) + EncodeFrame(kData, kEndStream, 1, GrpcFrame("")));
+  auto ended = [](const RawConn& c, uint32_t id) {
+    for (const auto& f : c.frames()) {
+      if (f.stream_id == id && (f.type == kRstStream || (f.type == kHeaders && (f.flags & kEndStream)))) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(slow.WaitFor([&] { return ended(slow, 1); }, 20000ms)) << slow.Describe();
+  EXPECT_TRUE(WaitUntil([&] { return scripted_->resetsReceived() >= 1; }, 10000ms)) << "backend stream not reset";
+  // 64 KiB to the client plus the proxy's upstream stream window, not the
+  // gigabytes a loopback backend sends in a second without flow control.
+  EXPECT_LT(scripted_->endlessBytes(), 8u << 20) << "bytes the backend could send";
+
+  // A client that reads as fast as it can (windows of 1 GiB) and then
+  // cancels: the cancel reaches the backend.
+  const uint64_t before = scripted_->endlessBytes();
+  RawConn fast(proxy_address());
+  fast.Send(WindowUpdateFrame(0, 1u << 30) + HeadersFrames(1, GrpcRequestBlock("/hostile.Backend/Endless"), false) +
+            WindowUpdateFrame(1, 1u << 30) + EncodeFrame(kData, kEndStream, 1, GrpcFrame("")));
+  auto data_bytes = [&] {
+    size_t n = 0;
+    for (const auto& f : fast.frames()) n += f.type == kData ? f.payload.size() : 0;
+    return n;
+  };
+  ASSERT_TRUE(fast.WaitFor([&] { return data_bytes() >= (4u << 20); }, 20000ms)) << data_bytes();
+  fast.Send(RstFrame(1, kCancel));
+  EXPECT_TRUE(WaitUntil([&] { return scripted_->resetsReceived() >= 2; }, 10000ms)) << "backend stream not reset";
+  EXPECT_TRUE(WaitUntil([&] { return scripted_->openStreams() == 0; }, 10000ms));
+  EXPECT_GT(scripted_->endlessBytes() - before, 4u << 20);
+  ExpectCanaryUnharmed(canary, base);
+  ExpectRssNear(rss0);
+}
+
+// A backend whose response header block is not valid HPACK has broken its
+// whole connection (RFC 9113 4.3: a connection error): the call on it ends
+// UNAVAILABLE instead of hanging, other clusters' calls are untouched, and
+// the next call gets a new connection.
+TEST_F(HostileBackendTest, InvalidHpackFromTheBackendEndsItsConnection) {
+  SetUpWith(100);
+  Canary canary(proxy_address());
+  double base = canary.Baseline();
+  canary.Start();
+  const int connections0 = scripted_->connections();
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status s = Call("BadHpack");
+    EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::INTERNAL)
+        << s.error_code() << " " << s.error_message();
+    EXPECT_TRUE(Call("Ok").ok());
+  }
+  EXPECT_GE(scripted_->connections(), connections0 + 3);
+  ExpectCanaryUnharmed(canary, base);
 }
 
 // Finding 8: a request whose metadata the backend would refuse (over the

@@ -32,7 +32,8 @@ using namespace std::string_literals;
 constexpr uint8_t kData = 0x0, kHeaders = 0x1, kRstStream = 0x3, kSettings = 0x4, kPing = 0x6,
                   kGoaway = 0x7, kWindowUpdate = 0x8, kContinuation = 0x9;
 constexpr uint8_t kEndStream = 0x1, kEndHeaders = 0x4;
-constexpr uint32_t kProtocolError = 0x1, kFlowControlError = 0x3, kCancel = 0x8, kEnhanceYourCalm = 0xb;
+constexpr uint32_t kProtocolError = 0x1, kFlowControlError = 0x3, kRefusedStream = 0x7, kCancel = 0x8,
+                   kCompressionError = 0x9, kEnhanceYourCalm = 0xb;
 
 // ------------------------------------------------------------------ HPACK
 
@@ -121,6 +122,10 @@ class RawConn {
   RawConn& operator=(const RawConn&) = delete;
 
   bool ok() const { return fd_ >= 0; }
+  // Half-closes: the peer reads EOF, our side can still read.
+  void ShutdownWrite() {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+  }
   bool Send(const std::string& bytes) {
     if (fd_ < 0) return false;
     Pump(0ms);

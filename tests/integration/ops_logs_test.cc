@@ -7,6 +7,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 
@@ -111,6 +112,89 @@ TEST_F(OpsLogsTest, RotationWithSigusr1UnderLoadLosesNoLine) {
     EXPECT_GT(new_lines, 0u);
     EXPECT_EQ(old_lines + new_lines, calls) << "old file " << old_lines << ", new file " << new_lines;
   }
+}
+
+// The shipped policy, deploy/logrotate/switchyard, run by logrotate itself
+// (with a state file; only the log directory is moved into the test's). Its
+// postrotate runs `systemctl`, here a stand-in first on PATH that accepts
+// exactly the commands the policy should send and signals this test's daemon
+// by PID. Under load, the new file receives lines, the rotated one is kept
+// uncompressed (delaycompress), and every RPC has exactly one line.
+TEST_F(OpsLogsTest, ShippedLogrotatePolicyRotatesUnderLoadLosingNoLine) {
+  if (RunCommand({"sh", "-c", "command -v logrotate"}, dir().path(), 10000ms).exit_code != 0) {
+    GTEST_SKIP() << "logrotate is not installed (scripts/install-deps.sh installs it)";
+  }
+  Backend& b = StartBackend("backend-a");
+  const std::string log = AccessPath();
+  ASSERT_NO_FATAL_FAILURE(StartProxyWith(Config({&b}), "logging: { access_log: \"" + log + "\" }\n"));
+
+  // ctest sets SY_SOURCE_DIR; run by hand, the default build directory sits in the tree.
+  const char* source_dir = std::getenv("SY_SOURCE_DIR");
+  const std::filesystem::path policy_path =
+      (source_dir != nullptr ? std::filesystem::path(source_dir)
+                             : std::filesystem::path(ProxyBinary()).parent_path().parent_path()) /
+      "deploy/logrotate/switchyard";
+  ASSERT_TRUE(std::filesystem::exists(policy_path)) << policy_path << " not found; set SY_SOURCE_DIR";
+  std::string policy = ReadFile(policy_path);
+  const std::string shipped_dir = "/var/log/switchyard/";
+  ASSERT_NE(policy.find(shipped_dir + "*.log {"), std::string::npos) << policy;
+  policy.replace(policy.find(shipped_dir + "*.log {"), shipped_dir.size(), dir().path().string() + "/");
+  EXPECT_EQ(policy.find("copytruncate\n"), std::string::npos) << "copytruncate loses lines";
+  const auto conf = dir() / "logrotate.conf";
+  WriteFile(conf, policy);
+  const auto bin = dir() / "bin";
+  std::filesystem::create_directories(bin);
+  WriteFile(bin / "systemctl",
+            "#!/bin/sh\n"
+            "echo \"$*\" >> '" + (dir() / "systemctl.calls").string() + "'\n"
+            "case \"$*\" in\n"
+            "  '--quiet is-active switchyard.service') exit 0 ;;\n"
+            "  'kill --kill-whom=main --signal=USR1 switchyard.service') exec kill -USR1 " +
+                std::to_string(proxy_pid()) + " ;;\n"
+            "esac\n"
+            "exit 1\n");
+  std::filesystem::permissions(bin / "systemctl", std::filesystem::perms::owner_all);
+  const std::string path_env = "PATH=" + bin.string() + ":/usr/sbin:/usr/bin:/sbin:/bin";
+  auto logrotate = [&](const std::string& mode) {
+    return RunCommand({"env", path_env, "logrotate", mode, "--state", (dir() / "logrotate.state").string(),
+                       conf.string()},
+                      dir().path(), 30000ms);
+  };
+  // The policy parses cleanly (dry run).
+  CommandResult dry = logrotate("-d");
+  EXPECT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  EXPECT_EQ((dry.out + dry.err).find("error:"), std::string::npos) << dry.out << dry.err;
+
+  UnaryLoad load1(MakeChannel(proxy_address()), 30000ms);
+  UnaryLoad load2(MakeChannel(proxy_address()), 30000ms);
+  ASSERT_TRUE(load1.WaitForCount(100, 10000ms));
+  ASSERT_TRUE(load2.WaitForCount(100, 10000ms));
+  ASSERT_TRUE(WaitLines(log, 50));
+  CommandResult run = logrotate("-f");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(ReadFile(dir() / "systemctl.calls"),
+            "--quiet is-active switchyard.service\n"
+            "kill --kill-whom=main --signal=USR1 switchyard.service\n");
+  ASSERT_TRUE(std::filesystem::exists(log + ".1")) << "logrotate did not rotate " << log;
+  ASSERT_TRUE(WaitLines(log, 50)) << "no line reached the new file\n" << proxy_->err();
+  const size_t before_stop = load1.Count() + load2.Count();
+  ASSERT_TRUE(load1.WaitForCount(load1.Count() + 50, 10000ms));
+  load1.Stop();
+  load2.Stop();
+  EXPECT_TRUE(load1.Failures().empty());
+  EXPECT_TRUE(load2.Failures().empty());
+  ASSERT_GT(load1.Count() + load2.Count(), before_stop);
+  const size_t calls = load1.Count() + load2.Count();
+  proxy_->signal(SIGTERM);  // buffered lines are written at exit
+  auto code = WaitProxyExit(15000ms);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+  const size_t old_lines = CountLines(log + ".1");
+  const size_t new_lines = CountLines(log);
+  EXPECT_GT(old_lines, 0u);
+  EXPECT_GT(new_lines, 0u);
+  EXPECT_EQ(old_lines + new_lines, calls) << "rotated file " << old_lines << ", new file " << new_lines;
+  EXPECT_FALSE(std::filesystem::exists(log + ".1.gz")) << "delaycompress keeps the first rotation plain";
 }
 
 // A reload that changes logging.access_log creates the new file and writes to

@@ -1,6 +1,7 @@
 // Health-checked backends under load: a killed backend, a backend flipping to
 // NOT_SERVING (Check and Watch), a graceful backend shutdown, a black-holed
 // backend, and a cluster with no healthy endpoint left.
+#include <algorithm>
 #include <csignal>
 
 #include "resilience_support.h"
@@ -37,10 +38,14 @@ TEST_F(ResilienceHealthTest, KilledBackendFailsOnlyInFlightCallsAndRejoinsAfterR
   const auto killed = Clock::now();
   EXPECT_TRUE(WaitForHealth(b_address, "unhealthy", 3000ms))
       << "the killed backend was not marked unhealthy: " << ClustersText();
-  // Keep the load on past the recovery window, then a while longer.
+  // Keep the load on past the recovery window, until enough calls started after it.
   const auto recovered_by = killed + kUnhealthyWithin + 1000ms;
-  std::this_thread::sleep_until(recovered_by + 700ms);
-  ASSERT_TRUE(load.WaitForMore(20, 5000ms));
+  auto started_after_recovery = [&] {
+    auto all = load.Calls();
+    return std::count_if(all.begin(), all.end(), [&](const Call& c) { return c.start >= recovered_by; });
+  };
+  ASSERT_TRUE(WaitUntil([&] { return started_after_recovery() > 20; }, 15000ms, 20ms))
+      << "the load stalled after the kill";
   load.Stop();
 
   auto calls = load.Calls();
@@ -92,7 +97,7 @@ void ResilienceHealthTest::NotServingLeavesAndRejoins(const std::string& mode) {
       << "NOT_SERVING did not take the endpoint out (" << mode << "): " << ClustersText();
   std::cerr << "note: " << mode << ": unhealthy " << Ms(Clock::now() - flipped) << " ms after NOT_SERVING\n";
   // Calls that picked it before the change finish; after that it gets nothing.
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(load.WaitForEachThread(10000ms)) << "the load stalled";
   const int64_t out_before = b.Calls("Unary");
   ASSERT_TRUE(load.WaitForMore(80, 10000ms));
   EXPECT_EQ(b.Calls("Unary") - out_before, 0) << "the NOT_SERVING backend still got calls (" << mode << ")";
@@ -142,8 +147,22 @@ TEST_F(ResilienceHealthTest, GracefulBackendShutdownFailsNoCall) {
   ASSERT_TRUE(code.has_value()) << "backend b did not exit after SIGTERM";
   EXPECT_EQ(*code, 0);
   const auto exited = Clock::now();
-  std::this_thread::sleep_for(kUnhealthyWithin + 800ms);
-  ASSERT_TRUE(load.WaitForMore(20, 5000ms));
+  // The load runs on until the stopped backend is out of rotation (failed
+  // checks, or ejected by the failures it caused first) and past it.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::string h = HealthOf(b.address);
+        return h == "unhealthy" || h == "ejected";
+      },
+      kUnhealthyWithin + 5000ms, 20ms))
+      << "the stopped backend stayed in rotation: " << ClustersText();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto all = load.Calls();
+        return std::count_if(all.begin(), all.end(), [&](const Call& c) { return c.start > exited + 200ms; }) > 20;
+      },
+      10000ms, 20ms))
+      << "the load stalled after the shutdown";
   load.Stop();
 
   auto calls = load.Calls();

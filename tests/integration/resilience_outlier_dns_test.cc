@@ -1,5 +1,7 @@
 // Passive outlier ejection of an endpoint that fails RPCs after sending data,
 // and DNS endpoints that resolve to several addresses.
+#include <stdexcept>
+
 #include "resilience_support.h"
 
 namespace sytest::resilience {
@@ -92,19 +94,6 @@ TEST_F(ResilienceOutlierTest, TrailerUnavailableEjectsEndpointUntilBaseEjectionT
 
 class ResilienceDnsTest : public ResilienceTest {};
 
-// True if [::1]:port can be bound right now.
-bool Ipv6PortFree(int port) {
-  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in6 addr{};
-  addr.sin6_family = AF_INET6;
-  addr.sin6_addr = in6addr_loopback;
-  addr.sin6_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // A name with two addresses becomes two endpoints, and one that disappears
 // from the name leaves the cluster at the next refresh without failing calls.
 // The daemon runs in a private mount namespace (unshare -rm) in which a test
@@ -124,15 +113,21 @@ TEST_F(ResilienceDnsTest, NameResolvingToTwoAddressesGivesTwoEndpoints) {
     GTEST_SKIP() << "cannot give the daemon its own /etc/hosts here (unshare -rm + mount --bind): " << r.err;
   }
 
-  int port = 0;
-  for (int i = 0; i < 50 && port == 0; ++i) {
-    int p = FreePort();
-    if (Ipv6PortFree(p)) port = p;
+  // One name, one port, two addresses: the v4 backend binds port 0 and says
+  // which port it got; the v6 backend then binds that number on [::1]. Should
+  // [::1] have it taken, that backend fails to start and another pair is tried.
+  std::string p;
+  for (int attempt = 0; attempt < 5 && p.empty(); ++attempt) {
+    const std::string v4 = StartBackend("v4", "127.0.0.1:0").address;
+    const std::string port = v4.substr(v4.rfind(':') + 1);
+    try {
+      StartBackend("v6", "[::1]:" + port);
+      p = port;
+    } catch (const std::runtime_error&) {
+      backends_.pop_back();  // the v4 backend of this pair; it is stopped here
+    }
   }
-  ASSERT_NE(port, 0) << "no port free on both 127.0.0.1 and [::1]";
-  const std::string p = std::to_string(port);
-  StartBackend("v4", "127.0.0.1:" + p);
-  StartBackend("v6", "[::1]:" + p);
+  ASSERT_FALSE(p.empty()) << "no port could be bound on both 127.0.0.1 and [::1]";
   ASSERT_NO_FATAL_FAILURE(Start(Config({name + ":" + p}, {"dns_refresh: 200ms"})));
 
   auto endpoints = [&] {

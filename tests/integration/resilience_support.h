@@ -90,6 +90,7 @@ class Load {
       Connect(channel);
       stubs_.push_back(switchyard::test::Echo::NewStub(channel));
     }
+    per_thread_.assign(static_cast<size_t>(threads), 0);
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { Run(i); });
   }
   ~Load() { Stop(); }
@@ -115,6 +116,24 @@ class Load {
     size_t target = Count() + n;
     return WaitUntil([&] { return Count() >= target; }, timeout, 5ms);
   }
+  // Waits until every thread has finished the call it had in flight and one
+  // more after it: from then on no thread has a call that started earlier.
+  bool WaitForEachThread(std::chrono::milliseconds timeout) const {
+    std::vector<size_t> target;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      for (size_t n : per_thread_) target.push_back(n + 2);
+    }
+    return WaitUntil(
+        [&] {
+          std::lock_guard<std::mutex> g(mu_);
+          for (size_t i = 0; i < target.size(); ++i) {
+            if (per_thread_[i] < target[i]) return false;
+          }
+          return true;
+        },
+        timeout, 5ms);
+  }
 
  private:
   void Run(int i) {
@@ -122,6 +141,7 @@ class Load {
       Call c = UnaryCall(stubs_[static_cast<size_t>(i)].get(), deadline_, sleep_ms_);
       std::lock_guard<std::mutex> g(mu_);
       calls_.push_back(std::move(c));
+      ++per_thread_[static_cast<size_t>(i)];
     }
   }
 
@@ -133,6 +153,7 @@ class Load {
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::vector<Call> calls_;
+  std::vector<size_t> per_thread_;  // calls completed by each thread
 };
 
 inline std::vector<Call> Failed(const std::vector<Call>& calls) {

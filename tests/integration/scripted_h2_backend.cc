@@ -24,6 +24,7 @@ struct Stream {
   bool request_done = false;
   bool answered = false;
   bool body_sent = false;
+  uint64_t endless_sent = 0;  // Endless: body bytes produced so far
   Clock::time_point answer_at;
 };
 
@@ -39,6 +40,7 @@ struct Conn {
   std::atomic<int>* max_concurrent = nullptr;
   std::atomic<int>* open_streams_total = nullptr;
   std::atomic<int>* resets = nullptr;
+  std::atomic<uint64_t>* endless_bytes = nullptr;
 
   ~Conn() {
     if (session != nullptr) nghttp2_session_del(session);
@@ -110,7 +112,25 @@ std::vector<nghttp2_nv> BombFields(std::vector<nghttp2_nv> head) {
   return head;
 }
 
-// The body of an OK answer: one empty message, then the trailers.
+// Byte `at` of an endless series of 1 KiB gRPC messages (5-byte prefix
+// declaring 1019 bytes, then 'x's).
+uint8_t EndlessByte(uint64_t at) {
+  static constexpr uint8_t kPrefix[5] = {0, 0, 0, 0x03, 0xfb};
+  size_t in_message = static_cast<size_t>(at % 1024);
+  return in_message < 5 ? kPrefix[in_message] : uint8_t{'x'};
+}
+
+// The body a method answers with before its OK trailers; most send one empty
+// message, the framing abuses something a gRPC client must refuse.
+std::string BodyOf(const std::string& method) {
+  using namespace std::string_literals;
+  if (method == "BadLength") return "\x00\x00\x00\x00\x64"s + "only ten b";  // declares 100 bytes
+  if (method == "CutPrefix") return "\x00\x00\x00"s;                           // 3 of 5 prefix bytes
+  if (method == "CompressedNoEncoding") return "\x01\x00\x00\x00\x02\x0a\x00"s;  // no grpc-encoding
+  return std::string(5, '\0');
+}
+
+// The body of an OK answer: one message (see BodyOf), then the trailers.
 ssize_t ReadOkBody(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t len, uint32_t* flags,
                    nghttp2_data_source*, void* ud) {
   auto it = Of(ud)->streams.find(stream_id);
@@ -124,23 +144,47 @@ ssize_t ReadOkBody(nghttp2_session* session, int32_t stream_id, uint8_t* buf, si
     Of(ud)->dead_after_send = true;
     return 5;
   }
-  std::fill(buf, buf + 5, 0);
+  if (it->second.method == "Endless") {
+    // DATA for as long as the proxy's flow-control windows let it through.
+    for (size_t i = 0; i < len; ++i) buf[i] = EndlessByte(it->second.endless_sent + i);
+    it->second.endless_sent += len;
+    *Of(ud)->endless_bytes += len;
+    return static_cast<ssize_t>(len);
+  }
+  const std::string body = BodyOf(it->second.method);
+  if (len < body.size()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  std::copy(body.begin(), body.end(), buf);
   it->second.body_sent = true;
   *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
   if (it->second.method == "TrailerBomb") {
     auto trailers = BombFields({Nv("grpc-status", "0")});
     nghttp2_submit_trailer(session, stream_id, trailers.data(), trailers.size());
-    return 5;
+    return static_cast<ssize_t>(body.size());
   }
   nghttp2_nv trailers[] = {Nv("grpc-status", "0")};
   nghttp2_submit_trailer(session, stream_id, trailers, 1);
-  return 5;
+  return static_cast<ssize_t>(body.size());
+}
+
+bool SendAll(Conn* c);
+
+// A HEADERS frame whose block is not valid HPACK (an index far past both
+// tables), written after everything nghttp2 has queued.
+void SendBadHpack(Conn* c, int32_t id) {
+  if (!SendAll(c)) return;
+  const uint8_t frame[] = {0, 0, 4, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS,
+                           static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
+                           static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id),
+                           0xff, 0xff, 0xff, 0x7f};
+  if (send(c->fd, frame, sizeof frame, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof frame)) c->dead = true;
 }
 
 void Answer(Conn* c, int32_t id, Stream& s) {
   s.answered = true;
   const std::string& m = s.method;
-  if (m.rfind("Status", 0) == 0) {
+  if (m == "BadHpack") {
+    SendBadHpack(c, id);
+  } else if (m.rfind("Status", 0) == 0) {
     std::string status = m.substr(6);
     nghttp2_nv nva[] = {Nv(":status", status), Nv("content-type", "text/plain")};
     nghttp2_submit_response(c->session, id, nva, 2, nullptr);
@@ -230,6 +274,7 @@ void ScriptedH2Backend::run() {
         c->max_concurrent = &max_concurrent_;
         c->open_streams_total = &open_streams_;
         c->resets = &resets_;
+        c->endless_bytes = &endless_bytes_;
         // Room for the bomb header blocks: nghttp2 checks an upper bound of
         // the encoded size (every value as a literal, 120 MB), not the size.
         nghttp2_option* opt = nullptr;

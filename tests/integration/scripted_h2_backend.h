@@ -12,6 +12,14 @@
 //               indexed, then referenced 60,000 times); 60 KB on the wire
 //   TrailerBomb a normal response whose trailers are such a bomb
 //   GoawayMid   response headers and one message, then GOAWAY and close
+//   BadLength   a message whose prefix declares 100 bytes, 10 sent, then
+//               trailers grpc-status 0
+//   CutPrefix   3 of a message prefix's 5 bytes, then trailers grpc-status 0
+//   CompressedNoEncoding  a message with the compressed flag set and no
+//               grpc-encoding header, then trailers grpc-status 0
+//   BadHpack    a response HEADERS frame whose block is not valid HPACK
+//   Endless     1 KiB messages for as long as flow control allows, never
+//               trailers
 #pragma once
 
 #include <atomic>
@@ -42,6 +50,8 @@ class ScriptedH2Backend {
   int maxConcurrentOnOneConnection() const { return max_concurrent_.load(); }
   // Streams open right now, over all connections.
   int openStreams() const { return open_streams_.load(); }
+  // Body bytes the Endless streams have sent, over all of them.
+  uint64_t endlessBytes() const { return endless_bytes_.load(); }
 
  private:
   void run();
@@ -56,6 +66,7 @@ class ScriptedH2Backend {
   std::atomic<int> max_concurrent_{0};
   std::atomic<int> open_streams_{0};
   std::atomic<int> resets_{0};
+  std::atomic<uint64_t> endless_bytes_{0};
   std::thread thread_;
 };
 

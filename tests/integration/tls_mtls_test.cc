@@ -16,8 +16,10 @@ class MtlsTest : public TlsProxyTest {
   // SAN, Greeter needs no certificate.
   void Start(const std::string& auth, bool forward = false) {
     Backend& b = StartBackend("backend-a");
+    access_log_ = (dir_.path() / "access.log").string();
     StartYaml("workers: 2\n"
               "admin: { address: \"@ADMIN@\" }\n"
+              "logging: { access_log: \"" + access_log_ + "\", access_log_format: json }\n"
               "listeners:\n"
               "  - name: public\n"
               "    address: \"@LISTEN@\"\n"
@@ -54,6 +56,37 @@ class MtlsTest : public TlsProxyTest {
     ProbeResult r = TlsProbe(proxy_address(), o);
     return r.handshake_ok && !r.closed_by_server;
   }
+  double LocalErrors(const std::string& cause) {
+    return MetricValue("switchyard_local_errors_total", {{"cause", cause}});
+  }
+  // The access-log lines holding every string in `want`, once at least
+  // `lines` lines were written (the log is flushed in batches).
+  std::vector<std::string> LogLines(size_t lines, const std::vector<std::string>& want) {
+    std::vector<std::string> all;
+    WaitUntil([&] {
+      all = SplitLines(ReadFile(access_log_));
+      return all.size() >= lines;
+    }, 5000ms, 20ms);
+    std::vector<std::string> out;
+    for (const auto& l : all) {
+      bool match = true;
+      for (const auto& w : want) match = match && l.find(w) != std::string::npos;
+      if (match) out.push_back(l);
+    }
+    return out;
+  }
+  static std::vector<std::string> SplitLines(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) break;
+      out.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  }
+  std::string access_log_;
   double Handshakes(const std::string& result) {
     return MetricValue("switchyard_tls_handshakes_total", {{"listener", "public"}, {"result", result}});
   }
@@ -159,6 +192,34 @@ TEST_F(MtlsTest, CertificateOutsideTheAllowlistIsPermissionDenied) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
   EXPECT_NE(s.error_message().find("spiffe://prod/ns/other/sa/x"), std::string::npos) << s.error_message();
   EXPECT_TRUE(Greet(Client("client-other")).ok());
+}
+
+// Refusals by require_client_cert / allowed_sans are the proxy's own answers:
+// each is counted under its cause, and every access-log line carries the
+// verified identity when there is one.
+TEST_F(MtlsTest, RefusalsAreCountedAndTheAccessLogNamesTheClient) {
+  Start("optional");
+  const double required_before = LocalErrors("client_cert_required");
+  const double denied_before = LocalErrors("client_cert_not_allowed");
+  EXPECT_EQ(Unary(Client("")).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Unary(Client("client-other")).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Unary(Client("client-other")).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Unary(Client("client")).ok());
+  EXPECT_TRUE(Greet(Client("")).ok());
+  EXPECT_TRUE(WaitUntil([&] {
+    return LocalErrors("client_cert_required") == required_before + 1 &&
+           LocalErrors("client_cert_not_allowed") == denied_before + 2;
+  }, 5000ms, 20ms)) << Metrics();
+  EXPECT_EQ(LocalErrors("no_route"), 0);
+
+  const std::string echo = "\"path\":\"/switchyard.test.Echo/Unary\"";
+  EXPECT_EQ(LogLines(5, {echo, "\"grpc_status\":16", "\"client_identity\":null"}).size(), 1u);
+  EXPECT_EQ(LogLines(5, {echo, "\"grpc_status\":7",
+                         "\"client_identity\":\"spiffe://prod/ns/other/sa/x\""}).size(), 2u);
+  EXPECT_EQ(LogLines(5, {echo, "\"grpc_status\":0",
+                         "\"client_identity\":\"spiffe://prod/ns/billing/sa/api\""}).size(), 1u);
+  EXPECT_EQ(LogLines(5, {"SayHello", "\"grpc_status\":0", "\"client_identity\":null"}).size(), 1u)
+      << ReadFile(access_log_);
 }
 
 TEST_F(MtlsTest, BackendSeesTheVerifiedIdentityAndNeverAForgedOne) {

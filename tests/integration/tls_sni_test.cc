@@ -2,6 +2,8 @@
 // names, ECDSA and RSA for the same names, the default for no or unknown
 // SNI), ALPN h2 only, minimum version, session resumption, and what
 // --check-config verifies of the TLS files.
+#include <openssl/rand.h>
+
 #include <ctime>
 
 #include "ops_support.h"
@@ -124,6 +126,105 @@ TEST_F(TlsSniTest, ExpiryOfEveryLoadedCertificateIsExported) {
   }
 }
 
+// Operator ticket keys: a session resumes from its ticket alone (the reload
+// builds new contexts, so no server-side cache survives it), for as long as
+// the key that sealed it is listed; the first key seals the new tickets.
+class TlsTicketTest : public TlsSniTest {
+ protected:
+  std::string Key(const std::string& name) {
+    std::string bytes(80, '\0');
+    EXPECT_EQ(RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), 80), 1);
+    auto path = dir_.path() / (name + ".ticketkey");
+    WriteFile(path, bytes);
+    return path.string();
+  }
+  static std::string Keys(const std::vector<std::string>& paths) {
+    std::string out = "      session_ticket_keys:\n";
+    for (const auto& p : paths) out += "        - \"" + p + "\"\n";
+    return out;
+  }
+  // A handshake offering `session` (null: none); the session it ends with.
+  SSL_SESSION* Connect(bool tls12, SSL_SESSION* session, bool* resumed, const std::string& sni = "") {
+    SSL_SESSION* out = nullptr;
+    ProbeOptions o;
+    o.sni = sni;
+    o.tls12 = tls12;
+    o.session = session;
+    o.session_out = &out;
+    ProbeResult r = TlsProbe(proxy_address(), o);
+    EXPECT_TRUE(r.handshake_ok) << r.error;
+    *resumed = r.resumed;
+    return out;
+  }
+};
+
+TEST_F(TlsTicketTest, TicketsResumeAcrossReloadsWhileTheirKeyIsListed) {
+  const std::string k1 = Key("k1");
+  const std::string k2 = Key("k2");
+  Start(Keys({k1}));
+  for (bool tls12 : {false, true}) {
+    SCOPED_TRACE(tls12 ? "TLS 1.2" : "TLS 1.3");
+    bool resumed = false;
+    SSL_SESSION* under_k1 = Connect(tls12, nullptr, &resumed);
+    ASSERT_NE(under_k1, nullptr);
+    EXPECT_FALSE(resumed);
+    EXPECT_EQ(SSL_SESSION_has_ticket(under_k1), 1);
+
+    // A new key first, the old one still listed: the old ticket resumes and
+    // is replaced by one under the new key.
+    ReloadYaml(ListenerYaml(Keys({k2, k1})));
+    SSL_SESSION* under_k2 = Connect(tls12, under_k1, &resumed);
+    EXPECT_TRUE(resumed) << "a ticket under a listed key must resume after a reload";
+    ASSERT_NE(under_k2, nullptr);
+
+    // The old key dropped: its tickets fall back to a full handshake, the
+    // renewed ticket still resumes.
+    ReloadYaml(ListenerYaml(Keys({k2})));
+    SSL_SESSION_free(Connect(tls12, under_k1, &resumed));
+    EXPECT_FALSE(resumed) << "a ticket under an unlisted key must not resume";
+    SSL_SESSION_free(Connect(tls12, under_k2, &resumed));
+    EXPECT_TRUE(resumed) << "the ticket renewed under the first key must resume";
+    SSL_SESSION_free(under_k1);
+    SSL_SESSION_free(under_k2);
+    ReloadYaml(ListenerYaml(Keys({k1})));  // the next round starts from k1 again
+  }
+  // Two resumptions per round, each counted by the listener.
+  EXPECT_TRUE(WaitUntil([&] {
+    return MetricValue("switchyard_tls_resumed_total", {{"listener", "public"}}) == 4;
+  }, 5000ms, 20ms)) << Metrics();
+}
+
+// A name served by its own SNI context seals and opens tickets with the same keys.
+TEST_F(TlsTicketTest, TicketsWorkForCertificatesChosenBySni) {
+  const std::string k1 = Key("k1");
+  Start(Keys({k1}));
+  for (bool tls12 : {false, true}) {
+    SCOPED_TRACE(tls12 ? "TLS 1.2" : "TLS 1.3");
+    bool resumed = false;
+    SSL_SESSION* session = Connect(tls12, nullptr, &resumed, "api.example.com");
+    ASSERT_NE(session, nullptr);
+    ReloadYaml(ListenerYaml(Keys({k1})));
+    SSL_SESSION_free(Connect(tls12, session, &resumed, "api.example.com"));
+    EXPECT_TRUE(resumed);
+    SSL_SESSION_free(session);
+  }
+}
+
+// Without ticket keys, resumption comes from the listener's session cache,
+// which a reload replaces: the control for the test above.
+TEST_F(TlsTicketTest, WithoutTicketKeysAReloadEndsResumption) {
+  Start();
+  bool resumed = false;
+  SSL_SESSION* session = Connect(false, nullptr, &resumed);
+  ASSERT_NE(session, nullptr);
+  SSL_SESSION_free(Connect(false, session, &resumed));
+  EXPECT_TRUE(resumed);
+  ReloadYaml(ListenerYaml(""));
+  SSL_SESSION_free(Connect(false, session, &resumed));
+  EXPECT_FALSE(resumed);
+  SSL_SESSION_free(session);
+}
+
 // --check-config loads the TLS files the way startup does.
 class TlsCheckConfigTest : public TlsSniTest {
  protected:
@@ -156,6 +257,22 @@ TEST_F(TlsCheckConfigTest, ServerNameServedByTwoCertificatesIsRejected) {
   CommandResult r = Check(yaml);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("server name \"api.example.com\" is already served"), std::string::npos) << r.err;
+}
+
+TEST_F(TlsCheckConfigTest, TicketKeyOfTheWrongSizeIsRejected) {
+  backend_ = "127.0.0.1:1";
+  WriteFile(dir_ / "short.key", std::string(79, 'k'));
+  WriteFile(dir_ / "good.key", std::string(80, 'k'));
+  std::string keys = "      session_ticket_keys: [\"" + (dir_ / "good.key").string() + "\"]\n";
+  CommandResult ok = Check(ListenerYaml(keys));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  keys = "      session_ticket_keys: [\"" + (dir_ / "good.key").string() + "\", \"" +
+         (dir_ / "short.key").string() + "\"]\n";
+  CommandResult r = Check(ListenerYaml(keys));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("short.key: a session ticket key file must hold exactly 80 bytes"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("switchyard.yaml:7:"), std::string::npos) << r.err;
 }
 
 TEST_F(TlsCheckConfigTest, ClientCaThatIsNotPemIsRejected) {

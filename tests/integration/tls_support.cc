@@ -105,10 +105,11 @@ bool Pki::Issue(const CertRequest& req, std::string* error) {
                                -1, -1, 0);
     X509_set_issuer_name(cert, issuer != nullptr ? X509_get_subject_name(issuer) : name);
     X509* signer = issuer != nullptr ? issuer : cert;
-    if (issuer == nullptr) {
+    if (issuer == nullptr || req.ca) {
       ok = AddExt(cert, signer, NID_basic_constraints, "critical,CA:TRUE") &&
            AddExt(cert, signer, NID_key_usage, "critical,keyCertSign,cRLSign") &&
-           AddExt(cert, signer, NID_subject_key_identifier, "hash");
+           AddExt(cert, signer, NID_subject_key_identifier, "hash") &&
+           (issuer == nullptr || AddExt(cert, signer, NID_authority_key_identifier, "keyid"));
     } else {
       ok = AddExt(cert, signer, NID_basic_constraints, "CA:FALSE") &&
            AddExt(cert, signer, NID_key_usage, "critical,digitalSignature,keyEncipherment") &&
@@ -301,8 +302,9 @@ Backend StartTlsBackend(const TempDir& dir, const std::string& name, const std::
 void TlsProxyTest::SetUp() {
   std::string error;
   ASSERT_TRUE(MakeStandardPki(pki_, &error)) << error;
-  admin_ = "127.0.0.1:" + std::to_string(FreePort());
-  listen_ = "127.0.0.1:" + std::to_string(FreePort());
+  // Port 0: the daemon picks the ports and StartYaml reads them back from its log.
+  admin_ = "127.0.0.1:0";
+  listen_ = "127.0.0.1:0";
 }
 
 std::string TlsProxyTest::Expand(const std::string& yaml) const {
@@ -312,11 +314,12 @@ std::string TlsProxyTest::Expand(const std::string& yaml) const {
 void TlsProxyTest::StartYaml(std::string yaml) {
   yaml = Expand(yaml);
   WriteFile(config_path(), yaml);
-  proxy_address_ = listen_;
   proxy_ = std::make_unique<ProcessGuard>(
       std::vector<std::string>{ProxyBinary(), "--config", config_path().string(), "--log-level", "info"},
       dir_ / "switchyard.out", dir_ / "switchyard.err");
-  bool up = WaitUntil([&] { return !proxy_->running() || WaitForPort(listen_, 100ms); }, 15000ms, 10ms);
+  proxy_address_ = WaitListening(*proxy_, "public", listen_);
+  admin_address_ = WaitListening(*proxy_, "admin", admin_);
+  bool up = !proxy_address_.empty() && !admin_address_.empty() && WaitForPort(proxy_address_, 5000ms);
   ASSERT_TRUE(up && proxy_->running()) << "switchyard did not start:\n" << yaml << "\n" << proxy_->err()
                                        << proxy_->out();
 }
@@ -358,7 +361,7 @@ grpc::Status TlsProxyTest::Unary(const std::shared_ptr<grpc::Channel>& channel,
 std::string TlsProxyTest::Metrics() {
   std::string body;
   // The admin endpoint starts just after the listeners.
-  WaitUntil([&] { return !(body = ops::HttpCall(admin_, "GET", "/metrics").body).empty(); }, 5000ms, 20ms);
+  WaitUntil([&] { return !(body = ops::HttpCall(admin_address_, "GET", "/metrics").body).empty(); }, 5000ms, 20ms);
   return body;
 }
 

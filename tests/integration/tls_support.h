@@ -26,6 +26,7 @@ struct CertRequest {
   bool rsa = false;            // RSA 2048 instead of ECDSA P-256
   bool expired = false;        // notAfter in the past
   long serial = 0;             // 0: next serial
+  bool ca = false;             // an intermediate CA (with an issuer)
 };
 
 class Pki {
@@ -98,8 +99,9 @@ Backend StartTlsBackend(const TempDir& dir, const std::string& name, const std::
 class TlsProxyTest : public ProxyTest {
  protected:
   void SetUp() override;
-  // Writes yaml (with "@ADMIN@" and "@LISTEN@" replaced by fresh loopback
-  // addresses) and starts the daemon; waits until the listener accepts.
+  // Writes yaml (with "@ADMIN@" and "@LISTEN@" replaced by loopback addresses
+  // with port 0) and starts the daemon; reads the bound ports back from its
+  // log (listener "public" and the admin endpoint) and waits until the listener accepts.
   void StartYaml(std::string yaml);
   // yaml with @ADMIN@ and @LISTEN@ replaced.
   std::string Expand(const std::string& yaml) const;
@@ -116,8 +118,9 @@ class TlsProxyTest : public ProxyTest {
   double MetricValue(const std::string& name, const std::map<std::string, std::string>& want);
 
   Pki pki_{dir_.path()};
-  std::string admin_;
-  std::string listen_;
+  std::string admin_;          // as configured (port 0)
+  std::string listen_;         // as configured (port 0)
+  std::string admin_address_;  // as bound
   std::vector<Backend> tls_backends_;
 };
 

@@ -88,12 +88,24 @@ TEST_F(TlsUpstreamTest, UnknownCaGetsNoRpc) {
 // A TLS server that does not speak HTTP/2 (openssl s_server without h2 in ALPN):
 // the failure is the TLS handshake's, not the TCP connect's.
 TEST_F(TlsUpstreamTest, BackendThatDoesNotSelectH2IsRefusedWithAClearMessage) {
-  int port = FreePort();
-  ProcessGuard server({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-                       pki_.Crt("backend"), "-key", pki_.Key("backend"), "-alpn", "http/1.1", "-www"},
+  ProcessGuard server({"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", pki_.Crt("backend"), "-key",
+                       pki_.Key("backend"), "-alpn", "http/1.1", "-www"},
                       dir_ / "s_server.out", dir_ / "s_server.err");
-  ASSERT_TRUE(WaitForPort("127.0.0.1:" + std::to_string(port), 10000ms)) << server.err();
-  StartYaml(Yaml("127.0.0.1:" + std::to_string(port), "{ ca: " + Ca("backend-ca") + " }"));
+  // s_server binds port 0 and prints "ACCEPT 127.0.0.1:PORT" once it listens.
+  std::string address;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::string out = server.out();
+        auto pos = out.find("ACCEPT ");
+        auto nl = out.find('\n', pos == std::string::npos ? 0 : pos);
+        if (pos == std::string::npos || nl == std::string::npos) return !server.running();
+        address = out.substr(pos + 7, nl - pos - 7);
+        return true;
+      },
+      10000ms))
+      << server.err();
+  ASSERT_FALSE(address.empty()) << "s_server did not start: " << server.err();
+  StartYaml(Yaml(address, "{ ca: " + Ca("backend-ca") + " }"));
   grpc::Status s = Unary(Plain());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   // s_server refuses with a no_application_protocol alert.
@@ -103,8 +115,8 @@ TEST_F(TlsUpstreamTest, BackendThatDoesNotSelectH2IsRefusedWithAClearMessage) {
 }
 
 TEST_F(TlsUpstreamTest, RefusedConnectIsAttributedToConnect) {
-  int port = FreePort();
-  StartYaml(Yaml("127.0.0.1:" + std::to_string(port), "{ ca: " + Ca("backend-ca") + " }"));
+  ClosedPort closed;
+  StartYaml(Yaml(closed.address(), "{ ca: " + Ca("backend-ca") + " }"));
   grpc::Status s = Unary(Plain());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_NE(s.error_message().find("connect failed"), std::string::npos) << s.error_message();

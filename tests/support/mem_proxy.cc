@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "config/loader.h"
+#include "proxy/route_policies.h"
 #include "routing/route_table.h"
 #include "server/runtime_builder.h"
 
@@ -34,8 +35,10 @@ InMemoryProxy::InMemoryProxy(const std::string& yaml) : base_(event_base_new()) 
   auto cfg = std::make_shared<const sy::config::Config>(std::move(*loaded.config));
   auto routes = std::make_shared<const sy::routing::RouteTable>(
       sy::routing::RouteTable::build(cfg->routes));
+  auto policies = sy::proxy::buildRoutePolicies(*cfg, *routes);
+  if (!policies.ok()) throw std::runtime_error("invalid test policies: " + policies.error());
   runtime_ = sy::server::buildRuntime(
-      cfg, routes, {}, [](const std::string&, const std::string&) { return sy::upstream::Health::Healthy; },
+      cfg, routes, *policies, {}, [](const std::string&, const std::string&) { return sy::upstream::Health::Healthy; },
       1);
   clusters_ = std::make_unique<sy::proxy::ClusterTable>(base_, 0);
   clusters_->setConnector([this](event_base*, const sy::event::SocketAddress& addr,

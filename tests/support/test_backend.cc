@@ -216,7 +216,11 @@ class EchoService final : public switchyard::test::Echo::Service {
     if (!req.echo_metadata()) return;
     for (const auto& [key, value] : ctx->client_metadata()) {
       std::string k(key.data(), key.size());
-      if (k.rfind("x-echo-", 0) != 0 && k != "x-forwarded-client-cert") continue;
+      // Credentials too, so tests can see whether the proxy forwarded them.
+      if (k.rfind("x-echo-", 0) != 0 && k != "x-forwarded-client-cert" && k != "authorization" &&
+          k != "x-api-key") {
+        continue;
+      }
       std::string v(value.data(), value.size());
       ctx->AddInitialMetadata(k, v);
       ctx->AddTrailingMetadata(k, v);

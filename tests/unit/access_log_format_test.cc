@@ -54,7 +54,8 @@ TEST(AccessLogFormat, TextKeepsTheHistoricalShapeAndAddsFields) {
       "duration_ms=1\\.23[45] bytes_in=17 bytes_out=21 msgs_in=1 msgs_out=1 http_status=200 "
       "upstream_ms=1\\.100 attempts=1 authority=\"api\\.example\\.com\" "
       "user_agent=\"grpc-c\\+\\+/1\\.51\\.1\" request_id=\"3b241101-e2bb-4255-8caf-4136c566a962\" "
-      "traceparent=\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\" grpc_message=\"\"\n$");
+      "traceparent=\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\" grpc_message=\"\" "
+      "client_identity=\"\"\n$");
   EXPECT_TRUE(std::regex_match(line, shape)) << line;
 }
 
@@ -143,16 +144,18 @@ TEST(AccessLogFormat, WorstCaseLinesAreBoundedAndComplete) {
   std::string nasty(5000, '\x01');
   AccessRecord r = Sample();
   for (std::string_view* f : {&r.client, &r.authority, &r.path, &r.listener, &r.cluster, &r.endpoint,
-                              &r.grpc_message, &r.user_agent, &r.request_id, &r.traceparent}) {
+                              &r.grpc_message, &r.user_agent, &r.request_id, &r.traceparent,
+                              &r.client_identity}) {
     *f = nasty;
   }
   std::string text = Text(r);
   std::string json = Json(r);
   EXPECT_EQ(text.find('\n'), text.size() - 1);
   EXPECT_EQ(json.find('\n'), json.size() - 1);
-  EXPECT_LT(text.size(), 10u * 512 * 4 + 256 * 4 + 1024);
-  EXPECT_LT(json.size(), 10u * 512 * 6 + 256 * 6 + 1024);
-  EXPECT_NE(json.find("\"attempts\":1}"), std::string::npos);
+  EXPECT_LT(text.size(), 11u * 512 * 4 + 256 * 4 + 1024);
+  EXPECT_LT(json.size(), 11u * 512 * 6 + 256 * 6 + 1024);
+  EXPECT_NE(json.find("\"attempts\":1,"), std::string::npos);
+  EXPECT_EQ(json.substr(json.size() - 2), "}\n");
 }
 
 TEST(AccessLogFormat, JsonIsOneObjectPerLineWithEveryField) {
@@ -167,9 +170,26 @@ TEST(AccessLogFormat, JsonIsOneObjectPerLineWithEveryField) {
         "\"bytes_in\":17", "\"bytes_out\":21", "\"msgs_in\":1", "\"msgs_out\":1",
         "\"user_agent\":\"grpc-c++/1.51.1\"", "\"request_id\":\"3b241101-e2bb-4255-8caf-4136c566a962\"",
         "\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"",
-        "\"attempts\":1}"}) {
+        "\"attempts\":1", "\"client_identity\":null}"}) {
     EXPECT_NE(line.find(want), std::string::npos) << want << " in " << line;
   }
+}
+
+// The verified client certificate's identity closes both formats; a client
+// controls its certificate's names, so they are escaped like any other field.
+TEST(AccessLogFormat, ClientIdentityIsLoggedAndEscaped) {
+  AccessRecord r = Sample();
+  r.client_identity = "spiffe://prod/ns/billing/sa/api";
+  std::string text = Text(r);
+  EXPECT_NE(text.find(" client_identity=\"spiffe://prod/ns/billing/sa/api\"\n"), std::string::npos) << text;
+  std::string json = Json(r);
+  EXPECT_NE(json.find(",\"client_identity\":\"spiffe://prod/ns/billing/sa/api\"}\n"), std::string::npos)
+      << json;
+  r.client_identity = "CN=evil\" x=\"1\n";
+  text = Text(r);
+  EXPECT_NE(text.find(" client_identity=\"CN=evil\\\" x=\\\"1\\x0a\"\n"), std::string::npos) << text;
+  json = Json(r);
+  EXPECT_NE(json.find("\"client_identity\":\"CN=evil\\\" x=\\\"1\\n\"}"), std::string::npos) << json;
 }
 
 TEST(AccessLogFormat, JsonEscapesStringsAndInvalidUtf8) {

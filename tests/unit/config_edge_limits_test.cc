@@ -99,5 +99,67 @@ clusters:
   EXPECT_NE(all.find("test.yaml:10:22: "), std::string::npos) << all;
 }
 
+TEST(ConfigEdgeLimits, ConnectionAgeAndActiveRpcDefaults) {
+  LoadResult r = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n") + kCluster);
+  ASSERT_TRUE(r.config) << joined(r);
+  EXPECT_EQ(r.config->listeners[0].max_connection_age, Duration::zero());
+  EXPECT_EQ(r.config->listeners[0].max_connection_age_grace, Duration(seconds(30)));
+  EXPECT_EQ(r.config->clusters[0].max_active_rpcs, 10000u);
+  EXPECT_EQ(r.config->clusters[0].endpoints[0].weight, 1u);
+}
+
+TEST(ConfigEdgeLimits, ConnectionAgeActiveRpcsAndEndpointWeights) {
+  LoadResult r = load(R"(listeners:
+  - name: l
+    address: 127.0.0.1:8080
+    max_connection_age: 30m
+    max_connection_age_grace: 0s
+clusters:
+  - name: c
+    endpoints: [{ address: 10.0.0.1:50051, weight: 2 }, 10.0.0.2:50051, { address: "[::1]:50051" }]
+    circuit_breaker: { max_active_rpcs: 1000, max_pending: 100 }
+)");
+  ASSERT_TRUE(r.config) << joined(r);
+  EXPECT_EQ(r.config->listeners[0].max_connection_age, Duration(minutes(30)));
+  EXPECT_EQ(r.config->listeners[0].max_connection_age_grace, Duration::zero());
+  const ClusterSpec& c = r.config->clusters[0];
+  EXPECT_EQ(c.max_active_rpcs, 1000u);
+  EXPECT_EQ(c.max_pending, 100u);
+  ASSERT_EQ(c.endpoints.size(), 3u);
+  EXPECT_EQ(c.endpoints[0].host, "10.0.0.1");
+  EXPECT_EQ(c.endpoints[0].weight, 2u);
+  EXPECT_EQ(c.endpoints[1].host, "10.0.0.2");
+  EXPECT_EQ(c.endpoints[1].weight, 1u);
+  EXPECT_EQ(c.endpoints[2].host, "::1");
+  EXPECT_EQ(c.endpoints[2].weight, 1u);
+}
+
+TEST(ConfigEdgeLimits, BadWeightsAndEndpointMapsAreLocated) {
+  LoadResult r = load(R"(listeners:
+  - name: l
+    address: 127.0.0.1:8080
+    max_connection_age: soon
+clusters:
+  - name: c
+    endpoints:
+      - { address: 10.0.0.1:50051, weight: 0 }
+      - { address: 10.0.0.2:50051, weight: 129 }
+      - { weight: 2 }
+      - { address: 10.0.0.3:50051, wieght: 2 }
+      - { address: 10.0.0.1:50051 }
+    circuit_breaker: { max_active_rpcs: -5 }
+)");
+  ASSERT_FALSE(r.config);
+  std::string all = joined(r);
+  EXPECT_NE(all.find("test.yaml:4:25: "), std::string::npos) << all;
+  EXPECT_NE(all.find("test.yaml:8:44: "), std::string::npos) << all;
+  EXPECT_NE(all.find("test.yaml:9:44: "), std::string::npos) << all;
+  EXPECT_NE(all.find("test.yaml:10:9: "), std::string::npos) << all;
+  EXPECT_NE(all.find("\"address\""), std::string::npos) << all;
+  EXPECT_NE(all.find("test.yaml:11:36: "), std::string::npos) << all;
+  EXPECT_NE(all.find("test.yaml:12:20: duplicate endpoint"), std::string::npos) << all;
+  EXPECT_NE(all.find("test.yaml:13:41: "), std::string::npos) << all;
+}
+
 }  // namespace
 }  // namespace switchyard::config

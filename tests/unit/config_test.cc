@@ -130,6 +130,7 @@ TEST(ConfigLoad, ClusterDefaults) {
   EXPECT_EQ(c.health_check.jitter, Duration::zero());
   EXPECT_EQ(c.health_check.unhealthy_threshold, 3u);
   EXPECT_EQ(c.health_check.healthy_threshold, 2u);
+  EXPECT_EQ(c.health_check.max_response_bytes, 16u * 1024);
   EXPECT_TRUE(c.outlier_detection.enabled);
   EXPECT_EQ(c.outlier_detection.consecutive_failures, 5u);
   EXPECT_EQ(c.outlier_detection.base_ejection_time, Duration(seconds(30)));
@@ -181,7 +182,7 @@ clusters:
     max_transparent_retries: 0
     keepalive: { interval: 60s, timeout: 5s }
     panic_threshold: 30
-    health_check: { service: helloworld.Greeter, mode: watch, interval: 2s, timeout: 500ms, jitter: 100ms, unhealthy_threshold: 2, healthy_threshold: 1 }
+    health_check: { service: helloworld.Greeter, mode: watch, interval: 2s, timeout: 500ms, jitter: 100ms, unhealthy_threshold: 2, healthy_threshold: 1, max_response_bytes: 1KiB }
     outlier_detection: { consecutive_failures: 7, base_ejection_time: 10s, max_ejection_time: 100s, max_ejection_percent: 30 }
     retry_budget: { budget_percent: 12.5, min_retry_concurrency: 1 }
   - name: other
@@ -265,6 +266,7 @@ clusters:
   EXPECT_EQ(g.health_check.jitter, Duration(milliseconds(100)));
   EXPECT_EQ(g.health_check.unhealthy_threshold, 2u);
   EXPECT_EQ(g.health_check.healthy_threshold, 1u);
+  EXPECT_EQ(g.health_check.max_response_bytes, 1024u);
   EXPECT_TRUE(g.outlier_detection.enabled);
   EXPECT_EQ(g.outlier_detection.consecutive_failures, 7u);
   EXPECT_EQ(g.outlier_detection.base_ejection_time, Duration(seconds(10)));
@@ -532,9 +534,11 @@ TEST(ConfigErrors, BadEndpoints) {
   EXPECT_TRUE(HasError(r, "test.yaml:9:9: ", "\"256.1.1.1\" is not a valid IPv4 address"));
   EXPECT_TRUE(HasError(r, "test.yaml:10:9: ", "\"bad_host!\" is not a valid host name"));
   EXPECT_TRUE(HasError(r, "test.yaml:11:9: ", "IPv6 addresses must be in brackets"));
-  EXPECT_TRUE(HasError(r, "test.yaml:12:9: ", "expected \"host:port\" for endpoint, got a map"));
+  // The map form is { address, weight }: "host" is not one of its keys.
+  EXPECT_TRUE(HasError(r, "test.yaml:12:11: ", "unknown key \"host\" in endpoint"));
+  EXPECT_TRUE(HasError(r, "test.yaml:12:9: ", "endpoint is missing required key \"address\""));
   EXPECT_TRUE(HasError(r, "test.yaml:14:9: ", "duplicate endpoint \"OK.example:80\""));
-  EXPECT_EQ(r.errors.size(), 7u) << joined(r);
+  EXPECT_EQ(r.errors.size(), 8u) << joined(r);
 }
 
 TEST(ConfigErrors, EmptyEndpoints) {
@@ -893,6 +897,25 @@ clusters:
   EXPECT_EQ(r.errors[5].rfind("test.yaml:12:16: cluster \"c\" has no endpoints", 0), 0u)
       << r.errors[5];
   EXPECT_EQ(r.errors[6].rfind("test.yaml:13:9: unknown lb \"random\"", 0), 0u) << r.errors[6];
+}
+
+TEST(ConfigErrors, HealthCheckResponseLimitIsBounded) {
+  LoadResult r = load(R"(listeners: [{ name: l, address: "127.0.0.1:0" }]
+routes: [{ match: { service: a.B }, cluster: c }]
+clusters:
+  - name: c
+    endpoints: [127.0.0.1:1]
+    health_check: { max_response_bytes: 8 }
+  - name: d
+    endpoints: [127.0.0.1:2]
+    health_check: { max_response_bytes: lots }
+)");
+  EXPECT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 2u) << joined(r);
+  EXPECT_EQ(r.errors[0].rfind("test.yaml:6:41: ", 0), 0u) << r.errors[0];
+  EXPECT_NE(r.errors[0].find("health_check.max_response_bytes"), std::string::npos) << r.errors[0];
+  EXPECT_EQ(r.errors[1].rfind("test.yaml:9:41: bad size \"lots\" for health_check.max_response_bytes", 0), 0u)
+      << r.errors[1];
 }
 
 TEST(ConfigErrors, NeverThrows) {

@@ -35,7 +35,7 @@ class EndpointRegistryTest : public ::testing::Test {
     auto routes =
         std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg_->routes));
     auto rt = buildRuntime(
-        cfg_, routes, registry_.resolved(),
+        cfg_, routes, nullptr, registry_.resolved(),
         [this](const std::string& c, const std::string& a) { return registry_.healthOf(c, a); },
         1);
     targets_ = registry_.adopt(*rt);
@@ -51,7 +51,8 @@ class EndpointRegistryTest : public ::testing::Test {
   }
 
   metrics::Metrics metrics_;
-  EndpointRegistry registry_{metrics_};
+  event::ManualClock clock_;  // ejections are timed by it
+  EndpointRegistry registry_{metrics_, clock_};
   std::shared_ptr<const config::Config> cfg_;
   std::vector<upstream::health::Target> targets_;
 };
@@ -89,6 +90,19 @@ TEST_F(EndpointRegistryTest, FailureBurstEjectsUntilExpiry) {
   bool pending = false;
   EXPECT_FALSE(registry_.expireEjections(&pending));  // not yet: 30 s by default
   EXPECT_TRUE(pending);
+  clock_.advance(std::chrono::seconds(29));
+  EXPECT_FALSE(registry_.expireEjections(&pending));
+  EXPECT_EQ(registry_.healthOf(key.cluster, key.address), upstream::Health::Ejected);
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(registry_.expireEjections(&pending));  // base_ejection_time has passed
+  EXPECT_FALSE(pending);
+  EXPECT_EQ(registry_.healthOf(key.cluster, key.address), upstream::Health::Healthy);
+  // A second ejection of the same endpoint lasts twice as long.
+  EXPECT_TRUE(registry_.onFailureBurst(key, 2));
+  clock_.advance(std::chrono::seconds(59));
+  EXPECT_FALSE(registry_.expireEjections(&pending));
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(registry_.expireEjections(&pending));
   EXPECT_FALSE(registry_.onFailureBurst({"nosuch", "127.0.0.1:1"}, 1));
 }
 

@@ -551,10 +551,13 @@ Answer checkAnswer(std::string body) {
 class RawHealthTest : public HealthCheckerTest {
  protected:
   // The first result of checking a raw server that answers Check with `a`.
-  std::optional<CheckResult> checkOnce(const Answer& a, const std::string& mode = "check") {
+  std::optional<CheckResult> checkOnce(const Answer& a, const std::string& mode = "check",
+                                       std::optional<uint64_t> max_response_bytes = {}) {
     server_ = std::make_unique<RawHealthServer>(std::map<std::string, Answer>{{"Check", a}});
     if (!server_->ok()) return std::nullopt;
-    setTargets({Target{"c", server_->address(), hcSpec(mode, 30s, 2s)}});
+    config::HealthCheckSpec spec = hcSpec(mode, 30s, 2s);
+    if (max_response_bytes) spec.max_response_bytes = *max_response_bytes;
+    setTargets({Target{"c", server_->address(), spec}});
     return next(5s);
   }
   // Polls pred for up to 5 s.
@@ -668,6 +671,23 @@ TEST_F(RawHealthTest, OversizedMessageFailsWithoutWaitingForIt) {
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->passed);
   EXPECT_EQ(r->reason, "INTERNAL: HealthCheckResponse: message too large");
+}
+
+// health_check.max_response_bytes: a 40-byte response (SERVING plus unknown
+// fields) passes under the 16 KiB default and fails under a 32-byte limit.
+TEST_F(RawHealthTest, ResponseLimitIsTheConfiguredOne) {
+  const std::string padded = servingMessage(1, "\x12\x24" + std::string(36, 'p'));
+  ASSERT_EQ(padded.size(), 5u + 40u);
+  auto r = checkOnce(checkAnswer(padded));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->passed) << r->reason;
+  r = checkOnce(checkAnswer(padded), "check", 32);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->passed);
+  EXPECT_EQ(r->reason, "INTERNAL: HealthCheckResponse: message too large");
+  r = checkOnce(checkAnswer(padded), "check", 40);  // the limit itself is allowed
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->passed) << r->reason;
 }
 
 TEST_F(RawHealthTest, CompressedMessageFails) {

@@ -9,6 +9,8 @@
 namespace switchyard::proxy {
 namespace {
 
+using namespace std::string_literals;
+
 std::string frame(uint32_t len) {
   std::string f(5, '\0');
   f[1] = static_cast<char>(len >> 24);
@@ -49,6 +51,33 @@ TEST(MessageCounter, PrefixSplitOverChunksIsStillChecked) {
   c.setLimit(1 << 20);
   feedBytewise(c, frame(5 << 20).substr(0, 5));
   EXPECT_EQ(c.oversized(), 5u << 20);
+}
+
+TEST(MessageCounter, PartialWhileInsideAPrefixOrAPayload) {
+  MessageCounter c;
+  EXPECT_FALSE(c.partial());
+  const std::string two = frame(4) + frame(2);
+  for (size_t i = 0; i < two.size(); ++i) {
+    auto b = static_cast<uint8_t>(two[i]);
+    c.feed(&b, 1);
+    const bool at_boundary = i + 1 == 9 || i + 1 == two.size();
+    EXPECT_EQ(c.partial(), !at_boundary) << "after byte " << i;
+  }
+  EXPECT_EQ(c.messages(), 2u);
+}
+
+TEST(MessageCounter, SeesTheCompressedFlag) {
+  MessageCounter c;
+  feedBytewise(c, frame(3));
+  EXPECT_FALSE(c.compressed());
+  std::string compressed = frame(2);
+  compressed[0] = '\x01';
+  feedBytewise(c, compressed);
+  EXPECT_TRUE(c.compressed());
+  // A payload byte of 0x01 is not a flag.
+  MessageCounter d;
+  feedBytewise(d, "\x00\x00\x00\x00\x02\x01\x01"s);
+  EXPECT_FALSE(d.compressed());
 }
 
 }  // namespace

@@ -232,6 +232,8 @@ TEST(MetricsTest, LocalErrorsByCause) {
   EXPECT_EQ(sample(text, R"(switchyard_local_errors_total{cause="draining"})"), 1);
   EXPECT_EQ(sample(text, R"(switchyard_local_errors_total{cause="no_healthy_endpoint"})"), 0);
   EXPECT_EQ(sample(text, R"(switchyard_local_errors_total{cause="upstream_connect_failure"})"), 0);
+  EXPECT_EQ(sample(text, R"(switchyard_local_errors_total{cause="client_cert_required"})"), 0);
+  EXPECT_EQ(sample(text, R"(switchyard_local_errors_total{cause="client_cert_not_allowed"})"), 0);
 }
 
 TEST(MetricsTest, MainThreadFamilies) {

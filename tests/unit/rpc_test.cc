@@ -29,6 +29,7 @@
 #include "config/loader.h"
 #include "grpc/timeout.h"
 #include "proxy/downstream_connection.h"
+#include "proxy/route_policies.h"
 #include "server/runtime_builder.h"
 
 namespace switchyard::proxy {
@@ -37,6 +38,14 @@ namespace {
 using namespace std::chrono_literals;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 using grpc::StatusCode;
+
+// One uncompressed gRPC message: the proxy reads the framing of what it forwards.
+std::string grpcMessage(const std::string& payload) {
+  std::string m(5, '\0');
+  const auto n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) m[1 + i] = static_cast<char>(n >> (24 - 8 * i));
+  return m + payload;
+}
 
 std::string field(const Fields& fields, std::string_view name) {
   for (const auto& [n, v] : fields) {
@@ -129,6 +138,8 @@ class Backend {
 
   uint16_t port() const { return port_; }
   size_t connections() const { return conns_.size(); }
+  // SETTINGS_MAX_CONCURRENT_STREAMS of connections accepted from now on (0: not sent).
+  uint32_t max_streams = 0;
   std::vector<std::unique_ptr<Stream>>& streams() { return streams_; }
 
   // Accepts new connections and moves bytes both ways on every connection.
@@ -232,7 +243,8 @@ class Backend {
         });
     nghttp2_session_server_new(&c->session, cbs, c.get());
     nghttp2_session_callbacks_del(cbs);
-    nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, nullptr, 0);
+    nghttp2_settings_entry limit{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams};
+    nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, &limit, max_streams > 0 ? 1 : 0);
     conns_.push_back(std::move(c));
   }
 
@@ -283,13 +295,17 @@ class FakeWorker final : public WorkerContext {
   metrics::WorkerStats* stats() override { return nullptr; }
   void connectionClosed(DownstreamConnection*) override {}
   uint64_t random() override { return random_value; }
+  event::Clock& clock() override { return manual_clock; }
 
   uint64_t random_value = 0;
+  // Time stands still unless a test moves it: deadlines, backoffs and pending
+  // timeouts fire only on advance().
+  event::ManualClock manual_clock;
 
  private:
   CHandle<event_base, event_base_free> base_{event_base_new()};
   RuntimePtr runtime_;
-  ClusterTable clusters_{base_.get(), 0};
+  ClusterTable clusters_{base_.get(), 0, manual_clock};
 };
 
 class FakeDownstream final : public DownstreamSide {
@@ -347,6 +363,8 @@ clusters:
   - name: backends
     endpoints: ["127.0.0.1:PORT"]
     outlier_detection: { enabled: false }
+    max_connections_per_endpoint: 1
+    pending_timeout: 2s
 )";
 
 const Fields kOk = {{":status", "200"}, {"content-type", "application/grpc"}};
@@ -361,8 +379,10 @@ class RpcTest : public ::testing::Test {
     auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
     auto routes =
         std::make_shared<const routing::RouteTable>(routing::RouteTable::build(cfg->routes));
+    auto policies = proxy::buildRoutePolicies(*cfg, *routes);
+    ASSERT_TRUE(policies.ok()) << policies.error();
     auto runtime = server::buildRuntime(
-        cfg, routes, {}, [](const std::string&, const std::string&) {
+        cfg, routes, *policies, {}, [](const std::string&, const std::string&) {
           return upstream::Health::Healthy;
         }, 1);
     worker_ = std::make_unique<FakeWorker>(runtime);
@@ -446,8 +466,7 @@ TEST_F(RpcTest, ForwardsRequestHeadersRewritingOnlyWhatTheProxyOwns) {
   ASSERT_NE(timeout, "<absent>");
   auto left = grpc::parseGrpcTimeout(timeout);
   ASSERT_TRUE(left);
-  EXPECT_LE(*left, Duration(10s));
-  EXPECT_GT(*left, Duration(5s));
+  EXPECT_EQ(*left, Duration(10s));  // the worker's clock has not moved
   EXPECT_EQ(field(s.headers, "grpc-previous-rpc-attempts"), "<absent>");
 }
 
@@ -475,8 +494,8 @@ TEST_F(RpcTest, TrailersFollowTheBody) {
   auto& s = waitForStream(1);
   Fields headers = kOk;
   headers.emplace_back("x-resp", "r1");
-  backend_.respond(s, headers, false, "hello world",
-                   {{"grpc-status", "0"}, {"x-trailer", "t1"}});
+  const std::string body = grpcMessage("hello world");
+  backend_.respond(s, headers, false, body, {{"grpc-status", "0"}, {"x-trailer", "t1"}});
   ASSERT_TRUE(waitFor([&] { return rpc.responseState() == Rpc::ResponseState::TrailersReady; }));
   ASSERT_EQ(client_->responses.size(), 1u);
   EXPECT_FALSE(client_->responses[0].end_stream);
@@ -484,7 +503,7 @@ TEST_F(RpcTest, TrailersFollowTheBody) {
   EXPECT_GT(client_->resumes, 0);
   EXPECT_FALSE(client_->trailers);  // not before the body has gone out
   uint32_t flags = 0;
-  EXPECT_EQ(readBody(rpc, &flags), "hello world");
+  EXPECT_EQ(readBody(rpc, &flags), body);
   EXPECT_EQ(flags, NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM);
   ASSERT_TRUE(client_->trailers);
   EXPECT_EQ(field(*client_->trailers, "grpc-status"), "0");
@@ -498,7 +517,7 @@ TEST_F(RpcTest, TrailersFollowTheBody) {
 TEST_F(RpcTest, WindowsReopenOnlyAsTheOtherSideTakesTheBytes) {
   Rpc& rpc = start("/test.Svc/Call", {}, false);
   auto& s = waitForStream(1);
-  std::string request(1000, 'q');
+  const std::string request = grpcMessage(std::string(995, 'q'));
   rpc.onRequestData(reinterpret_cast<const uint8_t*>(request.data()), request.size());
   EXPECT_EQ(client_->consumed, 0u);  // nothing has gone upstream yet
   rpc.onRequestEnd();
@@ -601,7 +620,8 @@ TEST_F(RpcTest, PolicyRetrySendsTheCallAgainUntilAttemptsAreSpent) {
 }
 
 // Request bytes that arrive while a policy retry waits out its backoff are
-// part of the request: the next attempt must carry them.
+// part of the request: the next attempt must carry them. The backoff is the
+// one the injected random value picks, and nothing is sent before it passed.
 TEST_F(RpcTest, RequestBytesDuringRetryBackoffReachTheNextAttempt) {
   worker_->random_value = static_cast<uint64_t>(Duration(50ms).count());
   Rpc& rpc = start("/retry.Svc/Call", {}, false);
@@ -615,6 +635,10 @@ TEST_F(RpcTest, RequestBytesDuringRetryBackoffReachTheNextAttempt) {
   std::string tail(50, 't');
   rpc.onRequestData(reinterpret_cast<const uint8_t*>(tail.data()), tail.size());
   rpc.onRequestEnd();
+  worker_->manual_clock.advance(49ms);
+  settle();
+  EXPECT_EQ(backend_.streams().size(), 1u) << "the retry went out before its backoff";
+  worker_->manual_clock.advance(1ms);
   auto& second = waitForStream(2);
   ASSERT_TRUE(waitFor([&] { return second.ended; }));
   EXPECT_EQ(second.body, head + tail);
@@ -633,15 +657,68 @@ TEST_F(RpcTest, PolicyRetryIsSkippedWhenTheBackoffPassesTheDeadline) {
   EXPECT_EQ(backend_.streams().size(), 1u);
 }
 
-// The proxy's deadline ends the call with DEADLINE_EXCEEDED and cancels the backend's stream.
+// The proxy's deadline ends the call with DEADLINE_EXCEEDED and cancels the
+// backend's stream, when the worker's clock reaches it and not before.
 TEST_F(RpcTest, DeadlineAnswersTheClientAndCancelsTheBackend) {
   Rpc& rpc = start("/test.Svc/Call", {{"grpc-timeout", "50m"}});
   auto& s = waitForStream(1);
+  EXPECT_EQ(field(s.headers, "grpc-timeout"), grpc::formatGrpcTimeout(50ms));
+  worker_->manual_clock.advance(49ms);
+  settle();
+  EXPECT_FALSE(answered()) << "answered before the deadline";
+  EXPECT_FALSE(s.closed.has_value());
+  worker_->manual_clock.advance(1ms);
   ASSERT_TRUE(waitFor([&] { return answered() && s.closed.has_value(); }));
   EXPECT_TRUE(client_->responses[0].end_stream);
   EXPECT_EQ(field(client_->responses[0].headers, "grpc-status"), "4");
   EXPECT_EQ(rpc.status(), StatusCode::DeadlineExceeded);
   EXPECT_EQ(*s.closed, NGHTTP2_CANCEL);
+}
+
+// A retry carries the deadline that is left by the worker's clock, not the
+// client's original grpc-timeout.
+TEST_F(RpcTest, RetryForwardsTheDeadlineThatIsLeft) {
+  worker_->random_value = static_cast<uint64_t>(Duration(1s).count());  // backoff: 1 s
+  Rpc& rpc = start("/retry.Svc/Call", {{"grpc-timeout", "10S"}});
+  auto& first = waitForStream(1);
+  EXPECT_EQ(grpc::parseGrpcTimeout(field(first.headers, "grpc-timeout")), Duration(10s));
+  worker_->manual_clock.advance(3s);  // the backend takes 3 s to fail
+  backend_.respond(first, {{":status", "200"}, {"content-type", "application/grpc"},
+                           {"grpc-status", "14"}}, true);
+  // The RPC has taken the answer and waits out its backoff.
+  ASSERT_TRUE(waitFor([&] { return rpc.upstreamState() == UpstreamAttempt::State::Idle; }));
+  worker_->manual_clock.advance(1s);
+  auto& second = waitForStream(2);
+  EXPECT_EQ(grpc::parseGrpcTimeout(field(second.headers, "grpc-timeout")), Duration(6s));
+  EXPECT_FALSE(answered());
+}
+
+// An RPC waiting for a stream slot (the backend allows one stream and the
+// pool one connection) ends with UNAVAILABLE once pending_timeout passes on
+// the worker's clock, without reaching the backend; the first RPC is untouched.
+TEST_F(RpcTest, PendingTimeoutEndsAnRpcThatNeverGotAStreamSlot) {
+  backend_.max_streams = 1;
+  start("/test.Svc/Call");
+  auto& first = waitForStream(1);
+  settle();  // the backend's SETTINGS (one stream) have been read
+  Rpc waiting(*client_, 3);
+  waiting.requestHeaders() = decodeHeaders({{":method", "POST"},
+                                            {":scheme", "https"},
+                                            {":authority", "proxy.test"},
+                                            {":path", "/test.Svc/Call"},
+                                            {"content-type", "application/grpc"},
+                                            {"te", "trailers"}});
+  waiting.onRequestHeaders(true);
+  worker_->manual_clock.advance(1999ms);
+  settle();
+  EXPECT_FALSE(waiting.status().has_value()) << "ended before pending_timeout";
+  EXPECT_EQ(backend_.streams().size(), 1u);
+  worker_->manual_clock.advance(1ms);
+  ASSERT_TRUE(waitFor([&] { return waiting.status().has_value(); }));
+  EXPECT_EQ(waiting.status(), StatusCode::Unavailable);
+  EXPECT_EQ(backend_.streams().size(), 1u) << "the pending RPC reached the backend";
+  EXPECT_FALSE(first.closed.has_value());
+  EXPECT_FALSE(rpc_->status().has_value());
 }
 
 // A response the connection refuses must not leave the client waiting: the stream is reset.
@@ -795,13 +872,13 @@ TEST_F(DownstreamConnectionTest, LocalAnswerIsTrailersOnly) {
 TEST_F(DownstreamConnectionTest, ResponseHeadersBodyAndTrailersReachTheClient) {
   int32_t id = client_peer_->request("/test.Svc/Call", true);
   ASSERT_TRUE(run([&] { return !backend_.streams().empty(); }));
-  backend_.respond(*backend_.streams()[0], kOk, false, "payload", {{"grpc-status", "0"}, {"x-t", "1"}});
+  backend_.respond(*backend_.streams()[0], kOk, false, grpcMessage("payload"), {{"grpc-status", "0"}, {"x-t", "1"}});
   ASSERT_TRUE(run([&] { return client_peer_->streams[id].closed.has_value(); }));
   auto& s = client_peer_->streams[id];
   ASSERT_EQ(s.blocks.size(), 2u);
   EXPECT_FALSE(s.blocks[0].second);
   EXPECT_EQ(field(s.blocks[0].first, "content-type"), "application/grpc");
-  EXPECT_EQ(s.data, "payload");
+  EXPECT_EQ(s.data, grpcMessage("payload"));
   EXPECT_TRUE(s.blocks[1].second);
   EXPECT_EQ(field(s.blocks[1].first, "grpc-status"), "0");
   EXPECT_EQ(field(s.blocks[1].first, "x-t"), "1");

@@ -73,6 +73,27 @@ TEST(TlsConfig, EveryListenerKey) {
   EXPECT_EQ(t.certificates[0].server_names, (std::vector<std::string>{"api.example.com", "*.api.example.com"}));
 }
 
+TEST(TlsConfig, SessionTicketKeys) {
+  auto r = Load(kCertKey + "      session_ticket_keys: [" + kFile + ", " + kFile + "]\n");
+  ASSERT_TRUE(r.config) << Errors(r);
+  EXPECT_EQ(r.config->listeners[0].tls->session_ticket_keys, (std::vector<std::string>{kFile, kFile}));
+  auto none = Load(kCertKey);
+  ASSERT_TRUE(none.config) << Errors(none);
+  EXPECT_TRUE(none.config->listeners[0].tls->session_ticket_keys.empty());
+
+  auto bad = Load(kCertKey + "      session_resumption: false\n      session_ticket_keys: [/nonexistent/k]\n");
+  ASSERT_FALSE(bad.config);
+  std::string e = Errors(bad);
+  EXPECT_NE(e.find("/tmp/t.yaml:8:29: cannot read tls.session_ticket_keys file \"/nonexistent/k\""),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("/tmp/t.yaml:8:28: tls.session_ticket_keys needs tls.session_resumption"), std::string::npos)
+      << e;
+  auto empty = Load(kCertKey + "      session_ticket_keys: []\n");
+  ASSERT_FALSE(empty.config);
+  EXPECT_NE(Errors(empty).find("tls.session_ticket_keys must list at least one key file"), std::string::npos)
+      << Errors(empty);
+}
+
 TEST(TlsConfig, ClientAuthNeedsAClientCa) {
   auto r = Load(kCertKey + "      client_auth: optional\n");
   ASSERT_FALSE(r.config);

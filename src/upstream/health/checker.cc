@@ -12,7 +12,8 @@ namespace {
 bool sameProbe(const Target& a, const Target& b) {
   return a.spec.service == b.spec.service && a.spec.mode == b.spec.mode &&
          a.spec.interval == b.spec.interval && a.spec.timeout == b.spec.timeout &&
-         a.spec.jitter == b.spec.jitter && a.authority == b.authority &&
+         a.spec.jitter == b.spec.jitter &&
+         a.spec.max_response_bytes == b.spec.max_response_bytes && a.authority == b.authority &&
          a.connection == b.connection;
 }
 

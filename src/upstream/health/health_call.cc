@@ -25,7 +25,8 @@ int httpStatus(std::string_view text) {
 
 }  // namespace
 
-HealthCall::HealthCall(std::function<void()> on_event) : on_event_(std::move(on_event)) {}
+HealthCall::HealthCall(std::function<void()> on_event, size_t max_response_bytes)
+    : on_event_(std::move(on_event)), reader_(max_response_bytes) {}
 
 HealthCall::~HealthCall() { cancel(); }
 

@@ -37,12 +37,12 @@ struct CallOutcome {
   bool connect_failed = false;  // the connection never came up
 };
 
-// A health response is two bytes; anything above this is not a health service.
-inline constexpr size_t kMaxHealthResponseBytes = 16 * 1024;
 
 class HealthCall final : public StreamHandler {
  public:
-  explicit HealthCall(std::function<void()> on_event);
+  // A response message over `max_response_bytes` (health_check.max_response_bytes)
+  // fails the call from its length prefix, before it is buffered.
+  HealthCall(std::function<void()> on_event, size_t max_response_bytes);
   // Resets the stream if it is still open.
   ~HealthCall() override;
   HealthCall(const HealthCall&) = delete;
@@ -76,7 +76,7 @@ class HealthCall final : public StreamHandler {
   int32_t stream_id_ = -1;
   std::string body_;  // the framed request still to send
   size_t body_sent_ = 0;
-  switchyard::grpc::MessageReader reader_{kMaxHealthResponseBytes};
+  switchyard::grpc::MessageReader reader_;
   std::vector<int32_t> statuses_;
   std::optional<CallOutcome> outcome_;
 };

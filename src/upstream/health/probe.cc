@@ -81,7 +81,8 @@ void Probe::onConnectionClosed(UpstreamConnection* c) {
 
 void Probe::startCall() {
   if (stopped_) return;
-  call_ = std::make_unique<HealthCall>([this] { events_.schedule(); });
+  call_ = std::make_unique<HealthCall>([this] { events_.schedule(); },
+                                       static_cast<size_t>(target_.spec.max_response_bytes));
   check_statuses_.clear();
   watch_got_message_ = false;
   HealthCallRequest req{watch_mode_ ? "Watch" : "Check", target_.connection.tls ? "https" : "http",

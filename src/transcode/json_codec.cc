@@ -1,0 +1,210 @@
+#include "transcode/json_codec.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "common/json.h"
+#include "transcode/path_template.h"
+
+namespace switchyard::transcode {
+namespace {
+
+namespace pb = google::protobuf;
+
+// {"a":{"b":<value>}} for the field path "a.b": the one-field JSON object
+// that libprotobuf's parser turns into the typed field (numbers, booleans
+// and enums are accepted as strings by the proto3 JSON mapping).
+std::string nestedJson(std::string_view field_path, const std::string& value_json) {
+  std::string open;
+  std::string close;
+  size_t start = 0;
+  while (true) {
+    size_t dot = field_path.find('.', start);
+    std::string_view name = field_path.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    open += "{" + jsonQuote(name) + ":";
+    close += "}";
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return open + value_json + close;
+}
+
+// Whether the last field of `path` is repeated (a query value is then a one-element list).
+bool repeatedLeaf(const pb::Descriptor* type, std::string_view path) {
+  const pb::FieldDescriptor* f = nullptr;
+  size_t start = 0;
+  while (type != nullptr) {
+    size_t dot = path.find('.', start);
+    std::string name(path.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    f = type->FindFieldByName(name);
+    for (int i = 0; f == nullptr && i < type->field_count(); ++i) {
+      if (type->field(i)->json_name() == name) f = type->field(i);
+    }
+    if (f == nullptr) return false;
+    if (dot == std::string_view::npos) return f->is_repeated();
+    type = f->message_type();
+    start = dot + 1;
+  }
+  return false;
+}
+
+std::string queryDecode(std::string_view s) {
+  std::string plus;
+  for (char c : s) plus.push_back(c == '+' ? ' ' : c);
+  auto d = percentDecode(plus, false);
+  return d ? *d : plus;
+}
+
+}  // namespace
+
+JsonCodec::JsonCodec(schema::CatalogPtr catalog) : catalog_(std::move(catalog)) {
+  factory_.SetDelegateToGeneratedFactory(false);
+}
+
+std::unique_ptr<pb::Message> JsonCodec::newMessage(const pb::Descriptor* type) const {
+  return std::unique_ptr<pb::Message>(factory_.GetPrototype(type)->New());
+}
+
+Status JsonCodec::mergeJson(const std::string& json, pb::Message* into, UnknownFields unknown,
+                            const std::string& what) const {
+  std::unique_ptr<pb::Message> part(into->New());
+  pb::util::JsonParseOptions opts;
+  opts.ignore_unknown_fields = unknown == UnknownFields::Ignore;
+  auto st = pb::util::JsonStringToMessage(json, part.get(), opts);
+  if (!st.ok()) return Error{what + ": " + std::string(st.message())};
+  into->MergeFrom(*part);
+  return {};
+}
+
+Result<std::string> JsonCodec::requestMessage(const HttpBinding& binding,
+                                              const PathBindings& path_fields,
+                                              std::string_view query, std::string_view body,
+                                              UnknownFields unknown) const {
+  const pb::Descriptor* type = binding.method->input_type();
+  auto msg = newMessage(type);
+  if (!binding.body.empty()) {
+    std::string text(body);
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) text = binding.body == "*" ? "{}" : "null";
+    std::string json = binding.body == "*" ? text : nestedJson(binding.body, text);
+    if (Status st = mergeJson(json, msg.get(), unknown, "request body"); !st.ok()) {
+      return Error{st.error()};
+    }
+  } else if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+    return Error{"request body: this method takes no body (" + binding.http_method + " " +
+                 binding.path.text() + ")"};
+  }
+  for (const auto& [field, value] : path_fields) {
+    if (Status st = mergeJson(nestedJson(field, jsonQuote(value)), msg.get(), UnknownFields::Reject,
+                              "path field " + field);
+        !st.ok()) {
+      return Error{st.error()};
+    }
+  }
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t amp = query.find('&', start);
+    std::string_view pair = query.substr(start, amp == std::string_view::npos ? amp : amp - start);
+    start = amp == std::string_view::npos ? query.size() : amp + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key = queryDecode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : queryDecode(pair.substr(eq + 1));
+    std::string value_json = jsonQuote(value);
+    if (repeatedLeaf(type, key)) value_json = "[" + value_json + "]";
+    if (Status st = mergeJson(nestedJson(key, value_json), msg.get(), unknown, "query parameter " + key);
+        !st.ok()) {
+      return Error{st.error()};
+    }
+  }
+  return msg->SerializeAsString();
+}
+
+Result<std::string> JsonCodec::responseJson(const HttpBinding& binding, std::string_view message) const {
+  const pb::Descriptor* type = binding.method->output_type();
+  auto msg = newMessage(type);
+  if (!msg->ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    return Error{"the backend's response is not a valid " + type->full_name()};
+  }
+  pb::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = false;
+  std::string out;
+  if (binding.response_body.empty()) {
+    auto st = pb::util::MessageToJsonString(*msg, &out, opts);
+    if (!st.ok()) return Error{std::string(st.message())};
+    return out;
+  }
+  // Only the response_body field, printed as a one-field object, then the
+  // value taken out of it: {"<jsonName>":VALUE} -> VALUE.
+  const pb::FieldDescriptor* field = type->FindFieldByName(binding.response_body);
+  if (field == nullptr) return Error{type->full_name() + " has no field " + binding.response_body};
+  auto only = newMessage(type);
+  only->CopyFrom(*msg);
+  std::vector<const pb::FieldDescriptor*> set;
+  only->GetReflection()->ListFields(*only, &set);
+  for (const auto* f : set) {
+    if (f != field) only->GetReflection()->ClearField(only.get(), f);
+  }
+  auto st = pb::util::MessageToJsonString(*only, &out, opts);
+  if (!st.ok()) return Error{std::string(st.message())};
+  if (out == "{}") {
+    // The field is unset: its default value.
+    if (field->is_repeated()) return std::string(field->is_map() ? "{}" : "[]");
+    if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) return std::string("{}");
+    opts.always_print_primitive_fields = true;  // a scalar: nothing nested gets printed too
+    st = pb::util::MessageToJsonString(*only, &out, opts);
+    if (!st.ok()) return Error{std::string(st.message())};
+  }
+  std::string prefix = "{" + jsonQuote(field->json_name()) + ":";
+  size_t at = out.find(prefix);
+  if (at != 0 || out.back() != '}') return Error{"cannot extract " + binding.response_body};
+  return out.substr(prefix.size(), out.size() - prefix.size() - 1);
+}
+
+int httpStatusFor(grpc::StatusCode code) {
+  using C = grpc::StatusCode;
+  switch (code) {
+    case C::Ok: return 200;
+    case C::Cancelled: return 499;
+    case C::Unknown: return 500;
+    case C::InvalidArgument: return 400;
+    case C::DeadlineExceeded: return 504;
+    case C::NotFound: return 404;
+    case C::AlreadyExists: return 409;
+    case C::PermissionDenied: return 403;
+    case C::ResourceExhausted: return 429;
+    case C::FailedPrecondition: return 400;
+    case C::Aborted: return 409;
+    case C::OutOfRange: return 400;
+    case C::Unimplemented: return 501;
+    case C::Internal: return 500;
+    case C::Unavailable: return 503;
+    case C::DataLoss: return 500;
+    case C::Unauthenticated: return 401;
+  }
+  return 500;
+}
+
+std::string errorJson(grpc::StatusCode code, std::string_view message) {
+  pb::Struct s;
+  (*s.mutable_fields())["code"].set_number_value(static_cast<int>(code));
+  (*s.mutable_fields())["message"].set_string_value(std::string(message));
+  (*s.mutable_fields())["details"].mutable_list_value();
+  std::string out;
+  (void)pb::util::MessageToJsonString(s, &out);
+  return out;
+}
+
+std::string JsonStreamWriter::message(std::string_view json) {
+  std::string out;
+  if (format_ == Format::Array) {
+    if (!first_) out += ",";
+    out += json;
+  } else {
+    out += json;
+    out += "\n";
+  }
+  first_ = false;
+  return out;
+}
+
+}  // namespace switchyard::transcode

@@ -1,0 +1,70 @@
+// JsonCodec: the message conversions of JSON transcoding, with libprotobuf's
+// JSON utilities (JsonStringToMessage / MessageToJsonString) over dynamic
+// messages of the catalog's types; no JSON is mapped by hand here.
+//
+// Request: the body (`body: "*"` the whole message, `body: "field"` that
+// field) then the path variables and query parameters (`a.b=v`, repeated
+// fields may repeat) give one request message. Response: the message, or its
+// `response_body` field, as JSON. Streams: a JSON array or newline-delimited
+// JSON. Errors: gRPC status → HTTP status as google.rpc.Code specifies, with a
+// body {"code", "message", "details"}.
+#pragma once
+
+#include <google/protobuf/dynamic_message.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "grpc/status_code.h"
+#include "schema/descriptor_catalog.h"
+#include "transcode/binding_table.h"
+
+namespace switchyard::transcode {
+
+enum class UnknownFields { Reject, Ignore };
+
+class JsonCodec {
+ public:
+  explicit JsonCodec(schema::CatalogPtr catalog);
+
+  // The serialized gRPC request message. An error (bad JSON, an unknown
+  // field when rejecting them, a wrong type) is text naming the field: the
+  // caller answers HTTP 400 and sends nothing to the backend.
+  Result<std::string> requestMessage(const HttpBinding& binding, const PathBindings& path_fields,
+                                     std::string_view query, std::string_view body,
+                                     UnknownFields unknown) const;
+  // One serialized response message as JSON (its response_body field if the binding names one).
+  Result<std::string> responseJson(const HttpBinding& binding, std::string_view message) const;
+
+ private:
+  std::unique_ptr<google::protobuf::Message> newMessage(const google::protobuf::Descriptor* type) const;
+  Status mergeJson(const std::string& json, google::protobuf::Message* into, UnknownFields unknown,
+                   const std::string& what) const;
+
+  schema::CatalogPtr catalog_;
+  mutable google::protobuf::DynamicMessageFactory factory_;
+};
+
+// HTTP status for a gRPC status (google/rpc/code.proto).
+int httpStatusFor(grpc::StatusCode code);
+// {"code": <n>, "message": "...", "details": []}, through google.protobuf.Struct.
+std::string errorJson(grpc::StatusCode code, std::string_view message);
+
+// Server streaming as one HTTP body: a JSON array, or one JSON value per line.
+class JsonStreamWriter {
+ public:
+  enum class Format { Array, Ndjson };
+  explicit JsonStreamWriter(Format f) : format_(f) {}
+  // Text to send before, between/with and after the messages.
+  std::string begin() const { return format_ == Format::Array ? "[" : ""; }
+  std::string message(std::string_view json);
+  std::string end() const { return format_ == Format::Array ? "]" : ""; }
+
+ private:
+  Format format_;
+  bool first_ = true;
+};
+
+}  // namespace switchyard::transcode
