@@ -20,8 +20,10 @@ if [[ ${SY_DEPS:-all} != build ]]; then
     prometheus systemd buildah debootstrap logrotate
     # fuzzing (scripts/fuzz.sh): clang with libFuzzer; seed generation: python3-h2
     clang-14 libclang-rt-14-dev python3-h2
+    # gRPC-Web tests: curl as a client; headless Chromium driven by puppeteer-core
+    # (npm, installed by the browser test into the build directory);
     # maintained gRPC clients from npm (tests/integration/node: reflection)
-    nodejs
+    curl chromium nodejs npm
   )
 fi
 

@@ -4,6 +4,32 @@
 #include "common/json.h"
 
 namespace switchyard::admin {
+namespace {
+
+void writeStrings(JsonWriter& w, const std::vector<std::string>& items) {
+  w.beginArray();
+  for (const auto& item : items) w.value(item);
+  w.endArray();
+}
+
+void writeGrpcWeb(JsonWriter& w, const config::GrpcWebSpec& web) {
+  w.key("grpc_web").beginObject();
+  if (web.cors) {
+    w.key("cors").beginObject();
+    w.key("allow_origins");
+    writeStrings(w, web.cors->allow_origins);
+    w.key("max_age").value(formatDuration(web.cors->max_age));
+    w.key("allow_headers");
+    writeStrings(w, web.cors->allow_headers);
+    w.key("expose_headers");
+    writeStrings(w, web.cors->expose_headers);
+    w.key("allow_credentials").value(web.cors->allow_credentials);
+    w.endObject();
+  }
+  w.endObject();
+}
+
+}  // namespace
 
 std::string clustersJson(const proxy::Runtime* rt) {
   JsonWriter w(2);
@@ -62,6 +88,7 @@ std::string configJson(const config::Config& config, size_t workers) {
     w.key("request_headers_timeout").value(formatDuration(l.request_headers_timeout));
     w.key("stream_idle_timeout").value(formatDuration(l.stream_idle_timeout));
     w.key("max_connections").value(l.max_connections);
+    if (l.grpc_web) writeGrpcWeb(w, *l.grpc_web);
     w.endObject();
   }
   w.endArray();

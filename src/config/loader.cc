@@ -336,7 +336,7 @@ class Loader {
     ListenerSpec l;
     Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout", "request_headers_timeout",
                                           "stream_idle_timeout", "max_connections", "max_connection_age",
-                                          "max_connection_age_grace", "reflection"});
+                                          "max_connection_age_grace", "reflection", "grpc_web"});
     l.mark = f.mark();
     if (!f.isMap()) return l;
     if (const YAML::Node* v = f.require("name")) {
@@ -367,6 +367,7 @@ class Loader {
       assign(l.idle_timeout, r_.duration(*v, "idle_timeout", /*allow_zero=*/true));
     }
     readListenerLimits(f, l);
+    if (const YAML::Node* v = f.find("grpc_web")) l.grpc_web = readGrpcWeb(*v);
     if (const YAML::Node* v = f.find("reflection")) {
       info.reflection_mark = detail::markOf(*v);
       if (auto s = r_.str(*v, "reflection")) {
@@ -378,6 +379,58 @@ class Loader {
       }
     }
     return l;
+  }
+
+  GrpcWebSpec readGrpcWeb(const YAML::Node& n) {
+    GrpcWebSpec w;
+    Fields f(r_, n, "listener.grpc_web", {"cors"});
+    w.mark = f.mark();
+    if (const YAML::Node* v = f.find("cors")) w.cors = readCors(*v);
+    return w;
+  }
+
+  CorsSpec readCors(const YAML::Node& n) {
+    CorsSpec c;
+    Fields f(r_, n, "grpc_web.cors",
+             {"allow_origins", "max_age", "allow_headers", "expose_headers", "allow_credentials"});
+    c.mark = f.mark();
+    if (const YAML::Node* v = f.require("allow_origins")) {
+      if (auto items = r_.list(*v, "cors.allow_origins")) {
+        for (const auto& item : *items) {
+          auto o = r_.nonEmptyStr(item, "cors.allow_origins");
+          if (!o) continue;
+          if (*o != "*" && o->rfind("*.", 0) != 0 && o->find("://") == std::string::npos) {
+            r_.error(item, "bad origin " + quote(*o) +
+                               ": use \"scheme://host[:port]\", \"*.suffix\" or \"*\"");
+          }
+          c.allow_origins.push_back(*o);
+        }
+      }
+      if (c.allow_origins.empty()) r_.error(*v, "cors.allow_origins needs at least one origin");
+    }
+    if (const YAML::Node* v = f.find("max_age")) {
+      assign(c.max_age, r_.duration(*v, "cors.max_age", /*allow_zero=*/true));
+    }
+    if (const YAML::Node* v = f.find("allow_headers")) {
+      c.allow_headers = readStrings(*v, "cors.allow_headers");
+    }
+    if (const YAML::Node* v = f.find("expose_headers")) {
+      c.expose_headers = readStrings(*v, "cors.expose_headers");
+    }
+    if (const YAML::Node* v = f.find("allow_credentials")) {
+      assign(c.allow_credentials, r_.boolean(*v, "cors.allow_credentials"));
+    }
+    return c;
+  }
+
+  std::vector<std::string> readStrings(const YAML::Node& n, const std::string& path) {
+    std::vector<std::string> out;
+    if (auto items = r_.list(n, path)) {
+      for (const auto& item : *items) {
+        if (auto s = r_.nonEmptyStr(item, path)) out.push_back(*s);
+      }
+    }
+    return out;
   }
 
   void readListenerLimits(const Fields& f, ListenerSpec& l) {

@@ -77,6 +77,25 @@ struct Http2Spec {
   Duration glitch_window = std::chrono::seconds(10);
 };
 
+// listeners[].grpc_web.cors: which web origins may call, and what their
+// scripts may send and see. Without it no CORS header is sent (same origin only).
+struct CorsSpec {
+  // Exact origins ("https://app.example.com"), "*.suffix" (any origin whose
+  // host ends in ".suffix", any scheme and port), or "*" (any origin).
+  std::vector<std::string> allow_origins;
+  Duration max_age = std::chrono::minutes(10);  // how long a browser may cache a preflight
+  std::vector<std::string> allow_headers;   // request headers allowed besides the gRPC-Web ones
+  std::vector<std::string> expose_headers;  // response metadata shown besides grpc-status/message
+  bool allow_credentials = false;           // Access-Control-Allow-Credentials: true
+  Mark mark;
+};
+
+// listeners[].grpc_web: its presence accepts gRPC-Web requests on the listener.
+struct GrpcWebSpec {
+  std::optional<CorsSpec> cors;
+  Mark mark;
+};
+
 // One protobuf descriptor set file (protoc --include_imports --descriptor_set_out).
 struct DescriptorSetSpec {
   std::string path;  // resolved against the configuration file's folder
@@ -98,6 +117,7 @@ struct ListenerSpec {
   Duration request_headers_timeout = std::chrono::seconds(10);  // 0 = never
   Duration stream_idle_timeout = std::chrono::minutes(5);       // 0 = never
   uint32_t max_connections = 0;  // open client connections, all workers; 0 = no limit
+  std::optional<GrpcWebSpec> grpc_web;  // absent: gRPC-Web requests get HTTP 415
   // A client connection older than this (±10 % jitter) is drained with a
   // two-phase GOAWAY; 0 = never.
   Duration max_connection_age = Duration::zero();

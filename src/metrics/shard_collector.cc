@@ -54,7 +54,7 @@ struct EndpointSum {
 
 using OverflowSum = std::array<uint64_t, kOverflowCount>;
 
-using RpcKey = std::tuple<std::string, std::string, std::string>;
+using RpcKey = std::tuple<std::string, std::string, std::string, std::string>;
 using EndpointKey = std::pair<std::string, std::string>;
 
 MetricFamily family(const char* name, const char* help, MetricType type) {
@@ -66,9 +66,12 @@ MetricFamily family(const char* name, const char* help, MetricType type) {
 }
 
 std::vector<ClientMetric::Label> rpcLabels(const RpcKey& k) {
-  return {{"grpc_service", std::get<0>(k)},
-          {"grpc_method", std::get<1>(k)},
-          {"cluster", std::get<2>(k)}};
+  std::vector<ClientMetric::Label> labels{{"grpc_service", std::get<0>(k)},
+                                          {"grpc_method", std::get<1>(k)},
+                                          {"cluster", std::get<2>(k)}};
+  // Native gRPC keeps the label set it always had.
+  if (std::get<3>(k) != kNativeProtocol) labels.push_back({"protocol", std::get<3>(k)});
+  return labels;
 }
 
 ClientMetric counter(std::vector<ClientMetric::Label> labels, uint64_t v) {
@@ -318,7 +321,7 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   std::lock_guard<std::mutex> g(mu_);
   for (const auto& shard : shards_) {
     shard->forEachRpc([&](const RpcSeries& s) {
-      RpcSum& sum = rpcs[RpcKey{s.service(), s.method(), s.cluster()}];
+      RpcSum& sum = rpcs[RpcKey{s.service(), s.method(), s.cluster(), s.protocol()}];
       sum.started += s.startedCount();
       for (int c = 0; c < kGrpcCodeCount; ++c) {
         sum.handled[static_cast<size_t>(c)] += s.handledCount(c);

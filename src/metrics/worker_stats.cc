@@ -39,8 +39,9 @@ const char* grpcCodeLabel(int code) {
   return kGrpcCodeLabels[static_cast<size_t>(code)];
 }
 
-RpcSeries::RpcSeries(std::string_view service, std::string_view method, std::string_view cluster)
-    : service_(service), method_(method), cluster_(cluster) {}
+RpcSeries::RpcSeries(std::string_view service, std::string_view method, std::string_view cluster,
+                     std::string_view protocol)
+    : service_(service), method_(method), cluster_(cluster), protocol_(protocol) {}
 
 // Records one observation into a histogram kept as per-bucket counters.
 static void observe(std::array<ShardCounter, kHandlingBuckets.size() + 1>& buckets,
@@ -67,7 +68,7 @@ void EndpointSeries::attemptFinished(int grpc_code, double seconds) {
 
 size_t WorkerStats::RpcLabelsHash::operator()(const RpcLabels& k) const {
   std::hash<std::string_view> h;
-  return hashCombine(hashCombine(h(k.service), h(k.method)), h(k.cluster));
+  return hashCombine(hashCombine(hashCombine(h(k.service), h(k.method)), h(k.cluster)), h(k.protocol));
 }
 
 size_t WorkerStats::EndpointKeyHash::operator()(const EndpointKey& k) const {
@@ -81,22 +82,22 @@ WorkerStats::WorkerStats(size_t max_rpc_series, size_t max_endpoint_series)
 WorkerStats::~WorkerStats() = default;
 
 RpcSeries* WorkerStats::rpc(std::string_view service, std::string_view method,
-                            std::string_view cluster) {
-  if (auto it = rpc_index_.find(RpcLabels{service, method, cluster}); it != rpc_index_.end()) {
+                            std::string_view cluster, std::string_view protocol) {
+  if (auto it = rpc_index_.find(RpcLabels{service, method, cluster, protocol}); it != rpc_index_.end()) {
     return it->second;
   }
   if (capped_rpc_series_ < max_rpc_series_) {
     ++capped_rpc_series_;
-    return addRpc(service, method, cluster);
+    return addRpc(service, method, cluster, protocol);
   }
-  RpcLabels overflow{kOverflowLabel, kOverflowLabel, cluster};
+  RpcLabels overflow{kOverflowLabel, kOverflowLabel, cluster, protocol};
   if (auto it = rpc_index_.find(overflow); it != rpc_index_.end()) return it->second;
-  return addRpc(kOverflowLabel, kOverflowLabel, cluster);
+  return addRpc(kOverflowLabel, kOverflowLabel, cluster, protocol);
 }
 
 RpcSeries* WorkerStats::addRpc(std::string_view service, std::string_view method,
-                               std::string_view cluster) {
-  auto series = std::make_unique<RpcSeries>(service, method, cluster);
+                               std::string_view cluster, std::string_view protocol) {
+  auto series = std::make_unique<RpcSeries>(service, method, cluster, protocol);
   RpcSeries* p = series.get();
   {
     std::lock_guard<std::mutex> g(mu_);

@@ -83,18 +83,24 @@ class ShardCounter {
   std::atomic<uint64_t> v_{0};
 };
 
+// The protocol of native gRPC calls; their series carry no `protocol` label,
+// so they stay what they were before other protocols were counted.
+inline constexpr std::string_view kNativeProtocol = "grpc";
+
 // Label values of an RPC series; also the key of the worker's lookup map.
 struct RpcLabels {
   std::string_view service;
   std::string_view method;
   std::string_view cluster;
+  std::string_view protocol;  // "grpc", "grpc-web", ...
   bool operator==(const RpcLabels&) const = default;
 };
 
 // One (grpc_service, grpc_method, cluster) label set in one worker.
 class alignas(64) RpcSeries {
  public:
-  RpcSeries(std::string_view service, std::string_view method, std::string_view cluster);
+  RpcSeries(std::string_view service, std::string_view method, std::string_view cluster,
+            std::string_view protocol = kNativeProtocol);
   RpcSeries(const RpcSeries&) = delete;
   RpcSeries& operator=(const RpcSeries&) = delete;
 
@@ -112,7 +118,9 @@ class alignas(64) RpcSeries {
   const std::string& service() const { return service_; }
   const std::string& method() const { return method_; }
   const std::string& cluster() const { return cluster_; }
-  RpcLabels labels() const { return {service_, method_, cluster_}; }
+  // How the client spoke; exported as the `protocol` label except for native gRPC.
+  const std::string& protocol() const { return protocol_; }
+  RpcLabels labels() const { return {service_, method_, cluster_, protocol_}; }
   uint64_t startedCount() const { return started_.value(); }
   uint64_t handledCount(int grpc_code) const { return handled_[grpc_code].value(); }
   // Observations in bucket i alone (not cumulative); i == kHandlingBuckets.size() is +Inf.
@@ -127,6 +135,7 @@ class alignas(64) RpcSeries {
   const std::string service_;
   const std::string method_;
   const std::string cluster_;
+  const std::string protocol_;
   ShardCounter started_;
   std::array<ShardCounter, kGrpcCodeCount> handled_;
   std::array<ShardCounter, kHandlingBuckets.size() + 1> buckets_;
@@ -279,7 +288,8 @@ class WorkerStats {
   // (grpc_service="other", grpc_method="other", cluster) of its cluster, so
   // a shard holds at most max_rpc_series + (number of clusters) RPC series.
   // Unmatched routes should pass "unmatched" for service and method.
-  RpcSeries* rpc(std::string_view service, std::string_view method, std::string_view cluster);
+  RpcSeries* rpc(std::string_view service, std::string_view method, std::string_view cluster,
+                 std::string_view protocol = kNativeProtocol);
   // Listeners come from the config, so they are not capped.
   ListenerSeries* listener(std::string_view name);
   // Clusters come from the config too (names of removed clusters stay).
@@ -343,7 +353,8 @@ class WorkerStats {
     size_t operator()(const EndpointKey& k) const;
   };
 
-  RpcSeries* addRpc(std::string_view service, std::string_view method, std::string_view cluster);
+  RpcSeries* addRpc(std::string_view service, std::string_view method, std::string_view cluster,
+                    std::string_view protocol);
   EndpointSeries* addEndpoint(std::string_view cluster, std::string_view address);
 
   const size_t max_rpc_series_;

@@ -17,6 +17,7 @@
 #include "http2/connection.h"
 #include "http2/headers.h"
 #include "proxy/worker_context.h"
+#include "routing/cors_policy.h"
 #include "tls/peer_identity.h"
 
 namespace switchyard::metrics {
@@ -35,6 +36,8 @@ struct ListenerInfo {
   Duration request_headers_timeout = std::chrono::seconds(10);  // zero: never
   Duration stream_idle_timeout = std::chrono::minutes(5);       // zero: never
   uint32_t max_connections = 0;                                  // zero: no limit
+  bool grpc_web = false;  // gRPC-Web requests are accepted
+  std::shared_ptr<const routing::CorsPolicy> cors;  // grpc_web.cors; null: same origin only
   Duration max_connection_age = Duration::zero();                // zero: never (±10 % jitter)
   Duration max_connection_age_grace = std::chrono::seconds(30);  // zero: wait for the RPCs
   bool merged_reflection = false;  // the proxy answers reflection from the descriptor sets

@@ -8,12 +8,14 @@
 #include "grpc/method_path.h"
 #include "grpc/status_map.h"
 #include "grpc/timeout.h"
+#include "grpc/web_framing.h"
 #include "metrics/worker_stats.h"
 #include "proxy/access_log_buffer.h"
 #include "proxy/local_call.h"
 #include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
 #include "proxy/upstream_failure.h"
+#include "proxy/web_protocol.h"
 #include "routing/metric_labels.h"
 
 namespace switchyard::proxy {
@@ -93,7 +95,11 @@ bool Rpc::validate() {
                     " bytes");
     return false;
   }
-  if (!grpc::isGrpcContentType(req_headers_.get("content-type"))) {
+  if (conn_.listener().grpc_web && req_headers_.get(":method") == "OPTIONS" &&
+      req_headers_.has("access-control-request-method")) {
+    return answerPreflight();
+  }
+  if (!selectProtocol()) {
     // gRPC spec: a server SHOULD answer a non-gRPC content-type with HTTP 415.
     if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
     replyHttp(415);
@@ -107,13 +113,47 @@ bool Rpc::validate() {
   return true;
 }
 
+bool Rpc::selectProtocol() {
+  std::string_view ct = req_headers_.get("content-type");
+  if (grpc::isGrpcContentType(ct)) return true;
+  if (!conn_.listener().grpc_web) return false;
+  auto web = grpc::parseWebContentType(ct);
+  if (!web) return false;
+  owned_protocol_ = std::make_unique<WebProtocol>(std::move(*web), conn_.listener().cors.get(),
+                                                  req_headers_.get("origin"));
+  protocol_ = owned_protocol_.get();
+  return true;
+}
+
+bool Rpc::answerPreflight() {
+  phase_ = Phase::Responded;
+  response_ = ResponseState::Ended;
+  std::string_view origin = req_headers_.get("origin");
+  const routing::CorsPolicy* cors = conn_.listener().cors.get();
+  http2::NvList nva;
+  std::vector<grpc::HeaderField> fields;
+  if (cors != nullptr && cors->allows(origin)) {
+    http_status_ = 204;
+    fields = cors->preflightHeaders(origin);
+  } else {
+    // No CORS headers: the browser refuses the call.
+    http_status_ = 403;
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+  }
+  std::string code = std::to_string(http_status_);
+  nva.add(":status", code);
+  nva.addAll(fields);
+  checkSent(conn_.respond(stream_id_, nva, true), "CORS preflight answer");
+  return false;
+}
+
 bool Rpc::matchRoute() {
   std::string_view path = methodPath();
   RequestHeadersView headers(req_headers_);
   route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
   if (route_ != nullptr) return true;
   if (auto* stats = conn_.worker().stats()) {
-    series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "");
+    series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
     series_->started();
     stats->localError(metrics::LocalError::NoRoute);
   }
@@ -134,7 +174,7 @@ bool Rpc::applyPolicy() {
     if (auto answer = filter->onRequest(request)) {
       if (auto* stats = conn_.worker().stats()) {  // counted without a cluster: none was chosen
         auto labels = routing::metricLabels(*route_, methodPath());
-        series_ = stats->rpc(labels.service, labels.method, "");
+        series_ = stats->rpc(labels.service, labels.method, "", protocol_->name());
         series_->started();
       }
       finishLocal(answer->code, std::move(answer->message), std::move(answer->trailers));
@@ -150,17 +190,13 @@ bool Rpc::serveLocally() {
                             routing::RequestView{headers.authority(), &headers});
   if (call == nullptr) return true;
   if (auto* stats = conn_.worker().stats()) {
-    series_ = stats->rpc(call->service(), call->method(), "");
+    series_ = stats->rpc(call->service(), call->method(), "", protocol_->name());
     series_->started();
   }
   local_ = std::make_unique<LocalExchange>(std::move(call));
   if (!applyDeadline()) return false;
   phase_ = Phase::Local;
-  http2::NvList nva;
-  nva.add(":status", "200");
-  nva.add("content-type", "application/grpc");
-  response_ = ResponseState::HeadersSent;
-  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
+  startLocalResponse();
   if (request_ == RequestState::HalfClosedRemote) local_->requestEnded();
   pumpLocal();
   return false;
@@ -169,14 +205,14 @@ bool Rpc::serveLocally() {
 void Rpc::pumpLocal() {
   if (phase_ != Phase::Local) return;
   LocalExchange::Step step = local_->pump(flow_.responsePending());
-  conn_.consume(stream_id_, step.consumed);
+  payClient(step.consumed);
   if (!step.response.empty()) {
     const auto* bytes = reinterpret_cast<const uint8_t*>(step.response.data());
     out_.feed(bytes, step.response.size());
     flow_.addResponse(bytes, step.response.size());
   }
   if (step.end) {
-    conn_.consume(stream_id_, local_->release());
+    payClient(local_->release());
     if (step.end->code != StatusCode::Ok) {
       finishLocal(step.end->code, std::move(step.end->message));
       return;
@@ -196,7 +232,7 @@ bool Rpc::chooseCluster() {
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
   if (auto* stats = conn_.worker().stats()) {
     auto labels = routing::metricLabels(*route_, methodPath());
-    series_ = stats->rpc(labels.service, labels.method, cluster().name());
+    series_ = stats->rpc(labels.service, labels.method, cluster().name(), protocol_->name());
     series_->started();
   }
   in_.messages.setLimit(route_->max_request_message_bytes);
@@ -300,8 +336,10 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
     } else if (edits.drops(name)) {
       continue;  // the route's request_headers remove or set it
     }
-    nva.add(name, value);
+    auto forwarded = protocol_->upstreamField(name, value);
+    if (forwarded) nva.add(name, *forwarded);
   }
+  protocol_->addUpstreamFields(req_headers_, nva);
   for (const auto& [name, value] : edits.appended()) nva.add(name, value);
   for (const auto& [name, value] : facts_.upstream_headers) nva.add(name, value);  // e.g. verified JWT claims
   if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
@@ -325,30 +363,52 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
 // ------------------------------------------------------- request body (flow)
 
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
-  in_.feed(data, len);
+  if (phase_ == Phase::Responded) {
+    // Nobody will forward these bytes: reopen the client's window at once.
+    in_.bytes += len;
+    conn_.consume(stream_id_, len);
+    return;
+  }
+  auto grpc_bytes = protocol_->decodeRequest(data, len);
+  if (!grpc_bytes) {
+    conn_.consume(stream_id_, len);
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    finishLocal(StatusCode::Internal, "malformed " + std::string(protocol_->name()) + " request body");
+    return;
+  }
+  // From here on the bytes are gRPC framing (gRPC-Web text decoded), so the
+  // size and compressed-flag checks see the message headers a backend would.
+  const auto* bytes = reinterpret_cast<const uint8_t*>(grpc_bytes->data());
+  size_t n = grpc_bytes->size();
+  in_.feed(bytes, n);
   if (phase_ == Phase::Local) {
-    local_->feed(data, len);
+    local_->feed(bytes, n);
     pumpLocal();
     return;
   }
-  if (in_.messages.oversized() != 0 && phase_ != Phase::Responded) refuseOversized("request", in_.messages);
+  if (in_.messages.oversized() != 0) refuseOversized("request", in_.messages);
   if (in_.messages.compressed() && phase_ != Phase::Responded && !isEncoded(req_headers_.get("grpc-encoding"))) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
     refuseFraming("request message is compressed but the request has no grpc-encoding");
   }
   if (phase_ == Phase::Responded) {
-    // Nobody will forward these bytes: reopen the client's window at once.
-    conn_.consume(stream_id_, len);
+    payClient(n);
     return;
   }
   // Without an open attempt a retry is waiting out its backoff: the bytes
   // stay queued for it (and unpaid, so the client's window bounds them).
-  flow_.addRequest(data, len);
+  flow_.addRequest(bytes, n);
   attempt_.resume();
 }
 
 void Rpc::onRequestEnd() {
   request_ = RequestState::HalfClosedRemote;
+  if (!protocol_->requestComplete() && phase_ != Phase::Responded) {
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    finishLocal(StatusCode::Internal,
+                std::string(protocol_->name()) + " request body ends inside a base64 group");
+    return;
+  }
   if (phase_ == Phase::Local) {
     local_->requestEnded();
     pumpLocal();
@@ -357,6 +417,8 @@ void Rpc::onRequestEnd() {
   attempt_.resume();
 }
 
+void Rpc::payClient(size_t forwarded) { conn_.consume(stream_id_, protocol_->clientBytesFor(forwarded)); }
+
 ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
   size_t to_consume = 0;
   size_t n = flow_.takeRequest(buf, len, &to_consume);
@@ -364,7 +426,7 @@ ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
     // Keep a copy for a possible retry while it fits the retry buffer.
     retry_.retain(buf, n, cluster().spec->retry_buffer);
     // The backend took these bytes: let the client send as many more.
-    conn_.consume(stream_id_, to_consume);
+    payClient(to_consume);
   }
   if (flow_.requestEmpty() && request_ == RequestState::HalfClosedRemote) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -427,10 +489,25 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
 }
 
 void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
+  if (end_stream && !protocol_->trailersOnly()) {
+    // The status travels in the body: the backend's headers become the trailers.
+    resp_trailers_ = std::move(headers);
+    startLocalResponse();
+    response_ = ResponseState::TrailersReady;
+    conn_.resumeResponse(stream_id_);
+    return;
+  }
   http2::NvList nva;
-  nva.addForwardable(headers);
+  protocol_->addResponseHeaders(headers, nva);
   response_ = end_stream ? ResponseState::Ended : ResponseState::HeadersSent;
   checkSent(conn_.respond(stream_id_, nva, end_stream), "response headers");
+}
+
+void Rpc::startLocalResponse() {
+  http2::NvList nva;
+  protocol_->addLocalResponseHeaders(nva);
+  response_ = ResponseState::HeadersSent;
+  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
 }
 
 void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
@@ -485,17 +562,32 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
 }
 
 ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
-  // Answers drained: requests held back for room can go on.
-  if (local_ != nullptr && local_->waiting() && flow_.responsePending() == 0) pumpLocal();
-  size_t n = flow_.takeResponse(buf, len);
-  if (n > 0) attempt_.consume(n);
-  if (flow_.responsePending() == 0 && response_ == ResponseState::TrailersReady) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    sendTrailers();
+  if (response_ == ResponseState::Ended && protocol_->trailersInBody()) {
+    // The trailers are the last bytes of the body.
+    bool done = false;
+    size_t n = protocol_->readBodyEnd(buf, len, &done);
+    if (done) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }
-  if (n == 0) return NGHTTP2_ERR_DEFERRED;
-  return static_cast<ssize_t>(n);
+  // Answers drained: requests held back for room can go on.
+  if (local_ != nullptr && local_->waiting() && flow_.responsePending() == 0) pumpLocal();
+  size_t written = 0;
+  size_t n = protocol_->readResponse(flow_, buf, len, &written);
+  if (n > 0) attempt_.consume(n);
+  if (flow_.responsePending() == 0 && protocol_->responseDrained() &&
+      response_ == ResponseState::TrailersReady) {
+    if (protocol_->trailersInBody()) {
+      sendTrailers();
+      // nghttp2 asks again for the rest (the trailer frame) while this returns data.
+      if (written > 0) return static_cast<ssize_t>(written);
+      return readResponseBody(buf, len, flags);
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    sendTrailers();
+    return static_cast<ssize_t>(written);
+  }
+  if (written == 0) return NGHTTP2_ERR_DEFERRED;
+  return static_cast<ssize_t>(written);
 }
 
 void Rpc::sendTrailers() {
@@ -506,6 +598,10 @@ void Rpc::sendTrailers() {
     nva.addForwardable(resp_trailers_);
   }
   response_ = ResponseState::Ended;
+  if (protocol_->trailersInBody()) {
+    protocol_->endBody(nva);
+    return;
+  }
   checkSent(conn_.sendTrailers(stream_id_, nva), "trailers");
 }
 
@@ -557,6 +653,7 @@ void Rpc::finishLocal(StatusCode code, std::string message,
   deadline_timer_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
+  if (response_ == ResponseState::None && !protocol_->trailersOnly()) startLocalResponse();
   if (response_ == ResponseState::None) {
     http2::NvList nva;
     auto fields = grpc::trailersOnlyHeaders(code, message);
@@ -618,8 +715,8 @@ void Rpc::cancelUpstream(uint32_t h2_error) {
 void Rpc::discardRequestBuffer() {
   // Reopen the client's window for what it sent and we will never forward;
   // bytes queued again for a retry were paid for when first sent.
-  conn_.consume(stream_id_, flow_.discardRequest());
-  if (local_ != nullptr) conn_.consume(stream_id_, local_->release());
+  payClient(flow_.discardRequest());
+  if (local_ != nullptr) payClient(local_->release());
   retry_.dropRetained();
 }
 

@@ -30,6 +30,7 @@
 #include "proxy/flow_buffers.h"
 #include "proxy/local_exchange.h"
 #include "proxy/message_counter.h"
+#include "proxy/protocol_adapter.h"
 #include "proxy/request_filter.h"
 #include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
@@ -103,6 +104,10 @@ class Rpc final : public upstream::StreamHandler {
  private:
   // The request phases, in order; each returns false once it answered the RPC.
   bool validate();
+  // A CORS preflight (OPTIONS) on a gRPC-Web listener: answered here.
+  bool answerPreflight();
+  // Picks the ProtocolAdapter from the content type; false if none fits.
+  bool selectProtocol();
   // A call the proxy serves itself: starts the LocalExchange, returns false.
   bool serveLocally();
   bool matchRoute();
@@ -117,6 +122,11 @@ class Rpc final : public upstream::StreamHandler {
 
   // The response phase.
   void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
+  // Starts a response with the adapter's headers for a proxy-made response;
+  // its status follows as trailers (in the body for gRPC-Web).
+  void startLocalResponse();
+  // The client's window reopens for what `forwarded` decoded bytes cost it.
+  void payClient(size_t forwarded);
   void sendTrailers();
   void resumeDownstream();
   // Moves the LocalExchange on: handles queued requests, queues the answers.
@@ -157,6 +167,9 @@ class Rpc final : public upstream::StreamHandler {
   bool headers_too_large_ = false;
   bool response_encoded_ = false;  // the backend's response headers name a grpc-encoding
   http2::HeaderList req_headers_;
+  // How the client speaks (native gRPC unless the content type says otherwise).
+  ProtocolAdapter* protocol_ = &nativeProtocol();
+  std::unique_ptr<ProtocolAdapter> owned_protocol_;
 
   RuntimePtr runtime_;  // the snapshot the RPC started with
   const routing::Route* route_ = nullptr;

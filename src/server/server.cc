@@ -196,6 +196,10 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.request_headers_timeout = l.request_headers_timeout;
     info.stream_idle_timeout = l.stream_idle_timeout;
     info.max_connections = l.max_connections;
+    if (l.grpc_web) {
+      info.grpc_web = true;
+      if (l.grpc_web->cors) info.cors = std::make_shared<const routing::CorsPolicy>(*l.grpc_web->cors);
+    }
     info.max_connection_age = l.max_connection_age;
     info.max_connection_age_grace = l.max_connection_age_grace;
     info.merged_reflection = l.reflection == config::ReflectionMode::Merged;

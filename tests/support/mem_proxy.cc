@@ -57,6 +57,10 @@ InMemoryProxy::InMemoryProxy(const std::string& yaml) : base_(event_base_new()) 
     listener_.h2.max_frame_size = l.http2.max_frame_size;
     listener_.h2.max_header_list_size = l.http2.max_header_list_size;
     listener_.idle_timeout = l.idle_timeout;
+    listener_.grpc_web = l.grpc_web.has_value();
+    if (l.grpc_web && l.grpc_web->cors) {
+      listener_.cors = std::make_shared<const sy::routing::CorsPolicy>(*l.grpc_web->cors);
+    }
   }
 }
 

@@ -46,6 +46,25 @@ double sample(const std::string& text, const std::string& prefix) {
 
 const char* kRpc = R"(grpc_service="pkg.Greeter",grpc_method="Hello",cluster="greeter")";
 
+// gRPC-Web calls get series of their own with protocol="grpc-web"; native
+// gRPC series keep the label set they always had (no protocol label).
+TEST(MetricsTest, ProtocolLabelOnlyForNonNativeCalls) {
+  Metrics m;
+  WorkerStats& w = m.addWorker();
+  w.rpc("pkg.Greeter", "Hello", "greeter")->started();
+  RpcSeries* web = w.rpc("pkg.Greeter", "Hello", "greeter", "grpc-web");
+  EXPECT_NE(web, w.rpc("pkg.Greeter", "Hello", "greeter"));
+  EXPECT_EQ(web, w.rpc("pkg.Greeter", "Hello", "greeter", "grpc-web"));
+  web->started();
+  web->started();
+  std::string text = m.serialize();
+  EXPECT_EQ(sample(text, std::string("switchyard_grpc_server_started_total{") + kRpc + "}"), 1);
+  EXPECT_EQ(sample(text, std::string("switchyard_grpc_server_started_total{") + kRpc +
+                             R"(,protocol="grpc-web"})"),
+            2);
+  EXPECT_FALSE(contains(text, R"(protocol="grpc")"));
+}
+
 // Counts recorded on two workers' shards are summed into one series.
 TEST(MetricsTest, CountsMergeAcrossShards) {
   Metrics m;
