@@ -23,7 +23,8 @@ if [[ ${SY_DEPS:-all} != build ]]; then
     # gRPC-Web tests: curl as a client; headless Chromium driven by puppeteer-core
     # (npm, installed by the browser test into the build directory);
     # maintained gRPC clients from npm (tests/integration/node: reflection)
-    curl chromium nodejs npm
+    # (npm is added below only where node has none of its own)
+    curl chromium nodejs
   )
 fi
 
