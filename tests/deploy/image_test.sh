@@ -120,20 +120,22 @@ grep '^runtime packages:' "$work/build.log" || true  # absent when the step was 
 step "image built"
 
 # ---- backends on the host ------------------------------------------------------
-start_backend() {  # NAME: starts it on 127.0.0.1:0, prints its address
-  local name=$1 log=$work/$1.log
+# NAME VAR: starts it on 127.0.0.1:0 and sets VAR to its address. Runs in this
+# shell (not in a $(...) subshell), so its PID reaches `pids` and cleanup stops it.
+start_backend() {
+  local name=$1 log=$work/$1.log ready=""
   "$backend_bin" --address 127.0.0.1:0 --name "$name" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 200); do
-    local ready
     ready=$(sed -n 's/^ready \([^ ]*\).*/\1/p' "$log" | head -n1)  # "ready HOST:PORT NAME"
-    [ -n "$ready" ] && { echo "$ready"; return 0; }
+    [ -n "$ready" ] && break
     sleep 0.05
   done
-  return 1
+  [ -n "$ready" ] || return 1
+  printf -v "$2" '%s' "$ready"
 }
-a=$(start_backend image-a) || fail "backend image-a did not start"
-b=$(start_backend image-b) || fail "backend image-b did not start"
+start_backend image-a a || fail "backend image-a did not start"
+start_backend image-b b || fail "backend image-b did not start"
 
 cat >"$work/switchyard.yaml" <<EOF
 workers: auto
