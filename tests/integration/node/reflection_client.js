@@ -58,13 +58,21 @@ async function run() {
       const identity = (b) => b;
       return await new Promise((resolve) => {
         const responses = [];
+        let status = null;
+        let ended = false;
+        // grpc-js emits 'status' as soon as the trailers arrive, which can be
+        // before the last buffered messages reach 'data'; 'end' comes only
+        // after every message has been delivered, so answer once both are in.
+        const finish = () => {
+          if (!status || !ended) return;
+          client.close();
+          resolve({ responses, code: status.code, details: status.details });
+        };
         const call = client.makeBidiStreamRequest(path, identity, identity, new grpc.Metadata(), deadline());
         call.on('data', (b) => responses.push(Buffer.from(b).toString('hex')));
         call.on('error', () => {});
-        call.on('status', (st) => {
-          client.close();
-          resolve({ responses, code: st.code, details: st.details });
-        });
+        call.on('end', () => { ended = true; finish(); });
+        call.on('status', (st) => { status = st; finish(); });
         for (const arg of args) {
           if (arg.startsWith('pad:')) {
             // A list_services request whose name is N bytes of "a".
