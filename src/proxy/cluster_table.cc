@@ -33,7 +33,7 @@ void ClusterTable::apply(const Runtime& runtime) {
     }
     for (const auto& ep : cluster.endpoints) {
       upstream::ConnectionSettings cs = upstream::endpointConnectionSettings(cluster, ep);
-      cs.pending_count = &counters_[spec.name].pending_streams;  // this worker's, per cluster
+      cs.pending_count = cluster.pending_rpcs;  // the process's, per cluster
       cs.clock = clock_;
       upstream::EndpointKey key{spec.name, ep.address};
       live.insert(key);

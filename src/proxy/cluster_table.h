@@ -30,7 +30,6 @@ namespace switchyard::proxy {
 struct ClusterCounters {
   uint32_t active_rpcs = 0;
   uint32_t active_retries = 0;
-  uint32_t pending_streams = 0;  // waiting for a stream slot (circuit_breaker.max_pending)
 };
 
 class ClusterTable {

@@ -49,6 +49,7 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
     auto cluster = std::make_shared<upstream::ClusterSnapshot>();
     cluster->spec = std::shared_ptr<const config::ClusterSpec>(config, &spec);
     cluster->active_rpcs = upstream::clusterActiveRpcCounter(spec.name);
+    cluster->pending_rpcs = upstream::clusterPendingRpcCounter(spec.name);
     if (tls) {
       if (auto it = tls->clusters.find(spec.name); it != tls->clusters.end()) {
         cluster->tls = std::shared_ptr<const tls::ClusterTls>(tls, &it->second);

@@ -5,13 +5,28 @@
 
 namespace switchyard::upstream {
 
-std::shared_ptr<ActiveRpcCounter> clusterActiveRpcCounter(const std::string& name) {
+namespace {
+
+// One counter per cluster name in `counters`, made on first use and kept.
+std::shared_ptr<std::atomic<uint32_t>> counterFor(std::map<std::string, std::shared_ptr<std::atomic<uint32_t>>>& counters,
+                                                  const std::string& name) {
   static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<ActiveRpcCounter>> counters;
   std::lock_guard<std::mutex> g(mu);
   auto& c = counters[name];
-  if (!c) c = std::make_shared<ActiveRpcCounter>(0);
+  if (!c) c = std::make_shared<std::atomic<uint32_t>>(0);
   return c;
+}
+
+}  // namespace
+
+std::shared_ptr<ActiveRpcCounter> clusterActiveRpcCounter(const std::string& name) {
+  static std::map<std::string, std::shared_ptr<ActiveRpcCounter>> counters;
+  return counterFor(counters, name);
+}
+
+std::shared_ptr<PendingRpcCounter> clusterPendingRpcCounter(const std::string& name) {
+  static std::map<std::string, std::shared_ptr<PendingRpcCounter>> counters;
+  return counterFor(counters, name);
 }
 
 ActiveRpcSlot ActiveRpcSlot::tryAcquire(std::shared_ptr<ActiveRpcCounter> counter, uint32_t max) {

@@ -1,7 +1,8 @@
-// Circuit breaking by concurrency (circuit_breaker.max_active_rpcs): the RPCs
-// in flight to a cluster are counted in one atomic shared by every worker, so
-// the limit holds for the process, not per worker. An RPC over the limit is
-// refused at once (no queueing), as Envoy's overflow does.
+// Circuit breaking by concurrency (circuit_breaker.max_active_rpcs and
+// max_pending): the RPCs in flight to a cluster, and those waiting for a
+// stream slot on its connections, are each counted in one atomic shared by
+// every worker, so the limits hold for the process, not per worker. An RPC
+// over a limit is refused at once (no queueing), as Envoy's overflow does.
 #pragma once
 
 #include <atomic>
@@ -12,11 +13,15 @@
 namespace switchyard::upstream {
 
 using ActiveRpcCounter = std::atomic<uint32_t>;
+using PendingRpcCounter = std::atomic<uint32_t>;
 
 // The shared counter of the cluster called `name`: one per name for the life
 // of the process, so new snapshots and reloads keep counting the RPCs already
 // in flight. Takes a mutex; called when a snapshot is built, never per RPC.
 std::shared_ptr<ActiveRpcCounter> clusterActiveRpcCounter(const std::string& name);
+// The same for the RPCs waiting for a stream slot (circuit_breaker.max_pending).
+// Counters are never freed, so connections may keep raw pointers to them.
+std::shared_ptr<PendingRpcCounter> clusterPendingRpcCounter(const std::string& name);
 
 // One RPC's place in its cluster's count; gives it back when destroyed.
 class ActiveRpcSlot {

@@ -36,6 +36,9 @@ struct ClusterSnapshot {
   // RPCs in flight to this cluster over all workers (circuit_breaker.max_active_rpcs).
   // The server shares one counter per cluster name across snapshots and reloads.
   std::shared_ptr<ActiveRpcCounter> active_rpcs = std::make_shared<ActiveRpcCounter>(0);
+  // RPCs waiting for a stream slot on this cluster's connections, over all
+  // workers (circuit_breaker.max_pending); shared the same way.
+  std::shared_ptr<PendingRpcCounter> pending_rpcs = std::make_shared<PendingRpcCounter>(0);
 
   const std::string& name() const { return spec->name; }
   size_t healthyCount() const;

@@ -82,22 +82,25 @@ int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva
     countLimit(metrics::UpstreamLimit::RequestHeaders);
     return kSubmitHeadersTooLarge;
   }
-  bool pending = !hasCapacity();
-  if (pending && settings_.pending_count != nullptr &&
-      *settings_.pending_count >= settings_.max_pending) {
+  // A place in the cluster's pending count is taken before submitting (one
+  // atomic add: other workers count against the same limit) and given back
+  // if the stream is not opened after all.
+  bool pending = !hasCapacity() && settings_.pending_count != nullptr;
+  if (pending && settings_.pending_count->fetch_add(1, std::memory_order_relaxed) >= settings_.max_pending) {
+    settings_.pending_count->fetch_sub(1, std::memory_order_relaxed);
     countLimit(metrics::UpstreamLimit::PendingFull);
     return kSubmitPendingFull;
   }
   nghttp2_data_provider prd = dataProvider();
   int32_t id = nghttp2_submit_request(session(), nullptr, nva, nvlen, &prd, nullptr);
-  if (id < 0) return id;
+  if (id < 0) {
+    if (pending) settings_.pending_count->fetch_sub(1, std::memory_order_relaxed);
+    return id;
+  }
   StreamState& st = streams_[id];
   st.handler = handler;
   st.submitted = clock().now();
-  if (pending && settings_.pending_count != nullptr) {
-    st.pending = true;
-    ++*settings_.pending_count;
-  }
+  st.pending = pending;
   if (!pending_timer_.armed()) pending_timer_.arm(settings_.pending_timeout);
   if (stats_ != nullptr) stats_->streamStarted();
   scheduleFlush();

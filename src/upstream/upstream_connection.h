@@ -13,6 +13,7 @@
 #include "event/socket_address.h"
 #include "http2/connection.h"
 #include "tls/client_context.h"
+#include "upstream/circuit_breaker.h"
 #include "upstream/stream_handler.h"
 
 namespace switchyard::metrics {
@@ -34,11 +35,11 @@ struct ConnectionSettings {
   // Request header-list limit when the backend advertises none (or a larger one).
   uint32_t max_request_header_list_size = 8 * 1024;
   // Streams submitted while the connection is at the backend's stream limit
-  // wait ("pending"); *pending_count (shared by the worker's connections to
+  // wait ("pending"); *pending_count (shared by every worker's connections to
   // one cluster) may not pass max_pending, and none waits past pending_timeout.
   uint32_t max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(5);
-  uint32_t* pending_count = nullptr;
+  std::shared_ptr<PendingRpcCounter> pending_count;
   // The owning loop's clock, for the pending timeout; null: the real one.
   event::Clock* clock = nullptr;
 

@@ -40,7 +40,7 @@ void UpstreamConnection::releasePending(int32_t stream_id) {
   auto it = streams_.find(stream_id);
   if (it == streams_.end() || !it->second.pending) return;
   it->second.pending = false;
-  if (settings_.pending_count != nullptr && *settings_.pending_count > 0) --*settings_.pending_count;
+  if (settings_.pending_count != nullptr) settings_.pending_count->fetch_sub(1, std::memory_order_relaxed);
 }
 
 int UpstreamConnection::onFrameSent(const nghttp2_frame* frame) {

@@ -372,7 +372,7 @@ const Fields kOk = {{":status", "200"}, {"content-type", "application/grpc"}};
 class RpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string yaml = kConfig;
+    std::string yaml = kConfig + cluster_extra_;
     yaml.replace(yaml.find("PORT"), 4, std::to_string(backend_.port()));
     auto loaded = config::loadString(yaml, "rpc_test.yaml");
     ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0]);
@@ -444,6 +444,7 @@ class RpcTest : public ::testing::Test {
     return out;
   }
 
+  std::string cluster_extra_;  // further lines of the cluster, set before SetUp
   Backend backend_;
   std::unique_ptr<FakeWorker> worker_;
   std::unique_ptr<FakeDownstream> client_;
@@ -719,6 +720,84 @@ TEST_F(RpcTest, PendingTimeoutEndsAnRpcThatNeverGotAStreamSlot) {
   EXPECT_EQ(backend_.streams().size(), 1u) << "the pending RPC reached the backend";
   EXPECT_FALSE(first.closed.has_value());
   EXPECT_FALSE(rpc_->status().has_value());
+}
+
+class RpcMaxPendingTest : public RpcTest {
+ protected:
+  void SetUp() override {
+    cluster_extra_ = "    circuit_breaker: { max_pending: 1 }\n";
+    RpcTest::SetUp();
+  }
+  static std::unique_ptr<Rpc> startOn(FakeDownstream& client, int32_t id) {
+    auto rpc = std::make_unique<Rpc>(client, id);
+    rpc->requestHeaders() = decodeHeaders({{":method", "POST"},
+                                           {":scheme", "https"},
+                                           {":authority", "proxy.test"},
+                                           {":path", "/test.Svc/Call"},
+                                           {"content-type", "application/grpc"},
+                                           {"te", "trailers"}});
+    rpc->onRequestHeaders(true);
+    return rpc;
+  }
+};
+
+// circuit_breaker.max_pending counts the RPCs waiting for a stream slot over
+// every worker, as max_active_rpcs does: with one waiting on one worker, an
+// RPC that would wait on another worker's connection is refused at once with
+// UNAVAILABLE. (Counted per worker, each of them could queue max_pending.)
+TEST_F(RpcMaxPendingTest, TheLimitHoldsAcrossWorkers) {
+  backend_.max_streams = 1;  // per connection; each worker opens its own
+  FakeWorker other(worker_->runtime());
+  FakeDownstream other_client(other);
+  auto pumpAll = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 20000; ++i) {
+      event_base_loop(worker_->base(), EVLOOP_NONBLOCK);
+      event_base_loop(other.base(), EVLOOP_NONBLOCK);
+      backend_.pump();
+      if (done()) return true;
+      std::this_thread::sleep_for(200us);
+    }
+    return false;
+  };
+
+  start("/test.Svc/Call");  // worker 1: takes its connection's only stream
+  auto other_first = startOn(other_client, 1);  // worker 2: the same on its connection
+  ASSERT_TRUE(pumpAll([&] { return backend_.streams().size() >= 2; }));
+  for (int i = 0; i < 50; ++i) {
+    event_base_loop(worker_->base(), EVLOOP_NONBLOCK);
+    event_base_loop(other.base(), EVLOOP_NONBLOCK);
+    backend_.pump();
+  }  // both have read the backend's SETTINGS (one stream)
+
+  auto waiting = startOn(*client_, 3);  // worker 1: waits, the one pending place
+  for (int i = 0; i < 50; ++i) {
+    event_base_loop(worker_->base(), EVLOOP_NONBLOCK);
+    backend_.pump();
+  }
+  EXPECT_FALSE(waiting->status().has_value()) << "the first RPC over the stream limit waits";
+
+  auto refused = startOn(other_client, 3);  // worker 2: no pending place left in the process
+  ASSERT_TRUE(pumpAll([&] { return refused->status().has_value(); }));
+  EXPECT_EQ(refused->status(), StatusCode::Unavailable);
+  ASSERT_FALSE(other_client.responses.empty());
+  EXPECT_NE(field(other_client.responses.back().headers, "grpc-message").find("circuit_breaker.max_pending"),
+            std::string::npos);
+  EXPECT_FALSE(waiting->status().has_value()) << "the RPC already waiting is untouched";
+  EXPECT_EQ(backend_.streams().size(), 2u);
+
+  // The waiting RPC leaves (its client goes away): its place is free again,
+  // and the other worker may queue one.
+  waiting.reset();
+  auto queued = startOn(other_client, 5);
+  for (int i = 0; i < 50; ++i) {
+    event_base_loop(worker_->base(), EVLOOP_NONBLOCK);
+    event_base_loop(other.base(), EVLOOP_NONBLOCK);
+    backend_.pump();
+  }
+  EXPECT_FALSE(queued->status().has_value()) << "refused although no RPC waits any more";
+  queued.reset();
+  refused.reset();
+  other_first.reset();
 }
 
 // A response the connection refuses must not leave the client waiting: the stream is reset.
