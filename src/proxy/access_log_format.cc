@@ -141,7 +141,7 @@ const SecondCache& secondsOf(std::chrono::system_clock::time_point t) {
 
 // Every string field is cut to at most kAccessLogMaxField bytes and each byte
 // becomes at most 6 characters (JSON \u00HH), so a line never exceeds:
-constexpr size_t kFieldCount = 12;
+constexpr size_t kFieldCount = 13;  // 12 string fields, one to spare
 constexpr size_t kMaxLine = kFieldCount * (kAccessLogMaxField * 6 + 8) + 1024;
 
 // Writes one line into a fixed buffer: no capacity check per piece, one
@@ -310,6 +310,7 @@ void formatText(const AccessRecord& r, LineWriter& w) {
   textField(w, " traceparent=\"", r.traceparent, kAccessLogMaxField);
   textField(w, " grpc_message=\"", r.grpc_message, kAccessLogMaxMessage);
   textField(w, " client_identity=\"", r.client_identity, kAccessLogMaxField);
+  textField(w, " subject=\"", r.subject, kAccessLogMaxField);
   w.ch('\n');
 }
 
@@ -375,6 +376,7 @@ void formatJson(const AccessRecord& r, LineWriter& w) {
   w.lit(",\"attempts\":");
   w.number(r.attempts);
   jsonOptional(w, ",\"client_identity\":", r.client_identity, kAccessLogMaxField);
+  jsonOptional(w, ",\"subject\":", r.subject, kAccessLogMaxField);
   w.lit("}\n");
 }
 

@@ -8,7 +8,10 @@
 //   upstream_ms=1.100 attempts=1 authority="api.example.com"
 //   user_agent="grpc-c++/1.51.1" request_id="..." traceparent="..."
 //   grpc_message="" client_identity="spiffe://prod/ns/billing/sa/api"
-// (one line; client_identity is "" without a verified client certificate). json writes one object per line with the same fields.
+//   subject="alice"
+// (one line; client_identity is "" without a verified client certificate,
+// subject "" without an authenticated caller). json writes one object per
+// line with the same fields.
 //
 // Every field the client or a backend controls is escaped: in text, `"`, `\`,
 // control bytes, spaces in unquoted fields and bytes >= 0x7f become \" \\ or
@@ -51,6 +54,9 @@ struct AccessRecord {
   // The verified client certificate's first URI SAN, else its subject;
   // empty without one (tls::PeerIdentity::display()).
   std::string_view client_identity;
+  // Who the route's auth step accepted: the JWT `sub`, or apikey:SET:HASH8
+  // for an API key; empty when the route has no auth or the RPC was refused.
+  std::string_view subject;
 };
 
 // Longest grpc-message kept; longer messages are cut and end in "...".

@@ -818,6 +818,7 @@ void Rpc::logAccess() {
   r.traceparent = identity_.traceparent();
   r.attempts = retry_.attempts();
   if (const tls::PeerIdentity* peer = conn_.peerIdentity()) r.client_identity = peer->display();
+  r.subject = facts_.subject;
   log->append(r);
 }
 

@@ -3,6 +3,7 @@
 // require_claims, forwarded claims, API keys, a public route, and key files
 // on --check-config and SIGHUP reload.
 #include <fstream>
+#include <sstream>
 
 #include "../support/jwt_keys.h"
 #include "ops_support.h"
@@ -271,6 +272,66 @@ TEST_F(AuthTest, CheckConfigReadsTheKeyFiles) {
   EXPECT_NE(bad_ref.exit_code, 0);
   EXPECT_NE(bad_ref.err.find("unknown JWT provider \"nobody\""), std::string::npos) << bad_ref.err;
 }
+
+// The access log names the authenticated subject (the JWT `sub`) in both
+// formats, escaped; RPCs without an accepted caller log it empty.
+class AuthAccessLogTest : public AuthTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  // The access-log lines holding every string of `want`, once `lines` lines are there.
+  std::vector<std::string> LogLines(size_t lines, const std::vector<std::string>& want) {
+    std::vector<std::string> all;
+    WaitUntil(
+        [&] {
+          all.clear();
+          std::istringstream in(ReadFile(access_log_));
+          for (std::string l; std::getline(in, l);) all.push_back(l);
+          return all.size() >= lines;
+        },
+        5000ms, 20ms);
+    std::vector<std::string> out;
+    for (const auto& l : all) {
+      bool match = true;
+      for (const auto& w : want) match = match && l.find(w) != std::string::npos;
+      if (match) out.push_back(l);
+    }
+    return out;
+  }
+  std::string access_log_;
+};
+
+TEST_P(AuthAccessLogTest, SubjectOfTheVerifiedTokenIsLogged) {
+  const bool json = GetParam() == "json";
+  access_log_ = (dir_ / "access.log").string();
+  backend_ = &StartBackend("backend");
+  ASSERT_NO_FATAL_FAILURE(StartProxyWith(
+      Config(*backend_),
+      Top() + "logging: { access_log: \"" + access_log_ + "\", access_log_format: " + GetParam() + " }\n"));
+  stub_ = EchoStub();
+
+  EXPECT_TRUE(Bearer(jwt::sign(rsa_, Claims())).status.ok());  // sub: alice
+  // A sub the issuer chose with a quote, a space and a newline in it.
+  std::string hostile = "{\"iss\":\"https://issuer.test\",\"aud\":\"switchyard\",\"sub\":\"eve\\\" x=\\\"1\\n\","
+                        "\"exp\":" + std::to_string(Now() + 600) + "}";
+  grpc::Status s = Bearer(jwt::sign(ec_, hostile)).status;
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Bearer("not-a-token").status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(Unary({{"x-route", "public"}}).status.ok());
+
+  const std::string ok = json ? "\"grpc_status\":0" : "grpc_status=0 ";
+  const std::string unauth = json ? "\"grpc_status\":16" : "grpc_status=16 ";
+  const std::string none = json ? "\"subject\":null}" : " subject=\"\"";
+  EXPECT_EQ(LogLines(4, {}).size(), 4u) << "one line per RPC, the newline in the subject escaped\n"
+                                        << ReadFile(access_log_);
+  std::string all = ReadFile(access_log_);
+  EXPECT_EQ(LogLines(4, {ok, json ? "\"subject\":\"alice\"}" : " subject=\"alice\""}).size(), 1u) << all;
+  EXPECT_EQ(LogLines(4, {ok, json ? "\"subject\":\"eve\\\" x=\\\"1\\n\"}" : " subject=\"eve\\\" x=\\\"1\\x0a\""}).size(),
+            1u)
+      << all;
+  EXPECT_EQ(LogLines(4, {unauth, none}).size(), 1u) << all;
+  EXPECT_EQ(LogLines(4, {ok, none}).size(), 1u) << "the public route has no subject\n" << all;
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, AuthAccessLogTest, ::testing::Values("text", "json"));
 
 }  // namespace
 }  // namespace sytest::ops

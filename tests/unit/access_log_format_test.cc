@@ -55,7 +55,7 @@ TEST(AccessLogFormat, TextKeepsTheHistoricalShapeAndAddsFields) {
       "upstream_ms=1\\.100 attempts=1 authority=\"api\\.example\\.com\" "
       "user_agent=\"grpc-c\\+\\+/1\\.51\\.1\" request_id=\"3b241101-e2bb-4255-8caf-4136c566a962\" "
       "traceparent=\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\" grpc_message=\"\" "
-      "client_identity=\"\"\n$");
+      "client_identity=\"\" subject=\"\"\n$");
   EXPECT_TRUE(std::regex_match(line, shape)) << line;
 }
 
@@ -145,15 +145,15 @@ TEST(AccessLogFormat, WorstCaseLinesAreBoundedAndComplete) {
   AccessRecord r = Sample();
   for (std::string_view* f : {&r.client, &r.authority, &r.path, &r.listener, &r.cluster, &r.endpoint,
                               &r.grpc_message, &r.user_agent, &r.request_id, &r.traceparent,
-                              &r.client_identity}) {
+                              &r.client_identity, &r.subject}) {
     *f = nasty;
   }
   std::string text = Text(r);
   std::string json = Json(r);
   EXPECT_EQ(text.find('\n'), text.size() - 1);
   EXPECT_EQ(json.find('\n'), json.size() - 1);
-  EXPECT_LT(text.size(), 11u * 512 * 4 + 256 * 4 + 1024);
-  EXPECT_LT(json.size(), 11u * 512 * 6 + 256 * 6 + 1024);
+  EXPECT_LT(text.size(), 12u * 512 * 4 + 256 * 4 + 1024);
+  EXPECT_LT(json.size(), 12u * 512 * 6 + 256 * 6 + 1024);
   EXPECT_NE(json.find("\"attempts\":1,"), std::string::npos);
   EXPECT_EQ(json.substr(json.size() - 2), "}\n");
 }
@@ -170,7 +170,7 @@ TEST(AccessLogFormat, JsonIsOneObjectPerLineWithEveryField) {
         "\"bytes_in\":17", "\"bytes_out\":21", "\"msgs_in\":1", "\"msgs_out\":1",
         "\"user_agent\":\"grpc-c++/1.51.1\"", "\"request_id\":\"3b241101-e2bb-4255-8caf-4136c566a962\"",
         "\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"",
-        "\"attempts\":1", "\"client_identity\":null}"}) {
+        "\"attempts\":1", "\"client_identity\":null", "\"subject\":null}"}) {
     EXPECT_NE(line.find(want), std::string::npos) << want << " in " << line;
   }
 }
@@ -181,15 +181,36 @@ TEST(AccessLogFormat, ClientIdentityIsLoggedAndEscaped) {
   AccessRecord r = Sample();
   r.client_identity = "spiffe://prod/ns/billing/sa/api";
   std::string text = Text(r);
-  EXPECT_NE(text.find(" client_identity=\"spiffe://prod/ns/billing/sa/api\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(" client_identity=\"spiffe://prod/ns/billing/sa/api\" subject=\"\"\n"), std::string::npos)
+      << text;
   std::string json = Json(r);
-  EXPECT_NE(json.find(",\"client_identity\":\"spiffe://prod/ns/billing/sa/api\"}\n"), std::string::npos)
+  EXPECT_NE(json.find(",\"client_identity\":\"spiffe://prod/ns/billing/sa/api\",\"subject\":null}\n"),
+            std::string::npos)
       << json;
   r.client_identity = "CN=evil\" x=\"1\n";
   text = Text(r);
-  EXPECT_NE(text.find(" client_identity=\"CN=evil\\\" x=\\\"1\\x0a\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(" client_identity=\"CN=evil\\\" x=\\\"1\\x0a\" "), std::string::npos) << text;
   json = Json(r);
-  EXPECT_NE(json.find("\"client_identity\":\"CN=evil\\\" x=\\\"1\\n\"}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"client_identity\":\"CN=evil\\\" x=\\\"1\\n\","), std::string::npos) << json;
+}
+
+// The authenticated subject (a JWT `sub`) ends both formats. The token is
+// verified, but its issuer chose the string, so it is escaped like the rest.
+TEST(AccessLogFormat, SubjectIsLoggedAndEscaped) {
+  AccessRecord r = Sample();
+  r.subject = "alice@example.com";
+  std::string text = Text(r);
+  EXPECT_NE(text.find(" client_identity=\"\" subject=\"alice@example.com\"\n"), std::string::npos) << text;
+  std::string json = Json(r);
+  EXPECT_NE(json.find(",\"client_identity\":null,\"subject\":\"alice@example.com\"}\n"), std::string::npos)
+      << json;
+  r.subject = "bob\" admin=\"1\n\x01 \xff";
+  text = Text(r);
+  EXPECT_NE(text.find(" subject=\"bob\\\" admin=\\\"1\\x0a\\x01 \\xff\"\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\n'), text.size() - 1);
+  json = Json(r);
+  EXPECT_NE(json.find(",\"subject\":\"bob\\\" admin=\\\"1\\n\\u0001 \\u00ff\"}\n"), std::string::npos) << json;
+  EXPECT_EQ(json.find('\n'), json.size() - 1);
 }
 
 TEST(AccessLogFormat, JsonEscapesStringsAndInvalidUtf8) {
