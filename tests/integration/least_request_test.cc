@@ -1,6 +1,7 @@
 // lb: least_request through the daemon: with one slow and one fast backend
 // under concurrent load, the slow one gets fewer RPCs than round_robin gives it.
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <thread>
 
@@ -41,6 +42,8 @@ class LeastRequestTest : public ProxyTest {
     for (auto& th : threads) th.join();
     EXPECT_EQ(failed.load(), 0);
     EXPECT_EQ(fast.Calls("Unary") + slow.Calls("Unary"), kThreads * kPerThread);
+    std::cout << "lb: " << lb << ": the slow backend served " << slow.Calls("Unary") << " of "
+              << kThreads * kPerThread << " RPCs\n";
     return slow.Calls("Unary");
   }
 };
