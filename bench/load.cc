@@ -17,6 +17,9 @@
 //             nothing but SETTINGS/PING acks) held for --duration; reports
 //             the proxy's RSS per connection.
 //
+// --metadata NAME=VALUE (repeatable) adds a request header to every RPC, such
+// as "authorization=Bearer TOKEN" for routes that authenticate callers.
+//
 // Every RPC's status is checked (OK, and the right amount of data); anything
 // else counts as a failure. With --proxy-pid the proxy's CPU time (utime +
 // stime from /proc/PID/stat) and RSS (/proc/PID/status) are sampled at the
@@ -81,7 +84,13 @@ struct Options {
   int proxy_pid = 0;
   int backend_pid = 0;
   double deadline = 30;
+  std::vector<std::pair<std::string, std::string>> metadata;  // --metadata NAME=VALUE
 };
+
+// Every RPC carries the --metadata headers.
+void AddMetadata(const Options& o, grpc::ClientContext& ctx) {
+  for (const auto& [name, value] : o.metadata) ctx.AddMetadata(name, value);
+}
 
 double Secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -270,6 +279,7 @@ class UnarySlot {
   void Issue() {
     ctx_ = std::make_unique<grpc::ClientContext>();
     ctx_->set_deadline(run_.Deadline());
+    AddMetadata(run_.o, *ctx_);
     resp_.Clear();
     start_ = Clock::now();
     stub_->async()->Unary(ctx_.get(), &req_, &resp_, [this](grpc::Status s) { Done(s); });
@@ -354,6 +364,7 @@ class StreamSlot {
 StreamCall::StreamCall(StreamSlot* slot, Bench::Stub* stub, const StreamRequest& req, Run& run)
     : slot_(slot), run_(run) {
   ctx_.set_deadline(run.Deadline());
+  AddMetadata(run.o, ctx_);
   start_ = Clock::now();
   stub->async()->Stream(&ctx_, &req, this);
   StartRead(&msg_);
@@ -382,6 +393,7 @@ class BidiSlot final : public grpc::ClientBidiReactor<Payload, Payload> {
     out_.set_data(payload);
     ctx_.set_deadline(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(static_cast<int64_t>((run.o.warmup + run.o.duration + run.o.deadline) * 1000)));
+    AddMetadata(run.o, ctx_);
     stub->async()->PingPong(&ctx_, this);
   }
   void Start() {
@@ -551,6 +563,7 @@ int RunLatency(const Options& o) {
   auto one = [&](bool measure) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.deadline * 1000)));
+    AddMetadata(o, ctx);
     Payload resp;
     auto t = Clock::now();
     grpc::Status s = stub->Unary(&ctx, req, &resp);
@@ -613,6 +626,7 @@ int RunSlowRead(const Options& o) {
   const double rate = o.rate_mib * 1024 * 1024;  // bytes/s
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::seconds(static_cast<int64_t>(o.deadline + static_cast<double>(want_bytes) / rate)));
+  AddMetadata(o, ctx);
   auto t0 = Clock::now();
   auto reader = stub->Stream(&ctx, req);
   Payload msg;
@@ -799,7 +813,8 @@ constexpr const char* kUsage =
     "usage: sy_bench_load --target HOST:PORT --mode unary|stream|bidi|latency|slowread|idle\n"
     "  [--conns N] [--streams M] [--size BYTES] [--duration S] [--warmup S]\n"
     "  [--stream-count K] [--total BYTES] [--rate MIB_PER_S] [--deadline S]\n"
-    "  [--ca FILE [--cert FILE --key FILE]] [--authority NAME] [--proxy-pid PID] [--backend-pid PID]\n";
+    "  [--ca FILE [--cert FILE --key FILE]] [--authority NAME] [--proxy-pid PID] [--backend-pid PID]\n"
+    "  [--metadata NAME=VALUE]...\n";
 
 }  // namespace
 
@@ -831,7 +846,15 @@ int main(int argc, char** argv) {
     else if (arg == "--key") o.key = value();
     else if (arg == "--proxy-pid") o.proxy_pid = std::atoi(value().c_str());
     else if (arg == "--backend-pid") o.backend_pid = std::atoi(value().c_str());
-    else {
+    else if (arg == "--metadata") {
+      std::string kv = value();
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::fprintf(stderr, "sy_bench_load: --metadata wants NAME=VALUE, not '%s'\n%s", kv.c_str(), kUsage);
+        return 2;
+      }
+      o.metadata.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    } else {
       std::fprintf(stderr, "sy_bench_load: unknown argument '%s'\n%s", arg.c_str(), kUsage);
       return 2;
     }

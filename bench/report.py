@@ -32,6 +32,7 @@ THROUGHPUT_CASES = [
     ("tlsup", "RPC", "unary 16 B, TLS client to proxy and proxy to backend, 4 conns x 16 streams"),
     ("mtls", "RPC", "unary 16 B, as tlsup with a verified client certificate, 4 conns x 16 streams"),
     ("ratelimit16", "RPC", "unary16 through a rate_limit keyed by client_ip that is never hit"),
+    ("jwtrl16", "RPC", "unary16 through JWT auth (RS256) and a rate_limit keyed by jwt:sub that is never hit"),
     ("latency", "RPC", "one unary 16 B RPC at a time"),
     ("h2load16", "RPC", "unary 16 B, h2load -c 16 -m 32 (counts checked at the backend)"),
 ]
@@ -292,6 +293,20 @@ def main():
             w("")
             gates.append(("access log CPU per RPC (callgrind)", "sy-1-log", f"{share * 100:.1f} %",
                           "≤ 5 %", share <= 0.05))
+
+    # The edge policy steps on sy-1: each callgrind variant against the plain one.
+    policy_cgs = [(c, cell(c, "sy-1")) for c in
+                  ("callgrind", "callgrind-ratelimit", "callgrind-jwtrl", "callgrind-jwtrl-nocache")]
+    policy_cgs = [(c, cg) for c, cg in policy_cgs if cg]
+    if len(policy_cgs) > 1 or (policy_cgs and policy_cgs[0][0] != "callgrind"):
+        w("## Instructions per RPC with edge policy (callgrind, sy-1)")
+        w("")
+        w("| case | verified | RPCs | instructions per RPC |")
+        w("|---|---|---|---|")
+        for c, cg in policy_cgs:
+            r = cg.rows[-1]
+            w(f"| {c} | {r.get('verify')} | {int(float(r.get('rpcs', 0))):,} | {int(float(r.get('ir_per_rpc', 0))):,} |")
+        w("")
 
     if gates:
         w("## Targets")

@@ -19,12 +19,19 @@
 #   mtls      tlsup plus a client certificate the proxy requires and verifies
 #   ratelimit16  unary16 through a route with a rate_limit keyed by client_ip that
 #             is never hit (Switchyard targets only): the cost of the limit step
+#   jwtrl16   unary16 through a route with JWT auth (RS256, key and JWKS made at
+#             run time, require_claims) and a rate_limit keyed by jwt:sub that is
+#             never hit; every RPC sends the same bearer token (Switchyard targets
+#             only; not in the default list): the cost of the edge policy steps
 #   latency   one 16 B unary RPC at a time on one connection
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
 #   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
 #   idle      --idle-conns idle HTTP/2 client connections; proxy RSS per connection
 #   bigstream one --big-mib MiB server stream read at --slow-rate MiB/s; proxy RSS growth
 #   callgrind-ratelimit  callgrind on sy-1 with the ratelimit16 route (not in the default list)
+#   callgrind-jwtrl  callgrind on sy-1 with the jwtrl16 route, once with the
+#             verified-token cache (default) and once with token_cache_size: 0,
+#             so every RPC checks the signature (not in the default list)
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
 #             with access_log: off (sy-1) and with the default text access log
 #             written to a file (sy-1-log)
@@ -167,6 +174,44 @@ mkdir -p "$tls"
     -extfile client-ext.cnf -out client.crt 2>/dev/null
 )
 
+# --- JWT material for jwtrl16 / callgrind-jwtrl (generated per run) ----------
+# An RSA key, its public JWKS and one RS256 token signed with it, made with the
+# openssl CLI; python3 only turns the modulus from hex into bytes.
+jwt=$work/jwt
+jwt_token=""
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+make_jwt_material() {
+  mkdir -p "$jwt"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$jwt/key.pem" 2>/dev/null
+  local n header payload signing_input sig
+  n=$(openssl rsa -in "$jwt/key.pem" -noout -modulus | sed 's/^Modulus=//' |
+    python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))' | b64url)
+  printf '{"keys":[{"kty":"RSA","kid":"bench","use":"sig","alg":"RS256","n":"%s","e":"AQAB"}]}\n' "$n" >"$jwt/jwks.json"
+  header=$(printf '{"alg":"RS256","typ":"JWT","kid":"bench"}' | b64url)
+  payload=$(printf '{"iss":"https://issuer.bench.invalid","aud":"switchyard","sub":"bench-client","scope":"bench.read bench.write","iat":%d,"exp":%d}' \
+    "$(date +%s)" "$(($(date +%s) + 86400))" | b64url)
+  signing_input=$header.$payload
+  sig=$(printf '%s' "$signing_input" | openssl dgst -sha256 -sign "$jwt/key.pem" -binary | b64url)
+  jwt_token=$signing_input.$sig
+}
+# jwt_top_yaml AUTH: the top-level auth section (AUTH: jwt or jwt-nocache).
+jwt_top_yaml() {
+  echo "auth:"
+  echo "  jwt_providers:"
+  echo "    - name: bench"
+  echo "      issuer: https://issuer.bench.invalid"
+  echo "      audiences: [switchyard]"
+  echo "      jwks_file: $jwt/jwks.json"
+  [ "$1" = jwt-nocache ] && echo "      token_cache_size: 0"
+  return 0
+}
+# jwt_route_yaml: the route's auth and a rate limit per subject that is never hit.
+jwt_route_yaml() {
+  echo "    auth: { jwt: bench, require_claims: { scope: bench.write } }"
+  echo "    rate_limit: { rps: 10000000, burst: 10000000, key: \"jwt:sub\" }"
+}
+if [[ ,$cases, == *,jwtrl16,* || ,$cases, == *,callgrind-jwtrl,* ]]; then make_jwt_material; fi
+
 # --- backend ----------------------------------------------------------------
 be_port=$(free_port)
 be_tls_port=$(free_port)
@@ -197,11 +242,13 @@ count_of() {  # count_of "COUNTS-LINE" KEY
 }
 
 # --- proxies ----------------------------------------------------------------
-# start_target TARGET TLS [RATE_LIMIT(0|1)]: starts a fresh proxy; sets tgt_port, tgt_pid.
+# start_target TARGET TLS [RATE_LIMIT(0|1)] [AUTH(none|jwt|jwt-nocache)]: starts a
+# fresh proxy; sets tgt_port, tgt_pid. AUTH other than none puts the route behind
+# JWT auth with a rate limit per subject (jwtrl16), in place of RATE_LIMIT.
 # TLS: 0 cleartext, 1 TLS from the client, 2 TLS on both legs (the backend's
 # TLS port, verified), 3 as 2 with a required, verified client certificate.
 start_target() {
-  local target=$1 use_tls=$2 rate_limit=${3:-0} dir=$work/$1
+  local target=$1 use_tls=$2 rate_limit=${3:-0} auth=${4:-none} dir=$work/$1
   local up_tls=$((use_tls >= 2)) client_auth=$((use_tls == 3))
   local up_port=$be_port
   ((up_tls)) && up_port=$be_tls_port
@@ -222,6 +269,7 @@ start_target() {
         echo 'admin: { address: "" }'
         echo "drain_timeout: 0s"
         echo "logging: { level: warn, access_log: \"$access_log\" }"
+        [ "$auth" != none ] && jwt_top_yaml "$auth"
         echo "listeners:"
         echo "  - name: bench"
         echo "    address: 127.0.0.1:$tgt_port"
@@ -234,7 +282,11 @@ start_target() {
         echo "routes:"
         echo "  - match: { service: switchyard.bench.Bench }"
         echo "    cluster: bench"
-        ((rate_limit)) && echo "    rate_limit: { rps: 10000000, burst: 10000000, key: client_ip }"
+        if [ "$auth" != none ]; then
+          jwt_route_yaml
+        elif ((rate_limit)); then
+          echo "    rate_limit: { rps: 10000000, burst: 10000000, key: client_ip }"
+        fi
         echo "clusters:"
         echo "  - name: bench"
         echo "    endpoints: [127.0.0.1:$up_port]"
@@ -365,7 +417,7 @@ stop_target() { [ -n "$tgt_pid" ] && stop_pid "$tgt_pid"; tgt_pid=""; }
 # Case table: mode conns streams size [extra load flags]
 case_spec() {
   case $1 in
-    unary16|tls|tlsup|mtls|ratelimit16) echo "unary 4 16 16" ;;
+    unary16|tls|tlsup|mtls|ratelimit16|jwtrl16) echo "unary 4 16 16" ;;
     unary64k) echo "unary 4 4 65536" ;;
     stream) echo "stream 4 4 1024 --stream-count 1000" ;;
     bidi) echo "bidi 4 16 16" ;;
@@ -425,9 +477,9 @@ h2load_run() {  # h2load_run CASE TARGET REP
 }
 
 measure() {  # measure CASE TARGET REP
-  local c=$1 target=$2 rep=$3 use_tls=0 rate_limit=0 spec mode conns streams size rest="" want extra=()
-  case $c in tls) use_tls=1 ;; tlsup) use_tls=2 ;; mtls) use_tls=3 ;; ratelimit16) rate_limit=1 ;; esac
-  if ! start_target "$target" "$use_tls" "$rate_limit"; then
+  local c=$1 target=$2 rep=$3 use_tls=0 rate_limit=0 auth=none spec mode conns streams size rest="" want extra=()
+  case $c in tls) use_tls=1 ;; tlsup) use_tls=2 ;; mtls) use_tls=3 ;; ratelimit16) rate_limit=1 ;; jwtrl16) auth=jwt ;; esac
+  if ! start_target "$target" "$use_tls" "$rate_limit" "$auth"; then
     echo "case=$c target=$target rep=$rep verify=FAIL:proxy_did_not_start" >>"$raw"
     return 0
   fi
@@ -444,6 +496,7 @@ measure() {  # measure CASE TARGET REP
   [ -n "$tgt_pid" ] && args+=(--proxy-pid "$tgt_pid")
   ((use_tls)) && args+=(--ca "$tls/ca.crt" --authority localhost)
   ((use_tls == 3)) && args+=(--cert "$tls/client.crt" --key "$tls/client.key")
+  [ "$auth" != none ] && args+=(--metadata "authorization=Bearer $jwt_token")
   local before after result rc=0 outf=$work/load.out
   before=$(backend_counts)
   timeout $((120 + ${duration%.*} * 3 + big_mib / (slow_rate > 0 ? slow_rate : 1) * 2)) \
@@ -480,21 +533,26 @@ measure() {  # measure CASE TARGET REP
 
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
-callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)]
-  local target=$1 rate_limit=${2:-0} cg_case=callgrind
+callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [AUTH]
+  local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=()
   ((rate_limit)) && cg_case=callgrind-ratelimit
+  case $auth in
+    jwt) cg_case=callgrind-jwtrl ;;
+    jwt-nocache) cg_case=callgrind-jwtrl-nocache ;;
+  esac
+  [ "$auth" != none ] && meta=(--metadata "authorization=Bearer $jwt_token")
   if ! command -v valgrind >/dev/null; then
     echo "case=$cg_case target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
   fi
   local dir=$work/$cg_case-$target
   mkdir -p "$dir"
   SY_WRAPPER="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$dir/callgrind.out" \
-    start_target "$target" 0 "$rate_limit" || { echo "case=$cg_case target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
+    start_target "$target" 0 "$rate_limit" "$auth" || { echo "case=$cg_case target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
   local vg_pid=$tgt_pid before after rc=0 result f ir=0
   callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
   before=$(backend_counts)
   timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" --mode unary --conns 1 --streams 8 --size 16 \
-    --duration 3 --warmup 0.5 >"$work/load.out" 2>"$work/load.err" || rc=$?
+    --duration 3 --warmup 0.5 "${meta[@]}" >"$work/load.out" 2>"$work/load.err" || rc=$?
   after=$(backend_counts)
   # Dump the counters of the instrumented stretch before stopping the daemon.
   callgrind_control -d "$vg_pid" >/dev/null 2>&1 || true
@@ -552,13 +610,19 @@ for c in "${case_list[@]}"; do
     done
     continue
   fi
+  if [ "$c" = callgrind-jwtrl ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 jwt; callgrind_run "$t" 0 jwt-nocache; fi
+    done
+    continue
+  fi
   [ "$c" = h2load16 ] || case_spec "$c" >/dev/null || { echo "bench: unknown case $c" >&2; exit 2; }
   for ((rep = 1; rep <= repeat; rep++)); do
     for t in "${target_list[@]}"; do
       # Nothing to measure without a proxy in these cases.
       if [ "$t" = direct ] && [[ $c == idle || $c == bigstream ]]; then continue; fi
       # The rate limit is Switchyard's own: other targets would repeat unary16.
-      if [ "$c" = ratelimit16 ] && [[ $t != sy-* ]]; then continue; fi
+      if [[ $c == ratelimit16 || $c == jwtrl16 ]] && [[ $t != sy-* ]]; then continue; fi
       measure "$c" "$t" "$rep"
     done
   done
