@@ -84,6 +84,9 @@ TEST_F(HostileBackendTest, ABackendThatGrantsNoStreamsFailsCallsUnavailable) {
   EXPECT_LE(timed_out, 2 + 1);
   EXPECT_GE(UpstreamLimit("pending_timeout"), 2);
   EXPECT_GE(UpstreamLimit("pending_full"), 1);
+  // Refused for max_pending is the cluster's circuit breaker overflowing.
+  EXPECT_EQ(Metric("switchyard_upstream_overflow_total", {{"cluster", "scripted"}, {"limit", "max_pending"}}),
+            refused);
   EXPECT_EQ(scripted_->requests(), 0);
 }
 
