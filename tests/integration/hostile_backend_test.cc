@@ -90,6 +90,62 @@ TEST_F(HostileBackendTest, ABackendThatGrantsNoStreamsFailsCallsUnavailable) {
   EXPECT_EQ(scripted_->requests(), 0);
 }
 
+// circuit_breaker.max_pending holds for the process, not per worker: with two
+// workers, each with one connection to a backend that grants one stream per
+// connection, exactly one RPC in the whole daemon may wait for a slot; every
+// other one over the streams in flight is refused UNAVAILABLE at once and
+// counted as overflow. (Which worker takes a client connection is the
+// kernel's choice; counted per worker, the limit lets one RPC wait on each
+// worker that has two or more client connections, which with 8 connections
+// over 2 workers is the case in more than 9 runs of 10.)
+TEST_F(HostileBackendTest, MaxPendingHoldsForTheWholeProcess) {
+  backend_ = &StartBackend("backend-a");
+  scripted_ = std::make_unique<ScriptedH2Backend>(1, 2000ms);  // one stream per connection; HoldOk holds 2 s
+  ASSERT_TRUE(scripted_->ok());
+  StartHostile({backend_->address}, {},
+               {"max_connections_per_endpoint: 1", "pending_timeout: 15s", "circuit_breaker: { max_pending: 1 }"},
+               scripted_->address());
+  constexpr int kConns = 8;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < kConns; ++i) channels.push_back(MakeChannel(proxy_address()));
+  // One call at a time on every client connection: each worker that owns one
+  // opens its backend connection and learns the one-stream limit.
+  for (auto& ch : channels) ASSERT_TRUE(ops::GenericUnary(ch, "/hostile.Backend/Ok", 5000ms).ok());
+  const int workers_used = scripted_->connections();
+  ASSERT_GE(workers_used, 1);
+  ASSERT_LE(workers_used, 2);
+
+  std::mutex mu;
+  std::vector<grpc::Status> results;
+  std::vector<std::thread> threads;
+  for (auto& ch : channels) {
+    threads.emplace_back([&, ch] {
+      grpc::Status s = ops::GenericUnary(ch, "/hostile.Backend/HoldOk", 30000ms);
+      std::lock_guard<std::mutex> g(mu);
+      results.push_back(s);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0, refused = 0;
+  for (const auto& s : results) {
+    if (s.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+      EXPECT_NE(s.error_message().find("circuit_breaker.max_pending"), std::string::npos) << s.error_message();
+      ++refused;
+    }
+  }
+  // One RPC holds each backend connection's stream; one more waited and ran after it.
+  EXPECT_EQ(ok, workers_used + 1) << ok << " served, " << refused << " refused, " << workers_used
+                                  << " backend connections";
+  EXPECT_EQ(ok + refused, kConns);
+  EXPECT_EQ(Metric("switchyard_upstream_overflow_total", {{"cluster", "scripted"}, {"limit", "max_pending"}}),
+            refused);
+  EXPECT_EQ(UpstreamLimit("pending_timeout"), 0);
+  EXPECT_EQ(scripted_->maxConcurrentOnOneConnection(), 1);
+}
+
 // A backend that sends GOAWAY and closes in mid-call: the call ends
 // UNAVAILABLE, later calls work on a new connection.
 TEST_F(HostileBackendTest, GoawayInMidCallEndsTheCallUnavailable) {
