@@ -7,9 +7,10 @@ namespace switchyard::upstream {
 
 namespace {
 
+using CounterMap = std::map<std::string, std::shared_ptr<std::atomic<uint32_t>>>;
+
 // One counter per cluster name in `counters`, made on first use and kept.
-std::shared_ptr<std::atomic<uint32_t>> counterFor(std::map<std::string, std::shared_ptr<std::atomic<uint32_t>>>& counters,
-                                                  const std::string& name) {
+std::shared_ptr<std::atomic<uint32_t>> counterFor(CounterMap& counters, const std::string& name) {
   static std::mutex mu;
   std::lock_guard<std::mutex> g(mu);
   auto& c = counters[name];
@@ -20,12 +21,12 @@ std::shared_ptr<std::atomic<uint32_t>> counterFor(std::map<std::string, std::sha
 }  // namespace
 
 std::shared_ptr<ActiveRpcCounter> clusterActiveRpcCounter(const std::string& name) {
-  static std::map<std::string, std::shared_ptr<ActiveRpcCounter>> counters;
+  static CounterMap counters;
   return counterFor(counters, name);
 }
 
 std::shared_ptr<PendingRpcCounter> clusterPendingRpcCounter(const std::string& name) {
-  static std::map<std::string, std::shared_ptr<PendingRpcCounter>> counters;
+  static CounterMap counters;
   return counterFor(counters, name);
 }
 

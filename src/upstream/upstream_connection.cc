@@ -85,16 +85,17 @@ int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva
   // A place in the cluster's pending count is taken before submitting (one
   // atomic add: other workers count against the same limit) and given back
   // if the stream is not opened after all.
-  bool pending = !hasCapacity() && settings_.pending_count != nullptr;
-  if (pending && settings_.pending_count->fetch_add(1, std::memory_order_relaxed) >= settings_.max_pending) {
-    settings_.pending_count->fetch_sub(1, std::memory_order_relaxed);
+  PendingRpcCounter* waiting = settings_.pending_count.get();
+  bool pending = !hasCapacity() && waiting != nullptr;
+  if (pending && waiting->fetch_add(1, std::memory_order_relaxed) >= settings_.max_pending) {
+    waiting->fetch_sub(1, std::memory_order_relaxed);
     countLimit(metrics::UpstreamLimit::PendingFull);
     return kSubmitPendingFull;
   }
   nghttp2_data_provider prd = dataProvider();
   int32_t id = nghttp2_submit_request(session(), nullptr, nva, nvlen, &prd, nullptr);
   if (id < 0) {
-    if (pending) settings_.pending_count->fetch_sub(1, std::memory_order_relaxed);
+    if (pending) waiting->fetch_sub(1, std::memory_order_relaxed);
     return id;
   }
   StreamState& st = streams_[id];
