@@ -1,6 +1,5 @@
 #include "transcode/json_codec.h"
 
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "common/json.h"
@@ -191,12 +190,13 @@ int httpStatusFor(grpc::StatusCode code) {
 }
 
 std::string errorJson(grpc::StatusCode code, std::string_view message) {
-  pb::Struct s;
-  (*s.mutable_fields())["code"].set_number_value(static_cast<int>(code));
-  (*s.mutable_fields())["message"].set_string_value(std::string(message));
-  (*s.mutable_fields())["details"].mutable_list_value();
-  std::string out;
-  (void)pb::util::MessageToJsonString(s, &out);
+  // Written in google.rpc.Status order (code, message, details): a Struct's
+  // map would print its keys in an arbitrary order.
+  std::string out = "{\"code\":";
+  out += std::to_string(static_cast<int>(code));
+  out += ",\"message\":";
+  out += jsonQuote(message);
+  out += ",\"details\":[]}";
   return out;
 }
 

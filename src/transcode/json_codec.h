@@ -49,7 +49,7 @@ class JsonCodec {
 
 // HTTP status for a gRPC status (google/rpc/code.proto).
 int httpStatusFor(grpc::StatusCode code);
-// {"code": <n>, "message": "...", "details": []}, through google.protobuf.Struct.
+// {"code": <n>, "message": "...", "details": []}, in google.rpc.Status field order.
 std::string errorJson(grpc::StatusCode code, std::string_view message);
 
 // Server streaming as one HTTP body: a JSON array, or one JSON value per line.
