@@ -124,14 +124,15 @@ bool Rpc::validate() {
 bool Rpc::selectProtocol() {
   std::string_view ct = req_headers_.get("content-type");
   if (grpc::isGrpcContentType(ct)) return true;
-  auto web = conn_.listener().grpc_web ? grpc::parseWebContentType(ct) : std::nullopt;
-  if (web) {
+  auto web = grpc::parseWebContentType(ct);
+  if (web && conn_.listener().grpc_web) {
     owned_protocol_ = std::make_unique<WebProtocol>(std::move(*web), conn_.listener().cors.get(),
                                                     req_headers_.get("origin"));
     protocol_ = owned_protocol_.get();
     return true;
   }
-  if (runtime_->transcoding == nullptr) return false;
+  // gRPC-Web where the listener does not serve it stays a 415, as without transcoding.
+  if (web || runtime_->transcoding == nullptr) return false;
   // Not gRPC: a REST request for JSON transcoding, or refused with a JSON error.
   owned_protocol_ = RestProtocol::select(*runtime_->transcoding, req_headers_.get(":method"),
                                          req_headers_.get(":path"));

@@ -64,8 +64,18 @@ JsonCodec::JsonCodec(schema::CatalogPtr catalog) : catalog_(std::move(catalog)) 
   factory_.SetDelegateToGeneratedFactory(false);
 }
 
+void JsonCodec::prepare(const HttpBinding& binding) {
+  for (const pb::Descriptor* type : {binding.method->input_type(), binding.method->output_type()}) {
+    prototypes_.emplace(type, factory_.GetPrototype(type));
+  }
+}
+
 std::unique_ptr<pb::Message> JsonCodec::newMessage(const pb::Descriptor* type) const {
-  return std::unique_ptr<pb::Message>(factory_.GetPrototype(type)->New());
+  // A prepared prototype needs no lock; nested message types were linked to
+  // it when it was made.
+  auto it = prototypes_.find(type);
+  const pb::Message* prototype = it != prototypes_.end() ? it->second : factory_.GetPrototype(type);
+  return std::unique_ptr<pb::Message>(prototype->New());
 }
 
 Status JsonCodec::mergeJson(const std::string& json, pb::Message* into, UnknownFields unknown,

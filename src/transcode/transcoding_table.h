@@ -43,7 +43,9 @@ class TranscodingTable {
 
  private:
   TranscodingTable(BindingTable bindings, schema::CatalogPtr catalog)
-      : bindings_(std::move(bindings)), codec_(std::move(catalog)) {}
+      : bindings_(std::move(bindings)), codec_(std::move(catalog)) {
+    for (const auto& b : bindings_.bindings()) codec_.prepare(b);
+  }
 
   BindingTable bindings_;
   JsonCodec codec_;

@@ -150,6 +150,12 @@ TEST_F(JsonTranscodingTest, UnknownPathIs404AndOtherMethodIs405) {
   EXPECT_EQ(backends_[0]->Calls("Unary"), 0);
 }
 
+TEST_F(JsonTranscodingTest, GrpcWebOnAListenerWithoutItStays415) {
+  // Only requests that are neither gRPC nor gRPC-Web are taken as REST.
+  JsonAnswer a = Call("POST", "/switchyard.test.Echo/Unary", "", {"content-type: application/grpc-web"});
+  EXPECT_EQ(a.http_status, 415) << a.body;
+}
+
 TEST_F(JsonTranscodingTest, OversizeBodyIs413AndCounted) {
   double before = LocalErrors("body_too_large");
   std::string big = "{\"payload\": \"" + B64(std::string(2000, 'x')) + "\"}";  // over 1KiB
