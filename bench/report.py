@@ -35,6 +35,8 @@ THROUGHPUT_CASES = [
     ("jwtrl16", "RPC", "unary16 through JWT auth (RS256) and a rate_limit keyed by jwt:sub that is never hit"),
     ("latency", "RPC", "one unary 16 B RPC at a time"),
     ("h2load16", "RPC", "unary 16 B, h2load -c 16 -m 32 (counts checked at the backend)"),
+    ("h2load-web16", "RPC", "h2load16 as gRPC-Web (application/grpc-web+proto), Switchyard only"),
+    ("h2load-json16", "RPC", "h2load16 as JSON transcoding (POST /v1/bench/unary), Switchyard only"),
 ]
 CONC_CASES = [("conc10", "10"), ("conc1k", "1,000"), ("conc10k", "10,000")]
 UNARY_RSS_CASES = ["unary16", "unary64k", "tls", "tlsup", "mtls", "h2load16"]

@@ -25,6 +25,10 @@
 #             only; not in the default list): the cost of the edge policy steps
 #   latency   one 16 B unary RPC at a time on one connection
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
+#   h2load-web16   h2load16 as gRPC-Web (application/grpc-web+proto), Switchyard only
+#   h2load-json16  h2load16 as JSON transcoding (POST /v1/bench/unary, a JSON body,
+#             google.api.http rule from bench/proto/bench_http.proto), Switchyard only;
+#             compare proxy_cpu_us_per_unit with h2load16 on the same target
 #   conc10 conc1k conc10k   unary 16 B at 10, 1,000 and 10,000 concurrent streams
 #   idle      --idle-conns idle HTTP/2 client connections; proxy RSS per connection
 #   bigstream one --big-mib MiB server stream read at --slow-rate MiB/s; proxy RSS growth
@@ -50,7 +54,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 duration=10
 repeat=3
 warmup=1
-cases=unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,h2load16,conc10,conc1k,conc10k,idle,bigstream,callgrind
+cases=unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,h2load16,h2load-web16,h2load-json16,conc10,conc1k,conc10k,idle,bigstream,callgrind
 targets=direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4
 idle_conns=5000
 big_mib=1024
@@ -279,6 +283,7 @@ start_target() {
         elif ((use_tls)); then
           echo "    tls: { cert: $tls/server.crt, key: $tls/server.key }"
         fi
+        ((sy_edge)) && echo "    grpc_web: {}"
         echo "routes:"
         echo "  - match: { service: switchyard.bench.Bench }"
         echo "    cluster: bench"
@@ -287,6 +292,8 @@ start_target() {
         elif ((rate_limit)); then
           echo "    rate_limit: { rps: 10000000, burst: 10000000, key: client_ip }"
         fi
+        ((sy_edge)) && echo "    json_transcoding: true"
+        ((sy_edge)) && echo "descriptor_sets: [\"$work/bench_http.pb\"]"
         echo "clusters:"
         echo "  - name: bench"
         echo "    endpoints: [127.0.0.1:$up_port]"
@@ -436,16 +443,18 @@ case_spec() {
 # unary RPCs must equal the requests h2load completed.
 h2load_run() {  # h2load_run CASE TARGET REP
   local c=$1 target=$2 rep=$3 n frame=$work/h2load.req
+  local ctype=application/grpc url_path=/switchyard.bench.Bench/Unary
   # gRPC frame: flag 0, length 18, Payload{data: 16 x 'x'}
   printf '\x00\x00\x00\x00\x12\x0a\x10xxxxxxxxxxxxxxxx' >"$frame"
+  edge_request "$c"
   n=$(awk -v d="$duration" 'BEGIN { printf "%d", d * 20000 }')
   local before after c0 c1 t0 t1 outf=$work/h2load.out rc=0 pid=${tgt_pid:-}
   before=$(backend_counts)
   [ -n "$pid" ] && c0=$(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$pid/stat")
   t0=$(date +%s.%N)
   timeout $((60 + ${duration%.*} * 10)) h2load -n "$n" -c 16 -m 32 -t 1 -d "$frame" \
-    -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$tgt_port/switchyard.bench.Bench/Unary" >"$outf" 2>&1 || rc=$?
+    -H "content-type: $ctype" -H 'te: trailers' \
+    "http://127.0.0.1:$tgt_port$url_path" >"$outf" 2>&1 || rc=$?
   t1=$(date +%s.%N)
   [ -n "$pid" ] && c1=$(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$pid/stat")
   local succeeded status2xx i
@@ -476,14 +485,38 @@ h2load_run() {  # h2load_run CASE TARGET REP
   log "$c $target #$rep: $verify $(grep -o 'rate=[^ ]*' <<<"$line")"
 }
 
+# --- gRPC-Web and JSON transcoding cases (h2load-web16, h2load-json16) --------
+# The same unary 16 B call as h2load16, sent the way a browser (gRPC-Web) or a
+# REST client (JSON, through the google.api.http rule of bench_http.proto)
+# sends it. Switchyard targets only; start_target adds grpc_web, the
+# descriptor set and json_transcoding while sy_edge=1.
+sy_edge=0
+edge_cases="h2load-web16 h2load-json16"
+is_edge_case() { [[ " $edge_cases " == *" $1 "* ]]; }
+edge_descriptor() {  # the descriptor set json_transcoding reads
+  [ -f "$work/bench_http.pb" ] && return 0
+  protoc -I"$root/bench/proto" -I"$root/tests/proto" --include_imports \
+    --descriptor_set_out="$work/bench_http.pb" "$root/bench/proto/bench_http.proto"
+}
+edge_request() {  # edge_request CASE: sets ctype, url_path and the body in $frame for h2load_run
+  case $1 in
+    h2load-web16) ctype=application/grpc-web+proto ;;  # the same framed message
+    h2load-json16)
+      ctype=application/json url_path=/v1/bench/unary
+      printf '{"data":"eHh4eHh4eHh4eHh4eHh4eA=="}' >"$frame" ;;  # 16 x 'x', base64
+  esac
+}
+
 measure() {  # measure CASE TARGET REP
   local c=$1 target=$2 rep=$3 use_tls=0 rate_limit=0 auth=none spec mode conns streams size rest="" want extra=()
   case $c in tls) use_tls=1 ;; tlsup) use_tls=2 ;; mtls) use_tls=3 ;; ratelimit16) rate_limit=1 ;; jwtrl16) auth=jwt ;; esac
+  sy_edge=0
+  if is_edge_case "$c"; then edge_descriptor; sy_edge=1; fi
   if ! start_target "$target" "$use_tls" "$rate_limit" "$auth"; then
     echo "case=$c target=$target rep=$rep verify=FAIL:proxy_did_not_start" >>"$raw"
     return 0
   fi
-  if [ "$c" = h2load16 ]; then
+  if [ "$c" = h2load16 ] || is_edge_case "$c"; then
     h2load_run "$c" "$target" "$rep"
     stop_target
     return 0
@@ -535,6 +568,7 @@ measure() {  # measure CASE TARGET REP
 # switched on only around the load, so start-up is not counted.
 callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [AUTH]
   local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=()
+  sy_edge=0  # the callgrind cases measure native gRPC
   ((rate_limit)) && cg_case=callgrind-ratelimit
   case $auth in
     jwt) cg_case=callgrind-jwtrl ;;
@@ -616,13 +650,15 @@ for c in "${case_list[@]}"; do
     done
     continue
   fi
-  [ "$c" = h2load16 ] || case_spec "$c" >/dev/null || { echo "bench: unknown case $c" >&2; exit 2; }
+  [ "$c" = h2load16 ] || is_edge_case "$c" || case_spec "$c" >/dev/null || { echo "bench: unknown case $c" >&2; exit 2; }
   for ((rep = 1; rep <= repeat; rep++)); do
     for t in "${target_list[@]}"; do
       # Nothing to measure without a proxy in these cases.
       if [ "$t" = direct ] && [[ $c == idle || $c == bigstream ]]; then continue; fi
       # The rate limit is Switchyard's own: other targets would repeat unary16.
       if [[ $c == ratelimit16 || $c == jwtrl16 ]] && [[ $t != sy-* ]]; then continue; fi
+      # gRPC-Web and JSON transcoding are Switchyard's own.
+      if is_edge_case "$c" && [[ $t != sy-* ]]; then continue; fi
       measure "$c" "$t" "$rep"
     done
   done

@@ -20,6 +20,7 @@
 #include "config/rate_limit_reader.h"
 #include "config/route_policy_reader.h"
 #include "config/tls_loader.h"
+#include "config/transcoding_reader.h"
 #include "config/yaml_reader.h"
 #include "grpc/status_code.h"
 
@@ -214,11 +215,18 @@ class Loader {
     }
   }
 
-  // reflection: merged is answered from descriptor sets, so there must be some.
+  // reflection: merged and json_transcoding read descriptor sets, so there must be some.
   void checkReflection(const Config& c, const std::vector<ListenerInfo>& info) {
     bool any = !c.descriptor_sets.empty();
     for (const auto& cl : c.clusters) any = any || !cl.descriptor_sets.empty();
     if (any) return;
+    for (size_t i = 0; i < c.routes.size(); ++i) {
+      if (!c.routes[i].json_transcoding) continue;
+      r_.error(c.routes[i].json_transcoding->mark,
+               "route " + std::to_string(i) +
+                   " has json_transcoding, which reads the google.api.http rules of descriptor "
+                   "sets, but no descriptor_sets are configured (top level or per cluster)");
+    }
     for (size_t i = 0; i < c.listeners.size() && i < info.size(); ++i) {
       if (c.listeners[i].reflection != ReflectionMode::Merged) continue;
       r_.error(info[i].reflection_mark,
@@ -544,7 +552,7 @@ class Loader {
     Fields f(r_, n, "route",
              {"match", "cluster", "clusters", "override", "timeout", "retry", "request_headers",
               "max_request_message_bytes", "max_response_message_bytes", "require_client_cert",
-              "allowed_sans", "stats", "auth", "rate_limit"});
+              "allowed_sans", "stats", "auth", "rate_limit", "json_transcoding"});
     rt.mark = f.mark();
     if (!f.isMap()) return rt;
     if (const YAML::Node* v = f.require("match")) readMatch(*v, rt.match);
@@ -567,6 +575,9 @@ class Loader {
     if (const YAML::Node* v = f.find("stats")) readRouteStats(*v, rt);
     if (const YAML::Node* v = f.find("auth")) detail::readRouteAuth(r_, *v, rt.auth);
     if (const YAML::Node* v = f.find("rate_limit")) rt.rate_limit = detail::readRateLimit(r_, *v);
+    if (const YAML::Node* v = f.find("json_transcoding")) {
+      rt.json_transcoding = detail::readJsonTranscoding(r_, *v);
+    }
     return rt;
   }
 

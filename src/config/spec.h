@@ -197,6 +197,19 @@ struct RateLimitSpec {
   Mark mark;
 };
 
+// Route `json_transcoding:` — HTTP/JSON requests to the route's service are
+// translated to gRPC by the google.api.http rules in the descriptor sets.
+// `json_transcoding: true` takes every default; a map sets some of them.
+struct JsonTranscodingSpec {
+  enum class UnknownFields { Reject, Ignore };
+  enum class StreamFormat { Array, Ndjson };
+  UnknownFields unknown_fields = UnknownFields::Reject;  // in the JSON body and query
+  StreamFormat stream_format = StreamFormat::Array;     // server-streaming responses
+  uint64_t max_request_body_bytes = 1024 * 1024;        // the JSON request body
+  uint64_t max_response_body_bytes = 4 * 1024 * 1024;   // the JSON response body
+  Mark mark;
+};
+
 struct RouteSpec {
   RouteMatchSpec match;
   std::string cluster;
@@ -217,6 +230,7 @@ struct RouteSpec {
   // route's service). Other methods under this route count as method "other".
   std::vector<std::string> stats_per_method;
   RouteAuthSpec auth;
+  std::optional<JsonTranscodingSpec> json_transcoding;  // unset: gRPC only
   Mark mark;
 };
 

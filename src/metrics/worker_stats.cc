@@ -19,7 +19,8 @@ constexpr std::array<const char*, kLocalErrorCount> kLocalErrorLabels = {
     "no_route",      "no_healthy_endpoint",      "deadline_exceeded", "upstream_reset",
     "upstream_connect_failure", "bad_request",   "draining",
     "message_too_large",        "method_not_allowed", "headers_too_large",
-    "client_cert_required",     "client_cert_not_allowed", "rate_limited"};
+    "client_cert_required",     "client_cert_not_allowed", "rate_limited",
+    "body_too_large",           "transcode_failed"};
 
 constexpr int kUnknownCode = 2;
 

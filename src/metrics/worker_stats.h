@@ -50,8 +50,10 @@ enum class LocalError {
   ClientCertRequired,      // route requires a verified client certificate, none (16)
   ClientCertNotAllowed,    // the client certificate matches none of allowed_sans (7)
   RateLimited,             // over the route's rate_limit (8)
+  BodyTooLarge,            // a JSON body over json_transcoding's limits (HTTP 413 / 500)
+  TranscodeFailed,         // a JSON request that does not convert to the method's message (HTTP 400)
 };
-inline constexpr size_t kLocalErrorCount = 13;
+inline constexpr size_t kLocalErrorCount = 15;
 
 // Label value for a cause: "no_route", "no_healthy_endpoint", ...
 const char* localErrorLabel(LocalError cause);

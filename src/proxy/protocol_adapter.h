@@ -3,14 +3,21 @@
 // client's side of it. Native gRPC passes everything through unchanged
 // (nativeProtocol()); gRPC-Web (WebProtocol, web_protocol.h) rewrites the
 // content type, may base64-decode the request and encode the response, and
-// carries the trailers as the last message of the response body. The Rpc
-// consults the adapter at each point where the two differ, nowhere else.
+// carries the trailers as the last message of the response body; JSON
+// transcoding (RestProtocol, rest_protocol.h) converts whole messages: the
+// request body is taken whole and becomes one gRPC message before any attempt,
+// and the response is rendered once the status is known. The Rpc consults
+// the adapter at each point where the protocols differ, nowhere else.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+
+#include "common/result.h"
+#include "grpc/status_code.h"
 
 #include "http2/headers.h"
 #include "proxy/flow_buffers.h"
@@ -21,8 +28,35 @@ class ProtocolAdapter {
  public:
   virtual ~ProtocolAdapter() = default;
 
-  // The metrics and access-log name: "grpc", "grpc-web".
+  // The metrics and access-log name: "grpc", "grpc-web", "json".
   virtual std::string_view name() const = 0;
+
+  // Why the adapter refused the call (its own limits, a body that does not
+  // convert), once it has; the Rpc ends the call with this status.
+  struct Failure {
+    grpc::StatusCode code = grpc::StatusCode::Internal;
+    std::string message;
+    bool too_large = false;  // counted as body_too_large rather than bad_request
+  };
+  virtual const std::optional<Failure>& failure() const {
+    static const std::optional<Failure> none;
+    return none;
+  }
+
+  // The gRPC method path ("/pkg.Service/Method") of a request with this :path.
+  virtual std::string_view grpcPath(std::string_view request_path) const { return request_path; }
+  // Whole-message conversion (JSON transcoding): decodeRequest keeps the body
+  // (the Rpc reopens the client's window itself) and finishRequest makes the
+  // gRPC request once the body ended; the backend is not contacted before.
+  // On the response side nothing goes to the client until the status is
+  // known: readResponse takes the backend's bytes (buf unused), endBody makes
+  // the whole body, then addLocalResponseHeaders the headers for it.
+  virtual bool wholeMessages() const { return false; }
+  // The framed gRPC request message; an error (text naming the field) is
+  // answered INVALID_ARGUMENT and nothing reaches the backend.
+  virtual Result<std::string> finishRequest() { return std::string(); }
+  // The HTTP status the response carries (for the access log).
+  virtual int httpStatus() const { return 200; }
 
   // --- request (client -> backend)
   // The value a client request field is forwarded with upstream; nullopt drops it.

@@ -14,6 +14,7 @@
 #include "proxy/local_call.h"
 #include "proxy/message_limits.h"
 #include "proxy/request_headers_view.h"
+#include "proxy/rest_protocol.h"
 #include "proxy/upstream_failure.h"
 #include "proxy/web_protocol.h"
 #include "routing/metric_labels.h"
@@ -66,7 +67,7 @@ Rpc::~Rpc() {
   logAccess();
 }
 
-std::string_view Rpc::methodPath() const { return req_headers_.get(":path"); }
+std::string_view Rpc::methodPath() const { return protocol_->grpcPath(req_headers_.get(":path")); }
 
 // ------------------------------------------------------------ request phases
 
@@ -83,6 +84,11 @@ void Rpc::onRequestHeaders(bool end_stream) {
   if (!chooseCluster()) return;
   if (!applyDeadline()) return;
   phase_ = Phase::Upstream;
+  if (protocol_->wholeMessages()) {
+    // JSON transcoding: the request is converted whole before any attempt.
+    if (requestEnded()) startWholeRequest();
+    return;
+  }
   startAttempt();  // balance + attempt; the response phase follows the backend's events
 }
 
@@ -105,7 +111,9 @@ bool Rpc::validate() {
     replyHttp(415);
     return false;
   }
-  if (req_headers_.get(":method") != "POST") {
+  if (phase_ == Phase::Responded) return false;  // the adapter refused it (no JSON binding)
+  auto method = protocol_->upstreamField(":method", req_headers_.get(":method"));
+  if (!method || *method != "POST") {
     if (stats != nullptr) stats->localError(metrics::LocalError::MethodNotAllowed);
     replyHttp(405);
     return false;
@@ -116,12 +124,23 @@ bool Rpc::validate() {
 bool Rpc::selectProtocol() {
   std::string_view ct = req_headers_.get("content-type");
   if (grpc::isGrpcContentType(ct)) return true;
-  if (!conn_.listener().grpc_web) return false;
   auto web = grpc::parseWebContentType(ct);
-  if (!web) return false;
-  owned_protocol_ = std::make_unique<WebProtocol>(std::move(*web), conn_.listener().cors.get(),
-                                                  req_headers_.get("origin"));
+  if (web && conn_.listener().grpc_web) {
+    owned_protocol_ = std::make_unique<WebProtocol>(std::move(*web), conn_.listener().cors.get(),
+                                                    req_headers_.get("origin"));
+    protocol_ = owned_protocol_.get();
+    return true;
+  }
+  // gRPC-Web where the listener does not serve it stays a 415, as without transcoding.
+  if (web || runtime_->transcoding == nullptr) return false;
+  // Not gRPC: a REST request for JSON transcoding, or refused with a JSON error.
+  owned_protocol_ = RestProtocol::select(*runtime_->transcoding, req_headers_.get(":method"),
+                                         req_headers_.get(":path"));
   protocol_ = owned_protocol_.get();
+  if (const auto& refused = protocol_->failure()) {
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::NoRoute);
+    finishLocal(refused->code, refused->message);
+  }
   return true;
 }
 
@@ -151,6 +170,11 @@ bool Rpc::matchRoute() {
   std::string_view path = methodPath();
   RequestHeadersView headers(req_headers_);
   route_ = runtime_->routes->match(path, routing::RequestView{headers.authority(), &headers});
+  // A JSON request is routed only where the route opts in to transcoding.
+  if (route_ != nullptr && protocol_->wholeMessages() &&
+      !runtime_->config->routes[route_->index].json_transcoding) {
+    route_ = nullptr;
+  }
   if (route_ != nullptr) return true;
   if (auto* stats = conn_.worker().stats()) {
     series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
@@ -185,6 +209,7 @@ bool Rpc::applyPolicy() {
 }
 
 bool Rpc::serveLocally() {
+  if (protocol_->wholeMessages()) return true;  // JSON requests always go to a backend
   RequestHeadersView headers(req_headers_);
   auto call = openLocalCall(methodPath(), conn_.listener(), *runtime_,
                             routing::RequestView{headers.authority(), &headers});
@@ -372,8 +397,22 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
   auto grpc_bytes = protocol_->decodeRequest(data, len);
   if (!grpc_bytes) {
     conn_.consume(stream_id_, len);
-    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
-    finishLocal(StatusCode::Internal, "malformed " + std::string(protocol_->name()) + " request body");
+    const auto& failure = protocol_->failure();
+    if (auto* stats = conn_.worker().stats()) {
+      stats->localError(failure && failure->too_large ? metrics::LocalError::BodyTooLarge
+                                                      : metrics::LocalError::BadRequest);
+    }
+    if (failure) {
+      finishLocal(failure->code, failure->message);
+    } else {
+      finishLocal(StatusCode::Internal, "malformed " + std::string(protocol_->name()) + " request body");
+    }
+    return;
+  }
+  if (protocol_->wholeMessages()) {
+    // The adapter keeps the body (within its limit) until it ends.
+    in_.bytes += len;
+    conn_.consume(stream_id_, len);
     return;
   }
   // From here on the bytes are gRPC framing (gRPC-Web text decoded), so the
@@ -414,7 +453,28 @@ void Rpc::onRequestEnd() {
     pumpLocal();
     return;
   }
+  if (protocol_->wholeMessages()) {
+    if (phase_ == Phase::Upstream && !attempt_.open()) startWholeRequest();
+    return;
+  }
   attempt_.resume();
+}
+
+void Rpc::startWholeRequest() {
+  auto message = protocol_->finishRequest();
+  if (!message.ok()) {
+    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::TranscodeFailed);
+    finishLocal(StatusCode::InvalidArgument, message.error());
+    return;
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(message->data());
+  in_.messages.feed(bytes, message->size());
+  if (in_.messages.oversized() != 0) {
+    refuseOversized("request", in_.messages);
+    return;
+  }
+  flow_.addRequest(bytes, message->size());
+  startAttempt();
 }
 
 void Rpc::payClient(size_t forwarded) { conn_.consume(stream_id_, protocol_->clientBytesFor(forwarded)); }
@@ -494,7 +554,11 @@ void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
     resp_trailers_ = std::move(headers);
     startLocalResponse();
     response_ = ResponseState::TrailersReady;
-    conn_.resumeResponse(stream_id_);
+    resumeDownstream();
+    return;
+  }
+  if (protocol_->wholeMessages()) {
+    startLocalResponse();  // nothing is sent before the status is known
     return;
   }
   http2::NvList nva;
@@ -504,6 +568,12 @@ void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
 }
 
 void Rpc::startLocalResponse() {
+  if (protocol_->wholeMessages()) {
+    // The response has begun, but its headers depend on the status: they go
+    // with the whole body (renderWhole).
+    response_ = ResponseState::HeadersSent;
+    return;
+  }
   http2::NvList nva;
   protocol_->addLocalResponseHeaders(nva);
   response_ = ResponseState::HeadersSent;
@@ -607,8 +677,34 @@ void Rpc::sendTrailers() {
 
 void Rpc::resumeDownstream() {
   if (response_ == ResponseState::HeadersSent || response_ == ResponseState::TrailersReady) {
+    if (protocol_->wholeMessages()) {
+      renderWhole();
+      return;
+    }
     conn_.resumeResponse(stream_id_);
   }
+}
+
+void Rpc::renderWhole() {
+  size_t written = 0;
+  size_t taken = protocol_->readResponse(flow_, nullptr, 0, &written);
+  if (taken > 0) attempt_.consume(taken);
+  if (phase_ != Phase::Responded) {
+    if (const auto& failure = protocol_->failure()) {
+      if (auto* stats = conn_.worker().stats()) {
+        stats->localError(failure->too_large ? metrics::LocalError::BodyTooLarge
+                                             : metrics::LocalError::TranscodeFailed);
+      }
+      finishLocal(failure->code, failure->message);  // comes back here to answer
+      return;
+    }
+  }
+  if (response_ != ResponseState::TrailersReady) return;
+  sendTrailers();  // the adapter renders the whole body from the status
+  http2::NvList nva;
+  protocol_->addLocalResponseHeaders(nva);
+  http_status_ = protocol_->httpStatus();
+  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
 }
 
 void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
@@ -668,7 +764,7 @@ void Rpc::finishLocal(StatusCode code, std::string message,
     local_trailers_ = grpc::trailersFields(code, message);
     for (auto& f : extra_trailers) local_trailers_.push_back(std::move(f));
     response_ = ResponseState::TrailersReady;
-    conn_.resumeResponse(stream_id_);
+    resumeDownstream();
   }
 }
 

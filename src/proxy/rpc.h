@@ -125,6 +125,11 @@ class Rpc final : public upstream::StreamHandler {
   // Starts a response with the adapter's headers for a proxy-made response;
   // its status follows as trailers (in the body for gRPC-Web).
   void startLocalResponse();
+  // JSON transcoding: the request body, converted whole, goes to an attempt.
+  void startWholeRequest();
+  // JSON transcoding: the adapter takes the response bytes; once the status
+  // is known it renders the body, and the headers go with it.
+  void renderWhole();
   // The client's window reopens for what `forwarded` decoded bytes cost it.
   void payClient(size_t forwarded);
   void sendTrailers();

@@ -15,6 +15,7 @@
 #include "routing/route_table.h"
 #include "schema/descriptor_catalog.h"
 #include "tls/context.h"
+#include "transcode/transcoding_table.h"
 #include "upstream/cluster.h"
 
 namespace switchyard::proxy {
@@ -30,6 +31,8 @@ struct Runtime {
   RoutePoliciesPtr policies;
   // The descriptor sets (merged reflection, JSON transcoding); null without any.
   schema::CatalogPtr schema;
+  // JSON transcoding's bindings and codec; null without json_transcoding routes.
+  transcode::TranscodingTablePtr transcoding;
   uint64_t generation = 0;
 
   const upstream::ClusterSnapshot* clusterFor(const routing::Route& r) const {

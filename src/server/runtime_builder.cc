@@ -38,13 +38,15 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
                                proxy::RoutePoliciesPtr policies, const ResolvedMap& resolved, const HealthLookup& health,
                                uint64_t generation, tls::MaterialPtr tls,
-                               schema::CatalogPtr schema) {
+                               schema::CatalogPtr schema,
+                               transcode::TranscodingTablePtr transcoding) {
   auto rt = std::make_shared<proxy::Runtime>();
   rt->config = config;
   rt->routes = std::move(routes);
   rt->policies = std::move(policies);
   rt->generation = generation;
   rt->schema = std::move(schema);
+  rt->transcoding = std::move(transcoding);
   for (const auto& spec : config->clusters) {
     auto cluster = std::make_shared<upstream::ClusterSnapshot>();
     cluster->spec = std::shared_ptr<const config::ClusterSpec>(config, &spec);

@@ -33,7 +33,8 @@ proxy::RuntimePtr buildRuntime(std::shared_ptr<const config::Config> config,
                                std::shared_ptr<const routing::RouteTable> routes,
                                proxy::RoutePoliciesPtr policies, const ResolvedMap& resolved, const HealthLookup& health,
                                uint64_t generation, tls::MaterialPtr tls = nullptr,
-                               schema::CatalogPtr schema = nullptr);
+                               schema::CatalogPtr schema = nullptr,
+                               transcode::TranscodingTablePtr transcoding = nullptr);
 
 // (cluster, "host:port" as configured; IPv6 literals in brackets).
 upstream::EndpointKey endpointKey(const std::string& cluster, const config::EndpointSpec& ep);

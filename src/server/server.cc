@@ -178,6 +178,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     config_ = cfg;
     tls_ = material;
     schema_ = prepared->schema;
+    transcoding_ = prepared->transcoding;
   }
   publishCertificates(*cfg, *material);
   routes_ = prepared->routes;
@@ -255,7 +256,7 @@ void Server::publish() {
   auto rt = buildRuntime(
       cfg, routes_, policies_, registry_.resolved(),
       [this](const std::string& c, const std::string& a) { return registry_.healthOf(c, a); },
-      generation_ + 1, tls_, schema_);
+      generation_ + 1, tls_, schema_, transcoding_);
   auto targets = registry_.adopt(*rt);
   if (checker_) checker_->setTargets(std::move(targets));
   {

@@ -76,6 +76,7 @@ class Server {
   std::shared_ptr<const config::Config> config_;
   tls::MaterialPtr tls_;  // contexts of config_: listeners and clusters
   schema::CatalogPtr schema_;  // descriptor sets of config_; null without any
+  transcode::TranscodingTablePtr transcoding_;  // json_transcoding of config_; null without
   proxy::RuntimePtr runtime_;
   uint64_t generation_ = 0;
   bool draining_ = false;

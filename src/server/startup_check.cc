@@ -34,7 +34,10 @@ Result<PreparedConfig> prepareConfig(const config::Config& cfg) {
   if (!policies.ok()) return Error{policies.error()};
   auto schema = schema::loadCatalog(cfg);  // descriptor sets, parsed and linked
   if (!schema.ok()) return Error{schema.error()};
-  return PreparedConfig{*material, std::move(routes), *policies, *schema};
+  // The transcoding routes' services and google.api.http rules, checked against the sets.
+  auto transcoding = transcode::TranscodingTable::build(cfg, *schema);
+  if (!transcoding.ok()) return Error{transcoding.error()};
+  return PreparedConfig{*material, std::move(routes), *policies, *schema, *transcoding};
 }
 
 int checkConfig(const std::string& path) {

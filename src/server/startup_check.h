@@ -15,6 +15,7 @@
 #include "routing/route_table.h"
 #include "schema/descriptor_catalog.h"
 #include "tls/material.h"
+#include "transcode/transcoding_table.h"
 
 namespace switchyard::server {
 
@@ -23,6 +24,7 @@ struct PreparedConfig {
   std::shared_ptr<const routing::RouteTable> routes;  // never null
   proxy::RoutePoliciesPtr policies;                   // never null
   schema::CatalogPtr schema;                          // the descriptor sets; null without any
+  transcode::TranscodingTablePtr transcoding;         // null without json_transcoding routes
 };
 
 // Builds every context startup needs (TLS, the route table, each route's

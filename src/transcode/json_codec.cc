@@ -1,6 +1,5 @@
 #include "transcode/json_codec.h"
 
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "common/json.h"
@@ -65,8 +64,18 @@ JsonCodec::JsonCodec(schema::CatalogPtr catalog) : catalog_(std::move(catalog)) 
   factory_.SetDelegateToGeneratedFactory(false);
 }
 
+void JsonCodec::prepare(const HttpBinding& binding) {
+  for (const pb::Descriptor* type : {binding.method->input_type(), binding.method->output_type()}) {
+    prototypes_.emplace(type, factory_.GetPrototype(type));
+  }
+}
+
 std::unique_ptr<pb::Message> JsonCodec::newMessage(const pb::Descriptor* type) const {
-  return std::unique_ptr<pb::Message>(factory_.GetPrototype(type)->New());
+  // A prepared prototype needs no lock; nested message types were linked to
+  // it when it was made.
+  auto it = prototypes_.find(type);
+  const pb::Message* prototype = it != prototypes_.end() ? it->second : factory_.GetPrototype(type);
+  return std::unique_ptr<pb::Message>(prototype->New());
 }
 
 Status JsonCodec::mergeJson(const std::string& json, pb::Message* into, UnknownFields unknown,
@@ -191,12 +200,13 @@ int httpStatusFor(grpc::StatusCode code) {
 }
 
 std::string errorJson(grpc::StatusCode code, std::string_view message) {
-  pb::Struct s;
-  (*s.mutable_fields())["code"].set_number_value(static_cast<int>(code));
-  (*s.mutable_fields())["message"].set_string_value(std::string(message));
-  (*s.mutable_fields())["details"].mutable_list_value();
-  std::string out;
-  (void)pb::util::MessageToJsonString(s, &out);
+  // Written in google.rpc.Status order (code, message, details): a Struct's
+  // map would print its keys in an arbitrary order.
+  std::string out = "{\"code\":";
+  out += std::to_string(static_cast<int>(code));
+  out += ",\"message\":";
+  out += jsonQuote(message);
+  out += ",\"details\":[]}";
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/result.h"
 #include "grpc/status_code.h"
@@ -38,6 +39,11 @@ class JsonCodec {
   // One serialized response message as JSON (its response_body field if the binding names one).
   Result<std::string> responseJson(const HttpBinding& binding, std::string_view message) const;
 
+  // Makes the binding's request and response prototypes now (on the thread
+  // that builds the codec), so the workers' conversions find them without
+  // the factory's lock. Not thread-safe; call before sharing the codec.
+  void prepare(const HttpBinding& binding);
+
  private:
   std::unique_ptr<google::protobuf::Message> newMessage(const google::protobuf::Descriptor* type) const;
   Status mergeJson(const std::string& json, google::protobuf::Message* into, UnknownFields unknown,
@@ -45,11 +51,13 @@ class JsonCodec {
 
   schema::CatalogPtr catalog_;
   mutable google::protobuf::DynamicMessageFactory factory_;
+  // Prototypes made by prepare(); read-only once the codec is shared.
+  std::unordered_map<const google::protobuf::Descriptor*, const google::protobuf::Message*> prototypes_;
 };
 
 // HTTP status for a gRPC status (google/rpc/code.proto).
 int httpStatusFor(grpc::StatusCode code);
-// {"code": <n>, "message": "...", "details": []}, through google.protobuf.Struct.
+// {"code": <n>, "message": "...", "details": []}, in google.rpc.Status field order.
 std::string errorJson(grpc::StatusCode code, std::string_view message);
 
 // Server streaming as one HTTP body: a JSON array, or one JSON value per line.
