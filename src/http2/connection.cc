@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "http2/session_memory.h"
 
 namespace switchyard::http2 {
 namespace {
@@ -213,9 +214,9 @@ Connection::Connection(event_base* base, bufferevent* bev, Role role,
     // nghttp2 keeps up to max_concurrent_streams closed streams for RFC 7540
     // priorities; its own limit is unlimited here (see start()), so keep none.
     nghttp2_option_set_no_closed_streams(opt, 1);
-    nghttp2_session_server_new2(&s, callbacks(), this, opt);
+    nghttp2_session_server_new3(&s, callbacks(), this, opt, sessionMemory());
   } else {
-    nghttp2_session_client_new2(&s, callbacks(), this, opt);
+    nghttp2_session_client_new3(&s, callbacks(), this, opt, sessionMemory());
   }
   nghttp2_option_del(opt);
   session_.reset(s);
