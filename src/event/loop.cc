@@ -68,20 +68,21 @@ void Timer::arm(Duration after) {
   // Created on first use: most per-RPC timers (retry, often the deadline) never fire.
   if (!ev_) ev_.reset(evtimer_new(base_, &Timer::onFire, this));
   clock_.arm(ev_.get(), after);
-  maybe_pending_ = true;
+  pending_ = true;
 }
 
 void Timer::cancel() {
-  if (!maybe_pending_) return;
-  maybe_pending_ = false;
+  if (!pending_) return;
+  pending_ = false;
   clock_.disarm(ev_.get());
 }
 
-bool Timer::armed() const { return ev_ && clock_.armed(ev_.get()); }
+// arm() sets the flag and cancel() and firing clear it, so it is the pending state.
+bool Timer::armed() const { return pending_; }
 
 void Timer::onFire(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Timer*>(arg);
-  self->maybe_pending_ = false;  // a fired timer is no longer pending (fn_ may re-arm it)
+  self->pending_ = false;  // a fired timer is no longer pending (fn_ may re-arm it)
   self->fn_();
 }
 

@@ -67,9 +67,9 @@ class Timer {
   Clock& clock_;
   std::function<void()> fn_;
   EventPtr ev_;
-  // Set by arm(), cleared by cancel() and when the timer fires: a timer known
-  // not to be pending is cancelled without asking libevent.
-  bool maybe_pending_ = false;
+  // Set by arm(), cleared by cancel() and when the timer fires: whether the
+  // event is pending (or due and about to run), known without asking libevent.
+  bool pending_ = false;
 };
 
 // A timer that is armed and cancelled far more often than it fires (a
