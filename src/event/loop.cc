@@ -1,5 +1,7 @@
 #include "event/loop.h"
 
+#include <algorithm>
+
 #include <event2/thread.h>
 
 #include <stdexcept>
@@ -66,15 +68,47 @@ void Timer::arm(Duration after) {
   // Created on first use: most per-RPC timers (retry, often the deadline) never fire.
   if (!ev_) ev_.reset(evtimer_new(base_, &Timer::onFire, this));
   clock_.arm(ev_.get(), after);
+  pending_ = true;
 }
 
 void Timer::cancel() {
-  if (ev_) clock_.disarm(ev_.get());
+  if (!pending_) return;
+  pending_ = false;
+  clock_.disarm(ev_.get());
 }
 
-bool Timer::armed() const { return ev_ && clock_.armed(ev_.get()); }
+// arm() sets the flag and cancel() and firing clear it, so it is the pending state.
+bool Timer::armed() const { return pending_; }
 
-void Timer::onFire(evutil_socket_t, short, void* arg) { static_cast<Timer*>(arg)->fn_(); }
+void Timer::onFire(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Timer*>(arg);
+  self->pending_ = false;  // a fired timer is no longer pending (fn_ may re-arm it)
+  self->fn_();
+}
+
+LazyTimer::LazyTimer(event_base* base, std::function<void()> fn, Clock& clock)
+    : clock_(clock), fn_(std::move(fn)), timer_(base, [this] { onWake(); }, clock) {}
+
+void LazyTimer::arm(Duration after) {
+  Clock::TimePoint due = clock_.now() + std::max(after, Duration::zero());
+  due_ = due;
+  if (scheduled_ && *scheduled_ <= due) return;  // the pending event wakes us in time
+  scheduled_ = due;
+  timer_.arm(after);
+}
+
+void LazyTimer::onWake() {
+  scheduled_.reset();
+  if (!due_) return;  // cancelled since it was armed
+  Clock::TimePoint now = clock_.now();
+  if (now < *due_) {
+    scheduled_ = due_;
+    timer_.arm(*due_ - now);
+    return;
+  }
+  due_.reset();
+  fn_();
+}
 
 Deferred::Deferred(event_base* base, std::function<void()> fn)
     : fn_(std::move(fn)), ev_(event_new(base, -1, 0, &Deferred::onFire, this)) {}

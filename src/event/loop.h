@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include <functional>
+#include <optional>
 #include <mutex>
 #include <vector>
 
@@ -66,6 +67,35 @@ class Timer {
   Clock& clock_;
   std::function<void()> fn_;
   EventPtr ev_;
+  // Set by arm(), cleared by cancel() and when the timer fires: whether the
+  // event is pending (or due and about to run), known without asking libevent.
+  bool pending_ = false;
+};
+
+// A timer that is armed and cancelled far more often than it fires (a
+// connection's request-headers or idle timeout, re-armed for every request):
+// arm() and cancel() only record when it is due; the libevent event is added
+// again only when the new due time is earlier than the one it already waits
+// for. When the event fires before the recorded due time (the timer was
+// cancelled and re-armed later meanwhile) it waits for the rest; when nothing
+// is due it stops. fn runs once the due time has passed, never early, and
+// at most one wake-up per timeout period is spent on arms that were cancelled.
+class LazyTimer {
+ public:
+  LazyTimer(event_base* base, std::function<void()> fn, Clock& clock = realClock());
+  LazyTimer(const LazyTimer&) = delete;
+  LazyTimer& operator=(const LazyTimer&) = delete;
+  void arm(Duration after);
+  void cancel() { due_.reset(); }
+  bool armed() const { return due_.has_value(); }
+
+ private:
+  void onWake();
+  Clock& clock_;
+  std::function<void()> fn_;
+  std::optional<Clock::TimePoint> due_;        // when fn runs; none: cancelled
+  std::optional<Clock::TimePoint> scheduled_;  // when the libevent event fires; none: not pending
+  Timer timer_;
 };
 
 // A deferred callback: schedule() makes fn run once on a later pass of the loop,

@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
+#include <memory>
 #include <string>
 
 #include "common/log.h"
+#include "http2/session_memory.h"
 
 namespace switchyard::http2 {
 namespace {
@@ -211,9 +214,9 @@ Connection::Connection(event_base* base, bufferevent* bev, Role role,
     // nghttp2 keeps up to max_concurrent_streams closed streams for RFC 7540
     // priorities; its own limit is unlimited here (see start()), so keep none.
     nghttp2_option_set_no_closed_streams(opt, 1);
-    nghttp2_session_server_new2(&s, callbacks(), this, opt);
+    nghttp2_session_server_new3(&s, callbacks(), this, opt, sessionMemory());
   } else {
-    nghttp2_session_client_new2(&s, callbacks(), this, opt);
+    nghttp2_session_client_new3(&s, callbacks(), this, opt, sessionMemory());
   }
   nghttp2_option_del(opt);
   session_.reset(s);
@@ -486,6 +489,10 @@ void Connection::writeDirect(evbuffer* out) {
     evbuffer_write(out, bufferevent_getfd(bev_.get()));
     evbuffer_freeze(out, 1);
   }
+  watchWritable(out);
+}
+
+void Connection::watchWritable(evbuffer* out) {
   bool pending = evbuffer_get_length(out) > 0;
   if (pending != write_enabled_) {
     write_enabled_ = pending;
@@ -497,12 +504,76 @@ void Connection::writeDirect(evbuffer* out) {
   }
 }
 
+// Frames nghttp2 produces for a plain socket whose output buffer is empty are
+// gathered here and written with one write(); only what the socket does not
+// take goes to the bufferevent's output (written when the socket drains).
+// One block per worker thread: it is empty again before flush() returns.
+namespace {
+constexpr size_t kStagingSize = kHighWater + 32 * 1024;
+}  // namespace
+
+Connection::Generated Connection::generateDirect(evbuffer* out) {
+  static thread_local std::unique_ptr<uint8_t[]> staging(new uint8_t[kStagingSize]);
+  uint8_t* block = staging.get();
+  size_t used = 0;
+  Generated result = Generated::Done;
+  for (;;) {
+    if (used >= kHighWater) {
+      result = Generated::More;
+      break;
+    }
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
+    if (n < 0) {
+      log::main().debug("nghttp2_session_mem_send: {}", nghttp2_strerror(static_cast<int>(n)));
+      return Generated::Failed;
+    }
+    if (n == 0) break;
+    size_t len = static_cast<size_t>(n);
+    if (used + len > kStagingSize) {
+      // A frame too large for the block (a big header block): keep the order
+      // by queuing what is staged and this frame, and write them from there.
+      evbuffer_add(out, block, used);
+      evbuffer_add(out, data, len);
+      return Generated::Queued;
+    }
+    std::memcpy(block + used, data, len);
+    used += len;
+  }
+  size_t written = 0;
+  while (written < used) {
+    ssize_t w = write(bufferevent_getfd(bev_.get()), block + written, used - written);
+    if (w > 0) {
+      written += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    // EAGAIN, or an error the bufferevent reports when it tries the rest.
+    break;
+  }
+  if (written < used) {
+    evbuffer_add(out, block + written, used - written);
+    return Generated::Queued;
+  }
+  return result;
+}
+
 bool Connection::flush() {
   evbuffer* out = bufferevent_get_output(bev_.get());
   for (int round = 0;; ++round) {
     bool more = false;  // stopped at the high-water mark with frames still to go
+    bool wrote = false;  // generateDirect() wrote everything it made
     if (!closing_after_write_ || nghttp2_session_want_write(session_.get())) {
-      for (;;) {
+      if (socket_io_ && got_connected_ && evbuffer_get_length(out) == 0) {
+        Generated g = generateDirect(out);
+        if (g == Generated::Failed) {
+          closeNow(CloseReason::IoError);
+          return false;
+        }
+        more = g == Generated::More;
+        wrote = g != Generated::Queued;
+      }
+      for (; !wrote;) {
         if (evbuffer_get_length(out) >= kHighWater) {
           more = true;
           break;
@@ -518,7 +589,11 @@ bool Connection::flush() {
         evbuffer_add(out, data, static_cast<size_t>(n));
       }
     }
-    writeDirect(out);
+    if (wrote) {
+      watchWritable(out);
+    } else {
+      writeDirect(out);
+    }
     // A direct write that emptied the buffer leaves no write event to call us
     // back: keep going, but yield to other connections after a few rounds.
     if (!more || !socket_io_ || evbuffer_get_length(out) > 0) break;

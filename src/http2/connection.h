@@ -159,6 +159,12 @@ class Connection {
   bool receive(const uint8_t* data, size_t len);
   void stopReading();
   void writeDirect(evbuffer* out);
+  // Turns the bufferevent's write event on while `out` holds bytes (socket_io_).
+  void watchWritable(evbuffer* out);
+  // socket_io_ with nothing queued: generates frames into a per-thread block
+  // and writes it to the socket at once (see connection.cc).
+  enum class Generated { Done, More, Queued, Failed };
+  Generated generateDirect(evbuffer* out);
   void onEvent(short what);
   // Returns false if the connection failed while flushing.
   bool flush();

@@ -84,7 +84,12 @@ WorkerStats::~WorkerStats() = default;
 
 RpcSeries* WorkerStats::rpc(std::string_view service, std::string_view method,
                             std::string_view cluster, std::string_view protocol) {
-  if (auto it = rpc_index_.find(RpcLabels{service, method, cluster, protocol}); it != rpc_index_.end()) {
+  const RpcLabels key{service, method, cluster, protocol};
+  // Consecutive RPCs mostly share a method: compare with the last series
+  // found before hashing four strings.
+  if (last_rpc_ != nullptr && key == last_rpc_->labels()) return last_rpc_;
+  if (auto it = rpc_index_.find(key); it != rpc_index_.end()) {
+    last_rpc_ = it->second;
     return it->second;
   }
   if (capped_rpc_series_ < max_rpc_series_) {

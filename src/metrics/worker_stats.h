@@ -366,6 +366,7 @@ class WorkerStats {
   // stored inside the series, which never move.
   std::unordered_map<RpcLabels, RpcSeries*, RpcLabelsHash> rpc_index_;
   size_t capped_rpc_series_ = 0;  // entries of rpc_index_ that count toward the cap
+  RpcSeries* last_rpc_ = nullptr;  // the series rpc() found last (never an overflow stand-in)
   std::unordered_map<std::string_view, ListenerSeries*> listener_index_;
   std::unordered_map<std::string_view, ClusterSeries*> cluster_index_;
   std::unordered_map<EndpointKey, EndpointSeries*, EndpointKeyHash> endpoint_index_;

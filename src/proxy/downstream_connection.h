@@ -84,13 +84,15 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   std::string peer_ip_;
   ListenerInfo listener_;
   std::unordered_map<int32_t, std::unique_ptr<Rpc>> rpcs_;
-  event::Timer idle_timer_;
+  // Lazy: armed whenever the last RPC ends and cancelled by the next one.
+  event::LazyTimer idle_timer_;
   event::Timer goaway_timer_;
   event::Timer handshake_timer_;  // TLS: closes a connection whose handshake stalls
   std::shared_ptr<const tls::PeerIdentity> peer_identity_;
   bool handshake_timed_out_ = false;
   // A request header block has begun and not finished (request_headers_timeout).
-  event::Timer headers_timer_;
+  // Lazy: armed and cancelled for every request.
+  event::LazyTimer headers_timer_;
   // Last frame sent or received per open stream, swept for stream_idle_timeout.
   struct StreamActivity {
     std::chrono::steady_clock::time_point last;

@@ -10,7 +10,7 @@ namespace switchyard::proxy {
 void RetryState::retain(const uint8_t* data, size_t len, uint64_t limit) {
   if (body_retained_) {
     if (sent_total_ + len <= limit) {
-      evbuffer_add(sent_.get(), data, len);
+      sent_.append(data, len);
     } else {
       body_retained_ = false;
       dropRetained();
@@ -19,14 +19,14 @@ void RetryState::retain(const uint8_t* data, size_t len, uint64_t limit) {
   sent_total_ += len;
 }
 
-size_t RetryState::replayInto(evbuffer* queue) {
-  size_t n = evbuffer_get_length(sent_.get());
-  evbuffer_prepend_buffer(queue, sent_.get());
+size_t RetryState::replayInto(ByteQueue& queue) {
+  size_t n = sent_.size();
+  queue.prependFrom(sent_);
   sent_total_ = 0;
   return n;
 }
 
-void RetryState::dropRetained() { evbuffer_drain(sent_.get(), evbuffer_get_length(sent_.get())); }
+void RetryState::dropRetained() { sent_.clear(); }
 
 void RetryState::joinCounters(ClusterCounters* counters) {
   counters_ = counters;

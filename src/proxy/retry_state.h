@@ -6,21 +6,18 @@
 // backoff with full jitter drawn from an injected random value). No I/O.
 #pragma once
 
-#include <event2/buffer.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
-#include "common/c_handle.h"
 #include "common/duration.h"
 #include "config/spec.h"
+#include "proxy/byte_queue.h"
 
 namespace switchyard::proxy {
 
 struct ClusterCounters;
-using EvbufferPtr = CHandle<evbuffer, evbuffer_free>;
 
 class RetryState {
  public:
@@ -42,7 +39,7 @@ class RetryState {
   // Every byte sent so far is kept, so the request can be replayed.
   bool bodyRetained() const { return body_retained_; }
   // Moves the kept bytes in front of `queue` for the next attempt; returns how many.
-  size_t replayInto(evbuffer* queue);
+  size_t replayInto(ByteQueue& queue);
   void dropRetained();
 
   // --- the retry budget (per worker and cluster): retries in flight may not
@@ -58,7 +55,7 @@ class RetryState {
 
   uint32_t attempts_ = 0;
   uint32_t transparent_retries_ = 0;
-  EvbufferPtr sent_{evbuffer_new()};
+  ByteQueue sent_;
   uint64_t sent_total_ = 0;
   bool body_retained_ = true;
   ClusterCounters* counters_ = nullptr;  // lives as long as the worker

@@ -1,7 +1,7 @@
 // event::Timer on a ManualClock: armed timers wait for advance(), fire on the
 // loop's next pass in due order, can be cancelled or re-armed, and a zero
 // delay runs on the next pass as with libevent's own timers. And the real
-// clock still drives libevent timers.
+// clock still drives libevent timers. LazyTimer: cheap arm/cancel, never early.
 #include "event/clock.h"
 
 #include <gtest/gtest.h>
@@ -94,6 +94,99 @@ TEST(RealClock, DrivesLibeventTimers) {
   for (int i = 0; i < 1000 && !fired; ++i) event_base_loop(base.get(), EVLOOP_ONCE);
   EXPECT_TRUE(fired);
   EXPECT_FALSE(t.armed());
+}
+
+}  // namespace
+}  // namespace switchyard::event
+
+namespace switchyard::event {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LazyTimerTest : public ::testing::Test {
+ protected:
+  void pass() { event_base_loop(base_.get(), EVLOOP_NONBLOCK); }
+
+  EventBasePtr base_{event_base_new()};
+  ManualClock clock_;
+  int fired_ = 0;
+};
+
+// Arming and cancelling leave the pending event alone; it fires at the first
+// due time, finds nothing due and stops.
+TEST_F(LazyTimerTest, CancelledArmsNeverRunAndCostOneWakeUp) {
+  LazyTimer t(base_.get(), [&] { ++fired_; }, clock_);
+  for (int i = 0; i < 100; ++i) {
+    t.arm(100ms);
+    EXPECT_TRUE(t.armed());
+    t.cancel();
+    EXPECT_FALSE(t.armed());
+  }
+  EXPECT_EQ(clock_.waitingTimers(), 1u);
+  clock_.advance(100ms);
+  pass();
+  EXPECT_EQ(fired_, 0);
+  EXPECT_EQ(clock_.waitingTimers(), 0u);
+}
+
+// Re-armed later than the pending event: the event wakes early and waits for
+// the rest, so fn runs at the last due time and not before.
+TEST_F(LazyTimerTest, ReArmedLaterRunsAtTheLaterTimeOnly) {
+  LazyTimer t(base_.get(), [&] { ++fired_; }, clock_);
+  t.arm(100ms);
+  clock_.advance(60ms);
+  t.cancel();
+  t.arm(100ms);  // due at 160 ms
+  clock_.advance(40ms);  // the first event (100 ms) wakes
+  pass();
+  EXPECT_EQ(fired_, 0);
+  EXPECT_TRUE(t.armed());
+  EXPECT_EQ(clock_.untilNextTimer(), Duration(60ms));
+  clock_.advance(59ms);
+  pass();
+  EXPECT_EQ(fired_, 0);
+  clock_.advance(1ms);
+  pass();
+  EXPECT_EQ(fired_, 1);
+  EXPECT_FALSE(t.armed());
+  clock_.advance(1s);
+  pass();
+  EXPECT_EQ(fired_, 1);  // once
+}
+
+// Re-armed earlier than the pending event: the event is moved forward.
+TEST_F(LazyTimerTest, ReArmedEarlierRunsAtTheEarlierTime) {
+  LazyTimer t(base_.get(), [&] { ++fired_; }, clock_);
+  t.arm(1s);
+  t.arm(10ms);
+  clock_.advance(10ms);
+  pass();
+  EXPECT_EQ(fired_, 1);
+  // fn may arm the timer again.
+  LazyTimer again(base_.get(), [&] { if (++fired_ < 4) again.arm(5ms); }, clock_);
+  again.arm(5ms);
+  for (int i = 0; i < 5; ++i) {
+    clock_.advance(5ms);
+    pass();
+  }
+  EXPECT_EQ(fired_, 4);
+}
+
+// Timer: a cancel after it fired, or before it was ever armed, is harmless.
+TEST_F(LazyTimerTest, PlainTimerCancelAfterFiring) {
+  Timer t(base_.get(), [&] { ++fired_; }, clock_);
+  t.cancel();
+  t.arm(10ms);
+  clock_.advance(10ms);
+  pass();
+  EXPECT_EQ(fired_, 1);
+  t.cancel();
+  t.arm(10ms);
+  EXPECT_TRUE(t.armed());
+  clock_.advance(10ms);
+  pass();
+  EXPECT_EQ(fired_, 2);
 }
 
 }  // namespace

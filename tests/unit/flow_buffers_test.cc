@@ -31,9 +31,9 @@ TEST(FlowBuffers, RequestBytesAreConsumedAsTheyAreTaken) {
 TEST(FlowBuffers, ReplayedBytesOpenNoWindow) {
   FlowBuffers f;
   f.addRequest(bytes("new"), 3);
-  EvbufferPtr sent(evbuffer_new());
-  evbuffer_add(sent.get(), "old", 3);
-  evbuffer_prepend_buffer(f.requestQueue(), sent.get());
+  ByteQueue sent;
+  sent.append(bytes("old"), 3);
+  f.requestQueue().prependFrom(sent);
   f.requeued(3);
   uint8_t buf[4];
   size_t consume = 99;

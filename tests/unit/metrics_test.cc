@@ -65,6 +65,22 @@ TEST(MetricsTest, ProtocolLabelOnlyForNonNativeCalls) {
   EXPECT_FALSE(contains(text, R"(protocol="grpc")"));
 }
 
+// The last series found is remembered; every label set still gets its own.
+TEST(MetricsTest, RepeatedLookupsReturnTheirOwnSeries) {
+  Metrics m;
+  WorkerStats& w = m.addWorker();
+  RpcSeries* a = w.rpc("pkg.Greeter", "A", "greeter");
+  RpcSeries* b = w.rpc("pkg.Greeter", "B", "greeter");
+  ASSERT_NE(a, b);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(w.rpc("pkg.Greeter", "A", "greeter"), a);
+    EXPECT_EQ(w.rpc("pkg.Greeter", "A", "greeter"), a);
+    EXPECT_EQ(w.rpc("pkg.Greeter", "B", "greeter"), b);
+    EXPECT_NE(w.rpc("pkg.Greeter", "B", "other"), b);
+    EXPECT_NE(w.rpc("pkg.Greeter", "B", "greeter", "grpc-web"), b);
+  }
+}
+
 // Counts recorded on two workers' shards are summed into one series.
 TEST(MetricsTest, CountsMergeAcrossShards) {
   Metrics m;

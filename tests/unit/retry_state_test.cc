@@ -13,9 +13,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string drain(evbuffer* b) {
-  std::string s(evbuffer_get_length(b), '\0');
-  evbuffer_remove(b, s.data(), s.size());
+std::string drain(ByteQueue& q) {
+  std::string s(q.size(), '\0');
+  q.take(reinterpret_cast<uint8_t*>(s.data()), s.size());
   return s;
 }
 
@@ -26,10 +26,10 @@ TEST(RetryState, ReplaysRetainedBytesBeforeQueuedOnes) {
   RetryState r;
   r.retain(bytes("abc"), 3, 10);
   r.retain(bytes("de"), 2, 10);
-  EvbufferPtr queue(evbuffer_new());
-  evbuffer_add(queue.get(), "fg", 2);
-  EXPECT_EQ(r.replayInto(queue.get()), 5u);
-  EXPECT_EQ(drain(queue.get()), "abcdefg");
+  ByteQueue queue;
+  queue.append(bytes("fg"), 2);
+  EXPECT_EQ(r.replayInto(queue), 5u);
+  EXPECT_EQ(drain(queue), "abcdefg");
   EXPECT_TRUE(r.bodyRetained());
 }
 
@@ -39,8 +39,8 @@ TEST(RetryState, StopsRetainingPastTheLimit) {
   r.retain(bytes("abcd"), 4, 6);
   r.retain(bytes("efg"), 3, 6);
   EXPECT_FALSE(r.bodyRetained());
-  EvbufferPtr queue(evbuffer_new());
-  EXPECT_EQ(r.replayInto(queue.get()), 0u);
+  ByteQueue queue;
+  EXPECT_EQ(r.replayInto(queue), 0u);
   r.retain(bytes("h"), 1, 6);
   EXPECT_FALSE(r.bodyRetained());
 }
