@@ -57,6 +57,8 @@ class ProcessGuard {
   const std::filesystem::path& stdoutPath() const { return stdout_path_; }
   const std::filesystem::path& stderrPath() const { return stderr_path_; }
   std::string describe() const;  // command line, for messages
+  // Reaping a child whose stderr holds a ThreadSanitizer report fails the
+  // running test with that report (see SanitizerReport in harness.cc).
 
  private:
   void reap(int status);
