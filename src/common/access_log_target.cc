@@ -11,13 +11,24 @@
 namespace switchyard::log {
 namespace {
 
+// A copy of fd, close-on-exec. dup() rather than fcntl(F_DUPFD_CLOEXEC):
+// ThreadSanitizer does not see a descriptor made by fcntl, so the number kept
+// the history of the socket another thread closed before, and closing the
+// copy was reported as a race with it. The daemon never forks or execs, so
+// setting FD_CLOEXEC a moment later leaks nothing.
+int dupCloexec(int fd) {
+  int copy = ::dup(fd);
+  if (copy >= 0) ::fcntl(copy, F_SETFD, FD_CLOEXEC);
+  return copy;
+}
+
 // A fresh descriptor for the target, close-on-exec.
 int openTarget(const std::string& target, std::string* error) {
   int fd = -1;
   if (target == "stdout") {
-    fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    fd = dupCloexec(STDOUT_FILENO);
   } else if (target == "stderr") {
-    fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    fd = dupCloexec(STDERR_FILENO);
   } else {
     fd = ::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   }

@@ -73,9 +73,24 @@ ProcessGuard::ProcessGuard(std::vector<std::string> argv, fs::path stdout_path, 
 
 ProcessGuard::~ProcessGuard() { stop(); }
 
+// The child's stderr from the first ThreadSanitizer line on (a data race,
+// a lock-order inversion, a crash under TSan), "" if there is none. The
+// daemon and the test backends keep running after a report, so a race is
+// caught here, when the child is reaped, rather than by its exit status.
+namespace {
+std::string SanitizerReport(const std::string& err) {
+  auto pos = err.find("ThreadSanitizer");
+  if (pos == std::string::npos) return "";
+  auto line = err.rfind('\n', pos);
+  return err.substr(line == std::string::npos ? 0 : line + 1, 12000);
+}
+}  // namespace
+
 void ProcessGuard::reap(int status) {
   exited_ = true;
   status_ = status;
+  std::string report = SanitizerReport(err());
+  if (!report.empty()) ADD_FAILURE() << describe() << "\nwrote a sanitizer report:\n" << report;
 }
 
 bool ProcessGuard::running() {
