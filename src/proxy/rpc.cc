@@ -237,15 +237,15 @@ void Rpc::pumpLocal() {
     flow_.addResponse(bytes, step.response.size());
   }
   if (step.end) {
+    // The local call ended with its own status (OK or not): like a gRPC
+    // server, its answers made before the status are whole messages and are
+    // delivered first; the status follows as trailers.
     payClient(local_->release());
-    if (step.end->code != StatusCode::Ok) {
-      finishLocal(step.end->code, std::move(step.end->message));
-      return;
-    }
     phase_ = Phase::Responded;
-    status_ = StatusCode::Ok;
+    status_ = step.end->code;
+    if (step.end->code != StatusCode::Ok) local_message_ = step.end->message;
     deadline_timer_.cancel();
-    local_trailers_ = grpc::trailersFields(StatusCode::Ok, "");
+    local_trailers_ = grpc::trailersFields(step.end->code, step.end->message);
     response_ = ResponseState::TrailersReady;
   }
   resumeDownstream();

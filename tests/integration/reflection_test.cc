@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "harness.h"
+#include "raw_h2.h"
 
 namespace sytest {
 namespace {
@@ -223,6 +224,31 @@ TEST_F(ReflectionTest, MalformedAndOversizedRequestsEndOnlyTheirStream) {
       << oversized;
 
   EXPECT_EQ(Client(public_, "v1", {"list"}), std::string(kMergedList) + "\n");
+}
+
+// The answers a reflection call made before a bad request are delivered
+// before its error status, even when the bad request arrives in the same read
+// as the good ones, before any answer could be written: one request body
+// with two list_services requests and then bytes that are no message.
+TEST_F(ReflectionTest, AnswersBeforeAnErrorReachTheClientBeforeItsStatus) {
+  Backend& a = StartBackend("a");
+  ASSERT_NO_FATAL_FAILURE(Start(Yaml(a.address, a.address)));
+  const std::string list("\x3a\x00", 2);
+  H2Result r = H2Request(public_, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                         {{"content-type", "application/grpc"}, {"te", "trailers"}},
+                         GrpcFrame(list) + GrpcFrame(list) + GrpcFrame("\xff\xff\xff\xff"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.blocks.size(), 2u) << "response headers, then trailers";
+  EXPECT_EQ(r.Field(1, "grpc-status"), "3");
+  EXPECT_EQ(r.Field(1, "grpc-message"), "malformed ServerReflectionRequest message");
+  size_t answers = 0;
+  for (size_t at = 0; at + 5 <= r.body.size(); ++answers) {
+    at += 5 + (static_cast<size_t>(static_cast<uint8_t>(r.body[at + 1])) << 24 |
+               static_cast<size_t>(static_cast<uint8_t>(r.body[at + 2])) << 16 |
+               static_cast<size_t>(static_cast<uint8_t>(r.body[at + 3])) << 8 |
+               static_cast<size_t>(static_cast<uint8_t>(r.body[at + 4])));
+  }
+  EXPECT_EQ(answers, 2u) << r.body.size() << " bytes of answers";
 }
 
 class DescriptorSetCheckTest : public ::testing::Test {
