@@ -57,11 +57,14 @@ class DeadlineTest : public ProxyTest {
 // DEADLINE_EXCEEDED on time, and the backend's handler is cancelled.
 TEST_F(DeadlineTest, ClientDeadlineExceededAgainstSlowBackend) {
   StartWithRouteTimeouts("", "");
-  TimedCall c = SlowUnary(300ms, 5000);
+  // Sanitizer builds stretch the times, so the call still reaches the
+  // backend before its deadline passes.
+  const auto deadline = std::chrono::milliseconds(static_cast<int>(300 * kSanitizerSlack));
+  TimedCall c = SlowUnary(deadline, 5000 * static_cast<int>(kSanitizerSlack));
   EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << c.status.error_message();
-  // Generous bound (sanitizer builds, loaded CI): ended by the 300 ms
-  // deadline, not by the backend's answer after 5 s.
-  EXPECT_LT(c.ms, 2500) << "DEADLINE_EXCEEDED did not end the call at the deadline";
+  // Generous bound (loaded CI): ended by the deadline, not by the backend's
+  // answer after 5 s.
+  EXPECT_LT(c.ms, 2500 * kSanitizerSlack) << "DEADLINE_EXCEEDED did not end the call at the deadline";
   EXPECT_TRUE(BackendSawCancellation()) << "backend handler was not cancelled; stats: "
                                         << backend_->Stats().ShortDebugString();
 }
@@ -123,7 +126,8 @@ TEST_F(DeadlineTest, DeadlineEndsServerStreamMidway) {
   StartWithRouteTimeouts("", "");
   auto stub = EchoStub();
   grpc::ClientContext ctx;
-  ctx.set_deadline(In(500ms));
+  // Stretched in sanitizer builds: some messages arrive before the deadline.
+  ctx.set_deadline(In(std::chrono::milliseconds(static_cast<int>(500 * kSanitizerSlack))));
   EchoRequest req;
   req.set_count(1000);
   req.set_interval_ms(20);
