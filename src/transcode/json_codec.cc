@@ -212,14 +212,31 @@ std::string errorJson(grpc::StatusCode code, std::string_view message) {
 
 std::string JsonStreamWriter::message(std::string_view json) {
   std::string out;
+  out.reserve(json.size() + 1);
   if (format_ == Format::Array) {
-    if (!first_) out += ",";
+    out += first_ ? '[' : ',';
     out += json;
   } else {
     out += json;
-    out += "\n";
+    out += '\n';
   }
   first_ = false;
+  return out;
+}
+
+std::string JsonStreamWriter::end() const {
+  if (format_ == Format::Ndjson) return std::string();
+  return first_ ? "[]" : "]";
+}
+
+std::string JsonStreamWriter::error(std::string_view error_json) const {
+  std::string element = "{\"error\":";
+  element += error_json;
+  element += '}';
+  if (format_ == Format::Ndjson) return element + '\n';
+  std::string out(1, first_ ? '[' : ',');
+  out += element;
+  out += ']';
   return out;
 }
 

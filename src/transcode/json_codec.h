@@ -60,15 +60,23 @@ int httpStatusFor(grpc::StatusCode code);
 // {"code": <n>, "message": "...", "details": []}, in google.rpc.Status field order.
 std::string errorJson(grpc::StatusCode code, std::string_view message);
 
-// Server streaming as one HTTP body: a JSON array, or one JSON value per line.
+// Server streaming as one HTTP body, written as the messages arrive: a JSON
+// array ("[" with the first element, "," between, "]" at the end; "[]" when
+// there was none), or one JSON value per line (ndjson). A failure after
+// messages went out is the last element (or line): {"error": <errorJson>},
+// as grpc-gateway reports an error in the middle of a stream.
 class JsonStreamWriter {
  public:
   enum class Format { Array, Ndjson };
   explicit JsonStreamWriter(Format f) : format_(f) {}
-  // Text to send before, between/with and after the messages.
-  std::string begin() const { return format_ == Format::Array ? "[" : ""; }
+  // The text that carries one message's JSON (with what comes before it).
   std::string message(std::string_view json);
-  std::string end() const { return format_ == Format::Array ? "]" : ""; }
+  // The text that ends a stream that finished OK.
+  std::string end() const;
+  // The text that ends a stream that failed with `error_json`.
+  std::string error(std::string_view error_json) const;
+  // Whether any message was written.
+  bool started() const { return !first_; }
 
  private:
   Format format_;

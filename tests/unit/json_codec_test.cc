@@ -145,19 +145,32 @@ TEST(JsonStatus, GoogleRpcCodeToHttpAndErrorBody) {
 
 TEST(JsonStream, ArrayAndNdjson) {
   JsonStreamWriter a(JsonStreamWriter::Format::Array);
-  std::string array = a.begin();
-  array += a.message("1");
-  array += a.message("2");
-  array += a.end();
-  EXPECT_EQ(array, "[1,2]");
+  EXPECT_FALSE(a.started());
+  EXPECT_EQ(a.message("1"), "[1");
+  EXPECT_TRUE(a.started());
+  EXPECT_EQ(a.message("2"), ",2");
+  EXPECT_EQ(a.end(), "]");
   JsonStreamWriter n(JsonStreamWriter::Format::Ndjson);
-  std::string lines = n.begin();
-  lines += n.message("{}");
+  std::string lines = n.message("{}");
   lines += n.message("{}");
   lines += n.end();
   EXPECT_EQ(lines, "{}\n{}\n");
   JsonStreamWriter empty(JsonStreamWriter::Format::Array);
-  EXPECT_EQ(empty.begin() + empty.end(), "[]");
+  EXPECT_EQ(empty.end(), "[]");
+  JsonStreamWriter none(JsonStreamWriter::Format::Ndjson);
+  EXPECT_EQ(none.end(), "");
+}
+
+TEST(JsonStream, ErrorAfterMessagesIsTheLastElement) {
+  std::string err = errorJson(grpc::StatusCode::Unavailable, "gone");
+  JsonStreamWriter a(JsonStreamWriter::Format::Array);
+  std::string array = a.message("{\"n\":1}");
+  array += a.error(err);
+  EXPECT_EQ(array, "[{\"n\":1},{\"error\":" + err + "}]");
+  JsonStreamWriter n(JsonStreamWriter::Format::Ndjson);
+  std::string lines = n.message("{\"n\":1}");
+  lines += n.error(err);
+  EXPECT_EQ(lines, "{\"n\":1}\n{\"error\":" + err + "}\n");
 }
 
 }  // namespace
