@@ -143,6 +143,42 @@ TEST(JsonStatus, GoogleRpcCodeToHttpAndErrorBody) {
   EXPECT_NE(body.find(R"("details":[])"), std::string::npos) << body;
 }
 
+TEST_F(JsonCodecTest, TypeCacheHoldsTheTypesItWasGivenAndAsksThePoolForOthers) {
+  TypeCache cache(catalog_->pool());
+  const pb::Descriptor* list = catalog_->pool().FindMessageTypeByName("switchyard.test.rest.ListBooksResponse");
+  ASSERT_NE(list, nullptr);
+  cache.add(list);
+  pb::Type type;
+  ASSERT_TRUE(cache.ResolveMessageType(TypeCache::urlOf(list), &type).ok());
+  EXPECT_EQ(type.name(), "switchyard.test.rest.ListBooksResponse");
+  // Book, reached through the repeated field, resolves to the same Type as the pool makes.
+  pb::Type book;
+  ASSERT_TRUE(cache.ResolveMessageType("type.googleapis.com/switchyard.test.rest.Book", &book).ok());
+  EXPECT_EQ(book.fields_size(), 3);
+  // Not added: still resolved, through the pool.
+  pb::Type other;
+  ASSERT_TRUE(cache.ResolveMessageType("type.googleapis.com/switchyard.test.rest.GetBookRequest", &other).ok());
+  EXPECT_EQ(other.name(), "switchyard.test.rest.GetBookRequest");
+  EXPECT_FALSE(cache.ResolveMessageType("type.googleapis.com/no.Such", &other).ok());
+}
+
+TEST_F(JsonCodecTest, PreparedAndUnpreparedCodecsAgree) {
+  JsonCodec prepared(catalog_);
+  for (const auto& b : table_.bindings()) prepared.prepare(b);
+  auto m = table_.match("GET", "/v1/shelves/s1/books");
+  ASSERT_TRUE(m);
+  std::string binary = FromJson("switchyard.test.rest.ListBooksResponse",
+                                R"({"books":[{"name":"a","pages":1},{"name":"b"}]})");
+  auto a = prepared.responseJson(*m->binding, binary);
+  auto b = codec_->responseJson(*m->binding, binary);
+  ASSERT_TRUE(a.ok()) << a.error();
+  ASSERT_TRUE(b.ok()) << b.error();
+  EXPECT_EQ(*a, *b);
+  auto req = prepared.requestMessage(*m->binding, m->fields, "page_size=5", "", UnknownFields::Reject);
+  ASSERT_TRUE(req.ok()) << req.error();
+  EXPECT_EQ(ToJson(m->binding->method->input_type(), *req), R"({"shelf":"s1","pageSize":5})");
+}
+
 TEST(JsonStream, ArrayAndNdjson) {
   JsonStreamWriter a(JsonStreamWriter::Format::Array);
   EXPECT_FALSE(a.started());
