@@ -6,6 +6,9 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <csignal>
+#include <thread>
+
 #include "grpc_web_support.h"
 #include "ops_support.h"
 
@@ -229,6 +232,52 @@ TEST_F(JsonTranscodingTest, ServerStreamSendsEachElementAsItArrives) {
   // The client leaves: the backend's call is cancelled.
   curl.stop();
   EXPECT_TRUE(WaitUntil([&] { return backends_[0]->Stats().cancellations() >= 1; }, 10000ms, 20ms));
+}
+
+// 2,000 messages of 64 KiB (about 170 MiB of JSON) to a client that stops
+// reading after the first element: the client's window holds the backend
+// back (its call cannot finish) and the proxy does not buffer the stream;
+// once the client reads again the whole array arrives.
+TEST_F(JsonTranscodingTest, ServerStreamFollowsTheClientsPace) {
+  constexpr int kMessages = 2000;
+  constexpr long kMaxGrowthKb = 64 * 1024;
+  const long baseline = ReadRssKb(proxy_pid());
+  ASSERT_GT(baseline, 0);
+  auto body = dir() / "slow-body";
+  ProcessGuard curl({"curl", "-sS", "-N", "--http2-prior-knowledge", "--max-time", "120", "-o", body.string(),
+                     "http://" + proxy_address() + "/v1/stream/" + std::to_string(kMessages) +
+                         "?response_size=65536"},
+                    dir() / "slow-curl.out", dir() / "slow-curl.err");
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(body) && std::filesystem::file_size(body) > 0; },
+                        10000ms, 5ms))
+      << curl.err();
+  curl.signal(SIGSTOP);
+  // Paused: the backend would send all of it at once if nothing held it back.
+  long peak_paused = baseline;
+  bool finished = false;
+  auto pause_until = Clock::now() + 3s;
+  for (int i = 0; i < 1000 && Clock::now() < pause_until && !finished; ++i) {
+    peak_paused = std::max(peak_paused, ReadRssKb(proxy_pid()));
+    finished = backends_[0]->Stats().active() == 0;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_FALSE(finished) << "the backend finished a 128 MiB stream the client was not reading";
+  EXPECT_LT(peak_paused - baseline, kMaxGrowthKb)
+      << "proxy RSS grew from " << baseline << " KiB to " << peak_paused << " KiB while the client was paused";
+  curl.signal(SIGCONT);
+  auto exit_code = curl.waitExit(120000ms);
+  ASSERT_TRUE(exit_code) << "curl did not finish";
+  EXPECT_EQ(*exit_code, 0) << curl.err();
+  std::string all = ReadFile(body);
+  EXPECT_EQ(all.rfind("[{", 0), 0u);
+  EXPECT_EQ(all.size() > 2 ? all.substr(all.size() - 2) : all, "}]");
+  size_t elements = 0;
+  for (size_t at = all.find("\"backend\":\"backend-a\""); at != std::string::npos;
+       at = all.find("\"backend\":\"backend-a\"", at + 1)) {
+    ++elements;
+  }
+  EXPECT_EQ(elements, static_cast<size_t>(kMessages));
+  EXPECT_EQ(all.find("\"error\""), std::string::npos);
 }
 
 TEST_F(JsonTranscodingTest, ServerStreamFailureAfterMessagesIsTheLastElement) {
