@@ -293,6 +293,21 @@ TEST_F(JsonTranscodingTest, ServerStreamFailureAfterMessagesIsTheLastElement) {
   EXPECT_TRUE(Field(error, "details").has_list_value()) << a.body;
 }
 
+TEST_F(JsonTranscodingTest, DeadlineAfterMessagesIsTheLastElement) {
+  // One message at once, the next after ten minutes: the proxy's deadline
+  // (grpc-timeout, stretched in sanitizer builds) ends the stream in between.
+  std::string timeout = std::to_string(static_cast<int>(1000 * kSanitizerSlack)) + "m";
+  JsonAnswer a = Call("GET", "/v1/stream/2?interval_ms=600000", "", {"grpc-timeout: " + timeout});
+  ASSERT_EQ(a.http_status, 200) << a.body << a.curl_err;
+  ASSERT_TRUE(a.parsed) << a.body;
+  auto items = Elements(a);
+  ASSERT_EQ(items.size(), 2u) << a.body;
+  EXPECT_EQ(Field(items[0], "backend").string_value(), "backend-a");
+  EXPECT_EQ(Field(Field(items[1], "error"), "code").number_value(), 4) << a.body;  // DEADLINE_EXCEEDED
+  EXPECT_TRUE(WaitUntil([&] { return backends_[0]->Stats().cancellations() >= 1; }, 10000ms, 20ms))
+      << "the backend's call is cancelled";
+}
+
 TEST_F(JsonTranscodingTest, ServerStreamFailureBeforeMessagesIsTheHttpStatus) {
   JsonAnswer a = Call("GET", "/v1/stream/0?fail_code=5&fail_message=no%20stream", "", {});
   EXPECT_EQ(a.http_status, 404) << a.body << a.curl_err;
