@@ -298,7 +298,8 @@ def main():
 
     # The edge policy steps on sy-1: each callgrind variant against the plain one.
     policy_cgs = [(c, cell(c, "sy-1")) for c in
-                  ("callgrind", "callgrind-ratelimit", "callgrind-jwtrl", "callgrind-jwtrl-nocache")]
+                  ("callgrind", "callgrind-ratelimit", "callgrind-jwtrl", "callgrind-jwtrl-nocache",
+                   "callgrind-json")]
     policy_cgs = [(c, cg) for c, cg in policy_cgs if cg]
     if len(policy_cgs) > 1 or (policy_cgs and policy_cgs[0][0] != "callgrind"):
         w("## Instructions per RPC with edge policy (callgrind, sy-1)")

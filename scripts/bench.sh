@@ -36,6 +36,8 @@
 #   callgrind-jwtrl  callgrind on sy-1 with the jwtrl16 route, once with the
 #             verified-token cache (default) and once with token_cache_size: 0,
 #             so every RPC checks the signature (not in the default list)
+#   callgrind-json  callgrind on sy-1 with the h2load-json16 route: instructions
+#             per JSON-transcoded unary RPC, driven by h2load (not in the default list)
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
 #             with access_log: off (sy-1) and with the default text access log
 #             written to a file (sy-1-log)
@@ -567,12 +569,13 @@ measure() {  # measure CASE TARGET REP
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
 callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [AUTH]
-  local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=()
-  sy_edge=0  # the callgrind cases measure native gRPC
+  local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=() json=0
+  sy_edge=0  # the callgrind cases measure native gRPC, but for callgrind-json
   ((rate_limit)) && cg_case=callgrind-ratelimit
   case $auth in
     jwt) cg_case=callgrind-jwtrl ;;
     jwt-nocache) cg_case=callgrind-jwtrl-nocache ;;
+    json) cg_case=callgrind-json json=1 auth=none sy_edge=1; edge_descriptor ;;
   esac
   [ "$auth" != none ] && meta=(--metadata "authorization=Bearer $jwt_token")
   if ! command -v valgrind >/dev/null; then
@@ -585,8 +588,18 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [
   local vg_pid=$tgt_pid before after rc=0 result f ir=0
   callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
   before=$(backend_counts)
-  timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" --mode unary --conns 1 --streams 8 --size 16 \
-    --duration 3 --warmup 0.5 "${meta[@]}" >"$work/load.out" 2>"$work/load.err" || rc=$?
+  if ((json)); then
+    # The h2load-json16 request, a fixed number of times; "RESULT ok=N" like the load tool's.
+    local frame=$work/callgrind-json.req ok=0
+    printf '{"data":"eHh4eHh4eHh4eHh4eHh4eA=="}' >"$frame"
+    timeout 180 h2load -n 3000 -c 1 -m 8 -t 1 -d "$frame" -H 'content-type: application/json' \
+      "http://127.0.0.1:$tgt_port/v1/bench/unary" >"$work/load.err" 2>&1 || rc=$?
+    ok=$(awk '/^status codes:/ { print $3 + 0; exit }' "$work/load.err")
+    echo "RESULT ok=${ok:-0}" >"$work/load.out"
+  else
+    timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" --mode unary --conns 1 --streams 8 --size 16 \
+      --duration 3 --warmup 0.5 "${meta[@]}" >"$work/load.out" 2>"$work/load.err" || rc=$?
+  fi
   after=$(backend_counts)
   # Dump the counters of the instrumented stretch before stopping the daemon.
   callgrind_control -d "$vg_pid" >/dev/null 2>&1 || true
@@ -641,6 +654,12 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-ratelimit ]; then
     for t in "${target_list[@]}"; do
       if [ "$t" = sy-1 ]; then callgrind_run "$t" 1; fi
+    done
+    continue
+  fi
+  if [ "$c" = callgrind-json ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 json; fi
     done
     continue
   fi

@@ -33,6 +33,9 @@ class MessageReader {
   bool partial() const { return header_pos_ > 0 || have_body_; }
   // A complete message is waiting to be taken.
   bool ready() const { return !ready_.empty(); }
+  // How many more bytes complete the prefix or message being read (5 between
+  // messages): a caller that feeds at most this much holds at most one message.
+  size_t wanted() const { return have_body_ ? body_len_ - body_.size() : 5 - header_pos_; }
 
  private:
   size_t max_message_;

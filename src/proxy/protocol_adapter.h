@@ -6,8 +6,10 @@
 // carries the trailers as the last message of the response body; JSON
 // transcoding (RestProtocol, rest_protocol.h) converts whole messages: the
 // request body is taken whole and becomes one gRPC message before any attempt,
-// and the response is rendered once the status is known. The Rpc consults
-// the adapter at each point where the protocols differ, nowhere else.
+// and the response headers wait until the status is known (a unary response,
+// rendered whole) or the first message of a server stream is converted (the
+// stream then flows message by message). The Rpc consults the adapter at each
+// point where the protocols differ, nowhere else.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +59,14 @@ class ProtocolAdapter {
   virtual Result<std::string> finishRequest() { return std::string(); }
   // The HTTP status the response carries (for the access log).
   virtual int httpStatus() const { return 200; }
+  // Whole-message conversion of a server stream: the response headers wait,
+  // as for a whole response, until this says the first message is ready to
+  // go (or the status is known); from then on the body flows through
+  // readResponse and endBody like gRPC-Web's, under the client's window.
+  virtual bool responseStarted() const { return false; }
+  // Whole-message conversion: the backend's response headers, kept for the
+  // headers addLocalResponseHeaders makes later (its metadata).
+  virtual void keepResponseHeaders(const http2::HeaderList& backend) { (void)backend; }
 
   // --- request (client -> backend)
   // The value a client request field is forwarded with upstream; nullopt drops it.

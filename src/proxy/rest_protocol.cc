@@ -34,14 +34,17 @@ RestProtocol::RestProtocol(const transcode::TranscodingTable& table,
       query_(query),
       max_request_(match_.options->max_request_body_bytes),
       max_response_(match_.options->max_response_body_bytes),
-      reader_(static_cast<size_t>(match_.options->max_response_body_bytes)) {
-  if (match_.binding->method->server_streaming() &&
-      match_.options->stream_format == JsonTranscodingSpec::StreamFormat::Ndjson) {
+      reader_(static_cast<size_t>(match_.options->max_response_body_bytes)),
+      writer_(match_.options->stream_format == JsonTranscodingSpec::StreamFormat::Ndjson
+                  ? transcode::JsonStreamWriter::Format::Ndjson
+                  : transcode::JsonStreamWriter::Format::Array) {
+  if (streaming() && match_.options->stream_format == JsonTranscodingSpec::StreamFormat::Ndjson) {
     content_type_ = "application/x-ndjson";
   }
 }
 
-RestProtocol::RestProtocol(StatusCode code, std::string message, int http_status) : reader_(0) {
+RestProtocol::RestProtocol(StatusCode code, std::string message, int http_status)
+    : reader_(0), writer_(transcode::JsonStreamWriter::Format::Array) {
   fail(code, std::move(message), http_status, false);
 }
 
@@ -127,26 +130,23 @@ size_t RestProtocol::clientBytesFor(size_t forwarded) {
 // ----------------------------------------------------------------- response
 
 size_t RestProtocol::readResponse(FlowBuffers& flow, uint8_t* buf, size_t len, size_t* written) {
-  (void)buf;
-  (void)len;
   *written = 0;
+  if (!streaming()) return readWhole(flow);
+  return readStream(flow, buf, len, written);
+}
+
+size_t RestProtocol::readWhole(FlowBuffers& flow) {
   size_t pending = flow.responsePending();
   if (pending == 0) return 0;
   raw_.resize(pending);
   size_t taken = flow.takeResponse(reinterpret_cast<uint8_t*>(raw_.data()), pending);
   if (failure_ || table_ == nullptr) return taken;
   if (!reader_.feed(reinterpret_cast<const uint8_t*>(raw_.data()), taken)) {
-    bool too_large = reader_.error() == grpc::MessageReader::Error::TooLarge;
-    fail(StatusCode::Internal,
-         too_large ? "response exceeds json_transcoding.max_response_body_bytes (" +
-                         std::to_string(max_response_) + " bytes)"
-                   : std::string("the backend's response message is compressed"),
-         500, too_large);
+    failReader();
     return taken;
   }
-  bool array = match_.options->stream_format == JsonTranscodingSpec::StreamFormat::Array;
   while (auto message = reader_.next()) {
-    if (message_count_ > 0 && !match_.binding->method->server_streaming()) {
+    if (message_count_ > 0) {
       fail(StatusCode::Internal, "the backend sent more than one message for a unary method", 500,
            false);
       return taken;
@@ -156,15 +156,9 @@ size_t RestProtocol::readResponse(FlowBuffers& flow, uint8_t* buf, size_t len, s
       fail(StatusCode::Internal, "cannot convert the response to JSON: " + json.error(), 500, false);
       return taken;
     }
-    if (match_.binding->method->server_streaming()) {
-      if (array && message_count_ > 0) messages_ += ',';
-      messages_ += *json;
-      if (!array) messages_ += '\n';
-    } else {
-      messages_ = std::move(*json);
-    }
+    message_ = std::move(*json);
     ++message_count_;
-    if (messages_.size() > max_response_) {
+    if (message_.size() > max_response_) {
       fail(StatusCode::Internal,
            "response exceeds json_transcoding.max_response_body_bytes (" +
                std::to_string(max_response_) + " bytes)",
@@ -175,30 +169,114 @@ size_t RestProtocol::readResponse(FlowBuffers& flow, uint8_t* buf, size_t len, s
   return taken;
 }
 
+size_t RestProtocol::readStream(FlowBuffers& flow, uint8_t* buf, size_t len, size_t* written) {
+  size_t taken = 0;
+  while (true) {
+    size_t n = std::min(len - *written, staged_.size() - staged_sent_);
+    if (n > 0) {
+      std::copy_n(staged_.data() + staged_sent_, n, buf + *written);
+      staged_sent_ += n;
+      *written += n;
+    }
+    // The client's window is full: nothing more is taken from the backend.
+    if (staged_sent_ < staged_.size()) break;
+    staged_.clear();
+    staged_sent_ = 0;
+    if (failure_) break;
+    // Before the headers (no buffer) the first message decides them.
+    if (buf == nullptr && writer_.started()) break;
+    taken += pullMessage(flow);
+    auto message = failure_ ? std::nullopt : reader_.next();
+    if (!message) break;
+    auto json = table_->codec().responseJson(*match_.binding, *message);
+    if (!json.ok()) {
+      fail(StatusCode::Internal, "cannot convert the response to JSON: " + json.error(), 500, false);
+      break;
+    }
+    if (json->size() > max_response_) {
+      fail(StatusCode::Internal,
+           "a stream message exceeds json_transcoding.max_response_body_bytes (" +
+               std::to_string(max_response_) + " bytes)",
+           500, true);
+      break;
+    }
+    staged_ = writer_.message(*json);
+    ++message_count_;
+  }
+  return taken;
+}
+
+size_t RestProtocol::pullMessage(FlowBuffers& flow) {
+  size_t taken = 0;
+  while (!reader_.ready() && flow.responsePending() > 0) {
+    size_t want = std::min(flow.responsePending(), reader_.wanted());
+    raw_.resize(want);
+    size_t got = flow.takeResponse(reinterpret_cast<uint8_t*>(raw_.data()), want);
+    taken += got;
+    if (!reader_.feed(reinterpret_cast<const uint8_t*>(raw_.data()), got)) {
+      failReader();
+      break;
+    }
+  }
+  return taken;
+}
+
+void RestProtocol::failReader() {
+  bool too_large = reader_.error() == grpc::MessageReader::Error::TooLarge;
+  fail(StatusCode::Internal,
+       too_large ? "response exceeds json_transcoding.max_response_body_bytes (" +
+                       std::to_string(max_response_) + " bytes)"
+                 : std::string("the backend's response message is compressed"),
+       500, too_large);
+}
+
+void RestProtocol::keepResponseHeaders(const http2::HeaderList& backend) {
+  for (const auto& [name, value] : backend.fields()) keepMetadata(http2::view(name), http2::view(value));
+}
+
+void RestProtocol::keepMetadata(std::string_view name, std::string_view value) {
+  if (table_ == nullptr || name.empty() || name.front() == ':' || name.rfind("grpc-", 0) == 0 ||
+      name == "content-type" || name == "content-length" || name == "te" || name == "trailer" ||
+      http2::isHopByHop(name)) {
+    return;
+  }
+  // Binary (-bin) values arrive base64 encoded, as gRPC sends them: they stay so.
+  std::string header = "grpc-metadata-";
+  header += name;
+  metadata_.emplace_back(std::move(header), std::string(value));
+}
+
 void RestProtocol::endBody(const http2::NvList& trailers) {
   StatusCode code = StatusCode::Unknown;
   std::string message;
+  bool started = writer_.started();
   for (size_t i = 0; i < trailers.size(); ++i) {
     const nghttp2_nv& nv = trailers.data()[i];
     if (nvName(nv) == "grpc-status") {
       code = grpc::parseGrpcStatus(nvValue(nv)).value_or(StatusCode::Unknown);
     } else if (nvName(nv) == "grpc-message") {
       message = grpc::percentDecodeGrpcMessage(nvValue(nv));
+    } else if (!started) {
+      keepMetadata(nvName(nv), nvValue(nv));  // the headers have not gone yet
     }
   }
   if (code == StatusCode::Ok && failure_) {
     code = failure_->code;
     message = failure_->message;
   }
-  bool streaming = table_ != nullptr && match_.binding->method->server_streaming();
-  if (code == StatusCode::Ok && !streaming && message_count_ == 0) {
+  out_sent_ = 0;
+  if (started) {
+    // HTTP 200 and the first messages went out: the status ends the stream.
+    out_ = code == StatusCode::Ok ? writer_.end() : writer_.error(transcode::errorJson(code, message));
+    return;
+  }
+  if (code == StatusCode::Ok && !streaming() && message_count_ == 0) {
     code = StatusCode::Internal;
     message = "the backend sent no response message";
   }
   if (code == StatusCode::Ok) {
     http_status_ = 200;
-    bool array = match_.options->stream_format == JsonTranscodingSpec::StreamFormat::Array;
-    out_ = streaming && array ? "[" + messages_ + "]" : std::move(messages_);
+    out_ = streaming() ? writer_.end() : std::move(message_);
   } else {
     // A proxy-made failure keeps its own HTTP status (413 for a body too large).
     bool own = failure_ && failure_->code == code && failure_->message == message && failure_http_ != 0;
@@ -206,16 +284,18 @@ void RestProtocol::endBody(const http2::NvList& trailers) {
     content_type_ = "application/json";
     out_ = transcode::errorJson(code, message);
   }
-  messages_.clear();
+  message_.clear();
   status_text_ = std::to_string(http_status_);
   content_length_ = std::to_string(out_.size());
-  out_sent_ = 0;
 }
 
 void RestProtocol::addLocalResponseHeaders(http2::NvList& nva) const {
+  nva.reserve(3 + metadata_.size());
   nva.add(":status", status_text_);
   nva.add("content-type", content_type_);
-  nva.add("content-length", content_length_);
+  // A stream's length is not known when its headers go.
+  if (!writer_.started()) nva.add("content-length", content_length_);
+  for (const auto& [name, value] : metadata_) nva.add(name, value);
 }
 
 size_t RestProtocol::readBodyEnd(uint8_t* buf, size_t len, bool* done) {

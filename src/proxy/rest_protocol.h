@@ -6,16 +6,30 @@
 // the TranscodingTable's JsonCodec. The body is kept whole (bounded by
 // json_transcoding.max_request_body_bytes) and converted when it ends, before
 // the backend is contacted, so a body that does not convert reaches no
-// backend. The response is rendered once the status is known: the message (or
-// its response_body field) as JSON with HTTP 200, a server stream as a JSON
-// array or newline-delimited JSON, or an error {"code","message","details"}
-// with the HTTP status google.rpc.Code gives the gRPC status.
+// backend.
+//
+// A unary response is rendered once the status is known: the message (or its
+// response_body field) as JSON with HTTP 200, or an error {"code","message",
+// "details"} with the HTTP status google.rpc.Code gives the gRPC status. A
+// server stream is sent as it arrives (a JSON array or newline-delimited
+// JSON, transcode::JsonStreamWriter): its headers (HTTP 200) go with the first
+// converted message, each later message is taken from the backend only once
+// the client took the one before (flow control stays end to end), and a
+// failure after that is the stream's last element {"error": {...}}. A stream
+// that fails before its first message is answered like a unary error.
+//
+// The backend's metadata reaches the client as grpc-metadata-<name> headers
+// (grpc-gateway's convention): the response headers, and the trailers too
+// when the status is known before the headers go (unary, or a stream that
+// ended before its first message).
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "grpc/framing.h"
 #include "http2/headers.h"
@@ -52,14 +66,28 @@ class RestProtocol final : public ProtocolAdapter {
   size_t clientBytesFor(size_t forwarded) override;
 
   bool trailersOnly() const override { return false; }
+  bool responseStarted() const override { return writer_.started(); }
+  void keepResponseHeaders(const http2::HeaderList& backend) override;
   void addLocalResponseHeaders(http2::NvList& nva) const override;
   size_t readResponse(FlowBuffers& flow, uint8_t* buf, size_t len, size_t* written) override;
+  bool responseDrained() const override { return staged_sent_ == staged_.size(); }
   bool trailersInBody() const override { return true; }
   void endBody(const http2::NvList& trailers) override;
   size_t readBodyEnd(uint8_t* buf, size_t len, bool* done) override;
 
  private:
   void fail(grpc::StatusCode code, std::string message, int http_status, bool too_large);
+  bool streaming() const { return table_ != nullptr && match_.binding->method->server_streaming(); }
+  // Unary: takes every byte and converts the message (nothing is written).
+  size_t readWhole(FlowBuffers& flow);
+  // Server stream: writes the staged message, then takes and converts the
+  // next one, while `buf` has room (buf null: only the first message).
+  size_t readStream(FlowBuffers& flow, uint8_t* buf, size_t len, size_t* written);
+  // Feeds the reader from `flow` up to one complete message; returns the bytes taken.
+  size_t pullMessage(FlowBuffers& flow);
+  void failReader();
+  // A backend field as grpc-metadata-<name>, unless gRPC or HTTP reserves it.
+  void keepMetadata(std::string_view name, std::string_view value);
 
   const transcode::TranscodingTable* table_ = nullptr;  // null for a refusal
   transcode::TranscodingTable::Match match_;
@@ -71,15 +99,21 @@ class RestProtocol final : public ProtocolAdapter {
   int failure_http_ = 0;  // the HTTP status of failure_ (0: from its code)
 
   grpc::MessageReader reader_;
-  std::string raw_;       // scratch for bytes taken from the flow
-  std::string messages_;  // the JSON of the response messages, joined per the stream format
+  std::string raw_;      // scratch for bytes taken from the flow
+  std::string message_;  // unary: the response message's JSON
   size_t message_count_ = 0;
+  // Server stream: the format, and the converted message not yet written.
+  transcode::JsonStreamWriter writer_;
+  std::string staged_;
+  size_t staged_sent_ = 0;
+  // grpc-metadata-<name> headers for the client, from the backend's fields.
+  std::vector<std::pair<std::string, std::string>> metadata_;
 
   int http_status_ = 200;
   std::string status_text_ = "200";
   std::string content_type_ = "application/json";
   std::string content_length_;
-  std::string out_;  // the rendered body
+  std::string out_;  // the rendered body, or the stream's end
   size_t out_sent_ = 0;
 };
 

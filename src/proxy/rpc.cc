@@ -558,7 +558,8 @@ void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
     return;
   }
   if (protocol_->wholeMessages()) {
-    startLocalResponse();  // nothing is sent before the status is known
+    protocol_->keepResponseHeaders(headers);
+    startLocalResponse();  // nothing is sent before the status (or a stream's first message)
     return;
   }
   http2::NvList nva;
@@ -644,6 +645,7 @@ ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
   size_t written = 0;
   size_t n = protocol_->readResponse(flow_, buf, len, &written);
   if (n > 0) attempt_.consume(n);
+  if (phase_ != Phase::Responded && protocol_->failure()) refuseConverted();
   if (flow_.responsePending() == 0 && protocol_->responseDrained() &&
       response_ == ResponseState::TrailersReady) {
     if (protocol_->trailersInBody()) {
@@ -677,7 +679,7 @@ void Rpc::sendTrailers() {
 
 void Rpc::resumeDownstream() {
   if (response_ == ResponseState::HeadersSent || response_ == ResponseState::TrailersReady) {
-    if (protocol_->wholeMessages()) {
+    if (protocol_->wholeMessages() && !protocol_->responseStarted()) {
       renderWhole();
       return;
     }
@@ -689,22 +691,26 @@ void Rpc::renderWhole() {
   size_t written = 0;
   size_t taken = protocol_->readResponse(flow_, nullptr, 0, &written);
   if (taken > 0) attempt_.consume(taken);
-  if (phase_ != Phase::Responded) {
-    if (const auto& failure = protocol_->failure()) {
-      if (auto* stats = conn_.worker().stats()) {
-        stats->localError(failure->too_large ? metrics::LocalError::BodyTooLarge
-                                             : metrics::LocalError::TranscodeFailed);
-      }
-      finishLocal(failure->code, failure->message);  // comes back here to answer
-      return;
-    }
+  if (phase_ != Phase::Responded && protocol_->failure()) {
+    refuseConverted();  // comes back here to answer
+    return;
   }
-  if (response_ != ResponseState::TrailersReady) return;
-  sendTrailers();  // the adapter renders the whole body from the status
+  bool started = protocol_->responseStarted();  // a stream's first message is ready
+  if (response_ != ResponseState::TrailersReady && !started) return;
+  if (!started) sendTrailers();  // the adapter renders the whole body from the status
   http2::NvList nva;
   protocol_->addLocalResponseHeaders(nva);
   http_status_ = protocol_->httpStatus();
   checkSent(conn_.respond(stream_id_, nva, false), "response headers");
+}
+
+void Rpc::refuseConverted() {
+  const auto& failure = protocol_->failure();
+  if (auto* stats = conn_.worker().stats()) {
+    stats->localError(failure->too_large ? metrics::LocalError::BodyTooLarge
+                                         : metrics::LocalError::TranscodeFailed);
+  }
+  finishLocal(failure->code, failure->message);
 }
 
 void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {

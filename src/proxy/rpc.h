@@ -128,8 +128,12 @@ class Rpc final : public upstream::StreamHandler {
   // JSON transcoding: the request body, converted whole, goes to an attempt.
   void startWholeRequest();
   // JSON transcoding: the adapter takes the response bytes; once the status
-  // is known it renders the body, and the headers go with it.
+  // is known it renders the body, and the headers go with it. A server
+  // stream's headers go as soon as its first message is converted; its body
+  // then flows (readResponseBody).
   void renderWhole();
+  // The adapter could not convert the response: ends the RPC with its failure.
+  void refuseConverted();
   // The client's window reopens for what `forwarded` decoded bytes cost it.
   void payClient(size_t forwarded);
   void sendTrailers();

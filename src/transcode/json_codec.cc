@@ -1,6 +1,8 @@
 #include "transcode/json_codec.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "common/json.h"
 #include "transcode/path_template.h"
@@ -58,35 +60,60 @@ std::string queryDecode(std::string_view s) {
   return d ? *d : plus;
 }
 
+// Whether `bytes` parse as a sequence of protobuf fields (the JSON printer
+// does not check: it skips what it cannot read).
+bool wellFormed(const std::string& bytes) {
+  pb::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                              static_cast<int>(bytes.size()));
+  return pb::internal::WireFormatLite::SkipMessage(&in) && in.ConsumedEntireMessage();
+}
+
 }  // namespace
 
-JsonCodec::JsonCodec(schema::CatalogPtr catalog) : catalog_(std::move(catalog)) {
+JsonCodec::JsonCodec(schema::CatalogPtr catalog)
+    : catalog_(std::move(catalog)), types_(catalog_->pool()) {
   factory_.SetDelegateToGeneratedFactory(false);
 }
 
 void JsonCodec::prepare(const HttpBinding& binding) {
   for (const pb::Descriptor* type : {binding.method->input_type(), binding.method->output_type()}) {
-    prototypes_.emplace(type, factory_.GetPrototype(type));
+    types_.add(type);
+    prepared_.emplace(type, Prepared{factory_.GetPrototype(type), TypeCache::urlOf(type)});
   }
 }
 
 std::unique_ptr<pb::Message> JsonCodec::newMessage(const pb::Descriptor* type) const {
   // A prepared prototype needs no lock; nested message types were linked to
   // it when it was made.
-  auto it = prototypes_.find(type);
-  const pb::Message* prototype = it != prototypes_.end() ? it->second : factory_.GetPrototype(type);
+  auto it = prepared_.find(type);
+  const pb::Message* prototype = it != prepared_.end() ? it->second.prototype : factory_.GetPrototype(type);
   return std::unique_ptr<pb::Message>(prototype->New());
 }
 
-Status JsonCodec::mergeJson(const std::string& json, pb::Message* into, UnknownFields unknown,
-                            const std::string& what) const {
-  std::unique_ptr<pb::Message> part(into->New());
+std::string JsonCodec::urlOf(const pb::Descriptor* type) const {
+  auto it = prepared_.find(type);
+  return it != prepared_.end() ? it->second.url : TypeCache::urlOf(type);
+}
+
+Status JsonCodec::appendJson(const std::string& json, const std::string& url, std::string* binary,
+                             UnknownFields unknown, const std::string& what) const {
   pb::util::JsonParseOptions opts;
   opts.ignore_unknown_fields = unknown == UnknownFields::Ignore;
-  auto st = pb::util::JsonStringToMessage(json, part.get(), opts);
+  std::string part;
+  auto st = pb::util::JsonToBinaryString(&types_, url, json, &part, opts);
   if (!st.ok()) return Error{what + ": " + std::string(st.message())};
-  into->MergeFrom(*part);
+  // Concatenated wire forms parse as the merge of the messages: later
+  // singular fields win, repeated ones append.
+  binary->append(part);
   return {};
+}
+
+Result<std::string> JsonCodec::printJson(const std::string& binary, const std::string& url,
+                                         const pb::util::JsonPrintOptions& opts) const {
+  std::string out;
+  auto st = pb::util::BinaryToJsonString(&types_, url, binary, &out, opts);
+  if (!st.ok()) return Error{std::string(st.message())};
+  return out;
 }
 
 Result<std::string> JsonCodec::requestMessage(const HttpBinding& binding,
@@ -94,12 +121,13 @@ Result<std::string> JsonCodec::requestMessage(const HttpBinding& binding,
                                               std::string_view query, std::string_view body,
                                               UnknownFields unknown) const {
   const pb::Descriptor* type = binding.method->input_type();
-  auto msg = newMessage(type);
+  std::string url = urlOf(type);
+  std::string binary;
   if (!binding.body.empty()) {
     std::string text(body);
     if (text.find_first_not_of(" \t\r\n") == std::string::npos) text = binding.body == "*" ? "{}" : "null";
     std::string json = binding.body == "*" ? text : nestedJson(binding.body, text);
-    if (Status st = mergeJson(json, msg.get(), unknown, "request body"); !st.ok()) {
+    if (Status st = appendJson(json, url, &binary, unknown, "request body"); !st.ok()) {
       return Error{st.error()};
     }
   } else if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
@@ -107,8 +135,8 @@ Result<std::string> JsonCodec::requestMessage(const HttpBinding& binding,
                  binding.path.text() + ")"};
   }
   for (const auto& [field, value] : path_fields) {
-    if (Status st = mergeJson(nestedJson(field, jsonQuote(value)), msg.get(), UnknownFields::Reject,
-                              "path field " + field);
+    if (Status st = appendJson(nestedJson(field, jsonQuote(value)), url, &binary, UnknownFields::Reject,
+                               "path field " + field);
         !st.ok()) {
       return Error{st.error()};
     }
@@ -124,27 +152,24 @@ Result<std::string> JsonCodec::requestMessage(const HttpBinding& binding,
     std::string value = eq == std::string_view::npos ? "" : queryDecode(pair.substr(eq + 1));
     std::string value_json = jsonQuote(value);
     if (repeatedLeaf(type, key)) value_json = "[" + value_json + "]";
-    if (Status st = mergeJson(nestedJson(key, value_json), msg.get(), unknown, "query parameter " + key);
+    if (Status st = appendJson(nestedJson(key, value_json), url, &binary, unknown, "query parameter " + key);
         !st.ok()) {
       return Error{st.error()};
     }
   }
-  return msg->SerializeAsString();
+  return binary;
 }
 
-Result<std::string> JsonCodec::responseJson(const HttpBinding& binding, std::string_view message) const {
+Result<std::string> JsonCodec::responseJson(const HttpBinding& binding, const std::string& message) const {
   const pb::Descriptor* type = binding.method->output_type();
-  auto msg = newMessage(type);
-  if (!msg->ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    return Error{"the backend's response is not a valid " + type->full_name()};
-  }
+  if (!wellFormed(message)) return Error{"the backend's response is not a valid " + type->full_name()};
   pb::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = false;
-  std::string out;
-  if (binding.response_body.empty()) {
-    auto st = pb::util::MessageToJsonString(*msg, &out, opts);
-    if (!st.ok()) return Error{std::string(st.message())};
-    return out;
+  std::string url = urlOf(type);
+  if (binding.response_body.empty()) return printJson(message, url, opts);
+  auto msg = newMessage(type);
+  if (!msg->ParseFromString(message)) {
+    return Error{"the backend's response is not a valid " + type->full_name()};
   }
   // Only the response_body field, printed as a one-field object, then the
   // value taken out of it: {"<jsonName>":VALUE} -> VALUE.
@@ -157,15 +182,18 @@ Result<std::string> JsonCodec::responseJson(const HttpBinding& binding, std::str
   for (const auto* f : set) {
     if (f != field) only->GetReflection()->ClearField(only.get(), f);
   }
-  auto st = pb::util::MessageToJsonString(*only, &out, opts);
-  if (!st.ok()) return Error{std::string(st.message())};
+  std::string only_binary = only->SerializeAsString();
+  auto printed = printJson(only_binary, url, opts);
+  if (!printed.ok()) return Error{printed.error()};
+  std::string out = std::move(*printed);
   if (out == "{}") {
     // The field is unset: its default value.
     if (field->is_repeated()) return std::string(field->is_map() ? "{}" : "[]");
     if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) return std::string("{}");
     opts.always_print_primitive_fields = true;  // a scalar: nothing nested gets printed too
-    st = pb::util::MessageToJsonString(*only, &out, opts);
-    if (!st.ok()) return Error{std::string(st.message())};
+    printed = printJson(only_binary, url, opts);
+    if (!printed.ok()) return Error{printed.error()};
+    out = std::move(*printed);
   }
   std::string prefix(1, '{');  // appended piecewise, as in nestedJson
   prefix += jsonQuote(field->json_name());
@@ -212,14 +240,31 @@ std::string errorJson(grpc::StatusCode code, std::string_view message) {
 
 std::string JsonStreamWriter::message(std::string_view json) {
   std::string out;
+  out.reserve(json.size() + 1);
   if (format_ == Format::Array) {
-    if (!first_) out += ",";
+    out += first_ ? '[' : ',';
     out += json;
   } else {
     out += json;
-    out += "\n";
+    out += '\n';
   }
   first_ = false;
+  return out;
+}
+
+std::string JsonStreamWriter::end() const {
+  if (format_ == Format::Ndjson) return std::string();
+  return first_ ? "[]" : "]";
+}
+
+std::string JsonStreamWriter::error(std::string_view error_json) const {
+  std::string element = "{\"error\":";
+  element += error_json;
+  element += '}';
+  if (format_ == Format::Ndjson) return element + '\n';
+  std::string out(1, first_ ? '[' : ',');
+  out += element;
+  out += ']';
   return out;
 }
 

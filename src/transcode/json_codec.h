@@ -1,6 +1,10 @@
 // JsonCodec: the message conversions of JSON transcoding, with libprotobuf's
-// JSON utilities (JsonStringToMessage / MessageToJsonString) over dynamic
-// messages of the catalog's types; no JSON is mapped by hand here.
+// JSON converters (JsonToBinaryString / BinaryToJsonString) over the
+// catalog's types, resolved through a TypeCache made once per descriptor pool
+// snapshot; no JSON is mapped by hand here. The converters go between JSON
+// and the wire format directly, so a plain response is never parsed into a
+// message, and a request's parts (body, path fields, query parameters) are
+// converted one by one and concatenated, which merges them as MergeFrom would.
 //
 // Request: the body (`body: "*"` the whole message, `body: "field"` that
 // field) then the path variables and query parameters (`a.b=v`, repeated
@@ -11,6 +15,7 @@
 #pragma once
 
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <memory>
 #include <string>
@@ -21,6 +26,7 @@
 #include "grpc/status_code.h"
 #include "schema/descriptor_catalog.h"
 #include "transcode/binding_table.h"
+#include "transcode/type_cache.h"
 
 namespace switchyard::transcode {
 
@@ -37,22 +43,33 @@ class JsonCodec {
                                      std::string_view query, std::string_view body,
                                      UnknownFields unknown) const;
   // One serialized response message as JSON (its response_body field if the binding names one).
-  Result<std::string> responseJson(const HttpBinding& binding, std::string_view message) const;
+  Result<std::string> responseJson(const HttpBinding& binding, const std::string& message) const;
 
-  // Makes the binding's request and response prototypes now (on the thread
-  // that builds the codec), so the workers' conversions find them without
-  // the factory's lock. Not thread-safe; call before sharing the codec.
+  // Makes what the binding's conversions need now (on the thread that
+  // builds the codec): its types in the TypeCache, their type URLs, and the
+  // response prototype, so the workers' conversions find them without the
+  // factory's lock. Not thread-safe; call before sharing the codec.
   void prepare(const HttpBinding& binding);
 
  private:
+  struct Prepared {
+    const google::protobuf::Message* prototype = nullptr;
+    std::string url;
+  };
   std::unique_ptr<google::protobuf::Message> newMessage(const google::protobuf::Descriptor* type) const;
-  Status mergeJson(const std::string& json, google::protobuf::Message* into, UnknownFields unknown,
-                   const std::string& what) const;
+  std::string urlOf(const google::protobuf::Descriptor* type) const;
+  // Converts `json` (a `url` message) and appends its wire form to `binary`.
+  Status appendJson(const std::string& json, const std::string& url, std::string* binary,
+                    UnknownFields unknown, const std::string& what) const;
+  Result<std::string> printJson(const std::string& binary, const std::string& url,
+                                const google::protobuf::util::JsonPrintOptions& opts) const;
 
   schema::CatalogPtr catalog_;
+  // Resolving is thread-safe; the converters' interface is not const.
+  mutable TypeCache types_;
   mutable google::protobuf::DynamicMessageFactory factory_;
-  // Prototypes made by prepare(); read-only once the codec is shared.
-  std::unordered_map<const google::protobuf::Descriptor*, const google::protobuf::Message*> prototypes_;
+  // Made by prepare(); read-only once the codec is shared.
+  std::unordered_map<const google::protobuf::Descriptor*, Prepared> prepared_;
 };
 
 // HTTP status for a gRPC status (google/rpc/code.proto).
@@ -60,15 +77,23 @@ int httpStatusFor(grpc::StatusCode code);
 // {"code": <n>, "message": "...", "details": []}, in google.rpc.Status field order.
 std::string errorJson(grpc::StatusCode code, std::string_view message);
 
-// Server streaming as one HTTP body: a JSON array, or one JSON value per line.
+// Server streaming as one HTTP body, written as the messages arrive: a JSON
+// array ("[" with the first element, "," between, "]" at the end; "[]" when
+// there was none), or one JSON value per line (ndjson). A failure after
+// messages went out is the last element (or line): {"error": <errorJson>},
+// as grpc-gateway reports an error in the middle of a stream.
 class JsonStreamWriter {
  public:
   enum class Format { Array, Ndjson };
   explicit JsonStreamWriter(Format f) : format_(f) {}
-  // Text to send before, between/with and after the messages.
-  std::string begin() const { return format_ == Format::Array ? "[" : ""; }
+  // The text that carries one message's JSON (with what comes before it).
   std::string message(std::string_view json);
-  std::string end() const { return format_ == Format::Array ? "]" : ""; }
+  // The text that ends a stream that finished OK.
+  std::string end() const;
+  // The text that ends a stream that failed with `error_json`.
+  std::string error(std::string_view error_json) const;
+  // Whether any message was written.
+  bool started() const { return !first_; }
 
  private:
   Format format_;

@@ -143,21 +143,70 @@ TEST(JsonStatus, GoogleRpcCodeToHttpAndErrorBody) {
   EXPECT_NE(body.find(R"("details":[])"), std::string::npos) << body;
 }
 
+TEST_F(JsonCodecTest, TypeCacheHoldsTheTypesItWasGivenAndAsksThePoolForOthers) {
+  TypeCache cache(catalog_->pool());
+  const pb::Descriptor* list = catalog_->pool().FindMessageTypeByName("switchyard.test.rest.ListBooksResponse");
+  ASSERT_NE(list, nullptr);
+  cache.add(list);
+  pb::Type type;
+  ASSERT_TRUE(cache.ResolveMessageType(TypeCache::urlOf(list), &type).ok());
+  EXPECT_EQ(type.name(), "switchyard.test.rest.ListBooksResponse");
+  // Book, reached through the repeated field, resolves to the same Type as the pool makes.
+  pb::Type book;
+  ASSERT_TRUE(cache.ResolveMessageType("type.googleapis.com/switchyard.test.rest.Book", &book).ok());
+  EXPECT_EQ(book.fields_size(), 3);
+  // Not added: still resolved, through the pool.
+  pb::Type other;
+  ASSERT_TRUE(cache.ResolveMessageType("type.googleapis.com/switchyard.test.rest.GetBookRequest", &other).ok());
+  EXPECT_EQ(other.name(), "switchyard.test.rest.GetBookRequest");
+  EXPECT_FALSE(cache.ResolveMessageType("type.googleapis.com/no.Such", &other).ok());
+}
+
+TEST_F(JsonCodecTest, PreparedAndUnpreparedCodecsAgree) {
+  JsonCodec prepared(catalog_);
+  for (const auto& b : table_.bindings()) prepared.prepare(b);
+  auto m = table_.match("GET", "/v1/shelves/s1/books");
+  ASSERT_TRUE(m);
+  std::string binary = FromJson("switchyard.test.rest.ListBooksResponse",
+                                R"({"books":[{"name":"a","pages":1},{"name":"b"}]})");
+  auto a = prepared.responseJson(*m->binding, binary);
+  auto b = codec_->responseJson(*m->binding, binary);
+  ASSERT_TRUE(a.ok()) << a.error();
+  ASSERT_TRUE(b.ok()) << b.error();
+  EXPECT_EQ(*a, *b);
+  auto req = prepared.requestMessage(*m->binding, m->fields, "page_size=5", "", UnknownFields::Reject);
+  ASSERT_TRUE(req.ok()) << req.error();
+  EXPECT_EQ(ToJson(m->binding->method->input_type(), *req), R"({"shelf":"s1","pageSize":5})");
+}
+
 TEST(JsonStream, ArrayAndNdjson) {
   JsonStreamWriter a(JsonStreamWriter::Format::Array);
-  std::string array = a.begin();
-  array += a.message("1");
-  array += a.message("2");
-  array += a.end();
-  EXPECT_EQ(array, "[1,2]");
+  EXPECT_FALSE(a.started());
+  EXPECT_EQ(a.message("1"), "[1");
+  EXPECT_TRUE(a.started());
+  EXPECT_EQ(a.message("2"), ",2");
+  EXPECT_EQ(a.end(), "]");
   JsonStreamWriter n(JsonStreamWriter::Format::Ndjson);
-  std::string lines = n.begin();
-  lines += n.message("{}");
+  std::string lines = n.message("{}");
   lines += n.message("{}");
   lines += n.end();
   EXPECT_EQ(lines, "{}\n{}\n");
   JsonStreamWriter empty(JsonStreamWriter::Format::Array);
-  EXPECT_EQ(empty.begin() + empty.end(), "[]");
+  EXPECT_EQ(empty.end(), "[]");
+  JsonStreamWriter none(JsonStreamWriter::Format::Ndjson);
+  EXPECT_EQ(none.end(), "");
+}
+
+TEST(JsonStream, ErrorAfterMessagesIsTheLastElement) {
+  std::string err = errorJson(grpc::StatusCode::Unavailable, "gone");
+  JsonStreamWriter a(JsonStreamWriter::Format::Array);
+  std::string array = a.message("{\"n\":1}");
+  array += a.error(err);
+  EXPECT_EQ(array, "[{\"n\":1},{\"error\":" + err + "}]");
+  JsonStreamWriter n(JsonStreamWriter::Format::Ndjson);
+  std::string lines = n.message("{\"n\":1}");
+  lines += n.error(err);
+  EXPECT_EQ(lines, "{\"n\":1}\n{\"error\":" + err + "}\n");
 }
 
 }  // namespace

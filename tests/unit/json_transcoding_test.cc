@@ -3,8 +3,13 @@
 // (what --check-config and reload run), and the RestProtocol adapter's
 // pieces: binding selection and refusals, the request headers and body
 // toward the backend, and the rendered JSON response and errors.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
 
 #include "config/loader.h"
 #include "grpc/framing.h"
@@ -202,8 +207,22 @@ TEST_F(RestProtocolTest, RequestTowardTheBackendIsGrpc) {
   ASSERT_TRUE(reader.feed(reinterpret_cast<const uint8_t*>(framed->data()), framed->size()));
   auto message = reader.next();
   ASSERT_TRUE(message);
-  // response_size (field 2) = 3, fail_message (field 7) = "hi".
-  EXPECT_EQ(*message, std::string("\x10\x03\x3a\x02hi", 6));
+  // response_size (field 2) = 3, fail_message (field 7) = "hi", fail_code (field 6) 0 or absent.
+  google::protobuf::UnknownFieldSet fields;
+  ASSERT_TRUE(fields.ParseFromString(*message));
+  std::map<int, std::string> seen;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const auto& f = fields.field(i);
+    seen[f.number()] = f.type() == google::protobuf::UnknownField::TYPE_VARINT
+                           ? std::to_string(f.varint())
+                           : f.length_delimited();
+  }
+  EXPECT_EQ(seen[2], "3");
+  EXPECT_EQ(seen[7], "hi");
+  if (seen.count(6) != 0) {
+    EXPECT_EQ(seen[6], "0");
+  }
+  EXPECT_EQ(seen.size() - seen.count(6), 2u);
 }
 
 TEST_F(RestProtocolTest, BodyOverTheLimitIsRefusedWith413) {
@@ -258,23 +277,277 @@ TEST_F(RestProtocolTest, UnaryResponseAndErrors) {
   EXPECT_EQ(twice->httpStatus(), 500);
 }
 
+// --- server streams: sent as they arrive
+
+// Everything the adapter writes from `flow` with a buffer of `chunk` bytes per call.
+std::string Drain(proxy::RestProtocol& p, proxy::FlowBuffers& flow, size_t chunk = 8192) {
+  std::string out;
+  std::string buf(chunk, '\0');
+  for (int i = 0; i < 100000; ++i) {
+    size_t written = 0;
+    size_t taken = p.readResponse(flow, reinterpret_cast<uint8_t*>(buf.data()), buf.size(), &written);
+    out.append(buf.data(), written);
+    if (written == 0 && taken == 0) break;
+  }
+  return out;
+}
+
+std::string End(proxy::RestProtocol& p, const std::string& status, const std::string& message = "") {
+  http2::NvList trailers;
+  trailers.add("grpc-status", status);
+  if (!message.empty()) trailers.add("grpc-message", message);
+  p.endBody(trailers);
+  std::string out(8192, '\0');
+  bool done = false;
+  out.resize(p.readBodyEnd(reinterpret_cast<uint8_t*>(out.data()), out.size(), &done));
+  EXPECT_TRUE(done);
+  return out;
+}
+
+void Add(proxy::FlowBuffers& flow, const std::string& bytes) {
+  flow.addResponse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+std::map<std::string, std::string> Headers(const proxy::RestProtocol& p) {
+  http2::NvList nva;
+  p.addLocalResponseHeaders(nva);
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < nva.size(); ++i) {
+    const nghttp2_nv& nv = nva.data()[i];
+    out[std::string(reinterpret_cast<const char*>(nv.name), nv.namelen)] =
+        std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen);
+  }
+  return out;
+}
+
 TEST_F(RestProtocolTest, ServerStreamAsJsonArray) {
   auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/2");
-  std::string body = Render(*p, Response("a", "x") + Response("b", "x"), "0");
+  proxy::FlowBuffers flow;
+  Add(flow, Response("a", "x") + Response("b", "x"));
+  std::string body = Drain(*p, flow);
+  body += End(*p, "0");
   EXPECT_EQ(p->httpStatus(), 200);
   EXPECT_EQ(body, "[{\"payload\":\"YQ==\",\"backend\":\"x\"},{\"payload\":\"Yg==\",\"backend\":\"x\"}]");
   auto none = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/0");
   EXPECT_EQ(Render(*none, "", "0"), "[]");
+  EXPECT_FALSE(none->responseStarted());
+  EXPECT_EQ(Headers(*none)["content-length"], "2");
 }
 
-TEST_F(RestProtocolTest, ResponseOverTheLimitFails) {
+TEST_F(RestProtocolTest, StreamHeadersGoWithTheFirstMessage) {
+  auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/3");
+  proxy::FlowBuffers flow;
+  std::string first = Response("a", "x");
+  // Half a message: nothing is decided yet.
+  Add(flow, first.substr(0, 4));
+  size_t written = 7;
+  EXPECT_EQ(p->readResponse(flow, nullptr, 0, &written), 4u);
+  EXPECT_EQ(written, 0u);
+  EXPECT_FALSE(p->responseStarted());
+  // The rest of it and a second message: the headers may go, and only the
+  // first message was taken.
+  std::string second = Response("b", "x");
+  Add(flow, first.substr(4) + second);
+  EXPECT_EQ(p->readResponse(flow, nullptr, 0, &written), first.size() - 4);
+  EXPECT_TRUE(p->responseStarted());
+  EXPECT_EQ(flow.responsePending(), second.size());
+  auto headers = Headers(*p);
+  EXPECT_EQ(headers[":status"], "200");
+  EXPECT_EQ(headers["content-type"], "application/json");
+  EXPECT_EQ(headers.count("content-length"), 0u) << "a stream's length is not known";
+  EXPECT_EQ(Drain(*p, flow), "[{\"payload\":\"YQ==\",\"backend\":\"x\"},{\"payload\":\"Yg==\",\"backend\":\"x\"}");
+  // The third arrives later, then the end.
+  Add(flow, Response("c", "x"));
+  EXPECT_EQ(Drain(*p, flow), ",{\"payload\":\"Yw==\",\"backend\":\"x\"}");
+  EXPECT_EQ(End(*p, "0"), "]");
+  EXPECT_EQ(p->httpStatus(), 200);
+}
+
+TEST_F(RestProtocolTest, StreamTakesFromTheBackendOnlyWhatTheClientTook) {
+  auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/3");
+  proxy::FlowBuffers flow;
+  std::string m = Response(std::string(30, 'q'), "x");
+  Add(flow, m + m + m);
+  std::string out;
+  std::string buf(10, '\0');
+  // A 10-byte window: a message is taken from the backend only when the
+  // client has taken all of the one before (its JSON is about 60 bytes).
+  auto started = [&] { return static_cast<size_t>(std::count(out.begin(), out.end(), '{')); };
+  size_t taken_total = 0;
+  for (int i = 0; i < 100; ++i) {
+    size_t written = 0;
+    size_t taken = p->readResponse(flow, reinterpret_cast<uint8_t*>(buf.data()), buf.size(), &written);
+    taken_total += taken;
+    out.append(buf.data(), written);
+    EXPECT_LE(written, buf.size());
+    // Taken: the messages whose JSON was started, and at most the next one.
+    EXPECT_GE(taken_total, started() * m.size()) << "after " << out;
+    EXPECT_LE(taken_total, (started() + 1) * m.size()) << "after " << out;
+    if (i == 0) {
+      EXPECT_EQ(taken, m.size()) << "the first call takes the first message only";
+    }
+    if (written == 0 && taken == 0) break;
+  }
+  EXPECT_EQ(flow.responsePending(), 0u);
+  EXPECT_TRUE(p->responseDrained());
+  out += End(*p, "0");
+  google::protobuf::Value json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &json).ok()) << out;
+  EXPECT_EQ(json.list_value().values_size(), 3);
+}
+
+TEST_F(RestProtocolTest, StreamFailureAfterMessagesIsTheLastElement) {
+  auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/3");
+  proxy::FlowBuffers flow;
+  Add(flow, Response("a", "x"));
+  std::string body = Drain(*p, flow);
+  body += End(*p, "14", "backend%20gone");
+  EXPECT_EQ(p->httpStatus(), 200) << "the status went out with the first message";
+  EXPECT_EQ(body,
+            "[{\"payload\":\"YQ==\",\"backend\":\"x\"},"
+            "{\"error\":{\"code\":14,\"message\":\"backend gone\",\"details\":[]}}]");
+}
+
+TEST_F(RestProtocolTest, StreamFailureBeforeMessagesIsAnHttpError) {
+  auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/3");
+  proxy::FlowBuffers flow;
+  EXPECT_EQ(Drain(*p, flow), "");
+  EXPECT_EQ(End(*p, "5", "none"), "{\"code\":5,\"message\":\"none\",\"details\":[]}");
+  EXPECT_EQ(p->httpStatus(), 404);
+  EXPECT_EQ(Headers(*p)["content-type"], "application/json");
+}
+
+TEST_F(RestProtocolTest, StreamMessageThatDoesNotConvertFails) {
+  auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/3");
+  proxy::FlowBuffers flow;
+  Add(flow, Response("a", "x") + grpc::frameMessage("\xff\xff\xff"));
+  std::string body = Drain(*p, flow);
+  EXPECT_EQ(body, "[{\"payload\":\"YQ==\",\"backend\":\"x\"}");
+  ASSERT_TRUE(p->failure());
+  EXPECT_EQ(p->failure()->code, grpc::StatusCode::Internal);
+  // The Rpc ends the call with the failure; it is the stream's last element.
+  std::string end = End(*p, "13", "x");
+  EXPECT_NE(end.find("{\"error\":{\"code\":13"), std::string::npos) << end;
+}
+
+TEST_F(RestProtocolTest, StreamLimitIsPerMessage) {
+  // 4 KiB max_response_body_bytes: 100 small messages (6 KiB of JSON) pass...
   auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/100");
+  proxy::FlowBuffers flow;
   std::string many;
   for (int i = 0; i < 100; ++i) many += Response(std::string(60, 'z'), "backend");
-  Render(*p, many, "0");
+  Add(flow, many);
+  std::string body = Drain(*p, flow) + End(*p, "0");
+  EXPECT_FALSE(p->failure());
+  EXPECT_GT(body.size(), 4096u);
+  // ...one message over it does not.
+  auto big = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/1");
+  proxy::FlowBuffers big_flow;
+  std::string payload(3500, 'z');  // 3500 bytes: under 4 KiB as protobuf, over it as base64 JSON
+  std::string m;
+  m += '\x0a';
+  m += static_cast<char>(0x80 | (payload.size() & 0x7f));
+  m += static_cast<char>(payload.size() >> 7);
+  m += payload;
+  Add(big_flow, grpc::frameMessage(m));
+  Drain(*big, big_flow);
+  ASSERT_TRUE(big->failure());
+  EXPECT_TRUE(big->failure()->too_large);
+  EXPECT_NE(big->failure()->message.find("max_response_body_bytes"), std::string::npos);
+}
+
+TEST_F(RestProtocolTest, UnaryResponseOverTheLimitFails) {
+  auto p = proxy::RestProtocol::select(*table_, "POST", "/v1/echo");
+  std::string payload(3500, 'z');
+  std::string m;
+  m += '\x0a';
+  m += static_cast<char>(0x80 | (payload.size() & 0x7f));
+  m += static_cast<char>(payload.size() >> 7);
+  m += payload;
+  Render(*p, grpc::frameMessage(m), "0");
   ASSERT_TRUE(p->failure());
   EXPECT_TRUE(p->failure()->too_large);
   EXPECT_EQ(p->httpStatus(), 500);
+}
+
+// --- response metadata
+
+// A HeaderList as nghttp2 hands received fields over (by rcbuf): encoded by
+// one in-memory session and decoded by another.
+http2::HeaderList BackendHeaders(const std::vector<std::pair<std::string, std::string>>& fields) {
+  http2::HeaderList out;
+  nghttp2_session_callbacks* cbs = nullptr;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_header_callback2(
+      cbs, [](nghttp2_session*, const nghttp2_frame*, nghttp2_rcbuf* name, nghttp2_rcbuf* value,
+              uint8_t, void* ud) {
+        static_cast<http2::HeaderList*>(ud)->add(name, value);
+        return 0;
+      });
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_no_http_messaging(opt, 1);
+  nghttp2_session* client = nullptr;
+  nghttp2_session* server = nullptr;
+  nghttp2_session_client_new2(&client, cbs, nullptr, opt);
+  nghttp2_session_server_new2(&server, cbs, &out, opt);
+  std::vector<nghttp2_nv> nva;
+  for (const auto& [n, v] : fields) nva.push_back(http2::makeNv(n, v));
+  nghttp2_submit_settings(client, NGHTTP2_FLAG_NONE, nullptr, 0);
+  nghttp2_submit_headers(client, NGHTTP2_FLAG_END_STREAM, -1, nullptr, nva.data(), nva.size(), nullptr);
+  const uint8_t* data = nullptr;
+  for (ssize_t n; (n = nghttp2_session_mem_send(client, &data)) > 0;) {
+    nghttp2_session_mem_recv(server, data, static_cast<size_t>(n));
+  }
+  nghttp2_session_del(client);
+  nghttp2_session_del(server);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  return out;
+}
+
+TEST_F(RestProtocolTest, UnaryMetadataFromHeadersAndTrailers) {
+  auto p = proxy::RestProtocol::select(*table_, "POST", "/v1/echo");
+  p->keepResponseHeaders(BackendHeaders({{":status", "200"},
+                                         {"content-type", "application/grpc"},
+                                         {"grpc-encoding", "identity"},
+                                         {"x-request-cost", "7"},
+                                         {"x-trace-bin", "AAEC"}}));
+  proxy::FlowBuffers flow;
+  Add(flow, Response("hi", "b1"));
+  size_t written = 0;
+  p->readResponse(flow, nullptr, 0, &written);
+  http2::NvList trailers;
+  trailers.add("grpc-status", "0");
+  trailers.add("x-backend", "b1");
+  p->endBody(trailers);
+  auto headers = Headers(*p);
+  EXPECT_EQ(headers["grpc-metadata-x-request-cost"], "7");
+  EXPECT_EQ(headers["grpc-metadata-x-trace-bin"], "AAEC") << "binary values stay base64";
+  EXPECT_EQ(headers["grpc-metadata-x-backend"], "b1") << "trailers too: the status came first";
+  EXPECT_EQ(headers.count("grpc-metadata-grpc-encoding"), 0u);
+  EXPECT_EQ(headers.count("grpc-metadata-content-type"), 0u);
+  EXPECT_EQ(headers.count("grpc-metadata-grpc-status"), 0u);
+  EXPECT_EQ(headers.count("grpc-metadata-:status"), 0u);
+  EXPECT_EQ(headers[":status"], "200");
+}
+
+TEST_F(RestProtocolTest, StreamMetadataIsTheHeadersOnly) {
+  auto p = proxy::RestProtocol::select(*table_, "GET", "/v1/stream/1");
+  p->keepResponseHeaders(BackendHeaders({{":status", "200"}, {"x-shard", "3"}}));
+  proxy::FlowBuffers flow;
+  Add(flow, Response("a", "x"));
+  size_t written = 0;
+  p->readResponse(flow, nullptr, 0, &written);
+  ASSERT_TRUE(p->responseStarted());
+  auto headers = Headers(*p);
+  EXPECT_EQ(headers["grpc-metadata-x-shard"], "3");
+  Drain(*p, flow);
+  http2::NvList trailers;
+  trailers.add("grpc-status", "0");
+  trailers.add("x-backend", "b1");
+  p->endBody(trailers);
+  EXPECT_EQ(Headers(*p).count("grpc-metadata-x-backend"), 0u) << "the headers went before the trailers";
 }
 
 TEST(RestProtocolNdjson, ServerStreamOneValuePerLine) {
@@ -283,21 +556,23 @@ TEST(RestProtocolNdjson, ServerStreamOneValuePerLine) {
   auto p = proxy::RestProtocol::select(**t, "GET", "/v1/stream/2");
   proxy::FlowBuffers flow;
   std::string m = grpc::frameMessage(std::string("\x12\x01x", 3));
-  std::string two = m + m;
-  flow.addResponse(reinterpret_cast<const uint8_t*>(two.data()), two.size());
-  size_t written = 0;
-  p->readResponse(flow, nullptr, 0, &written);
-  http2::NvList trailers;
-  trailers.add("grpc-status", "0");
-  p->endBody(trailers);
-  std::string out(256, '\0');
-  bool done = false;
-  out.resize(p->readBodyEnd(reinterpret_cast<uint8_t*>(out.data()), out.size(), &done));
+  Add(flow, m + m);
+  std::string out = Drain(*p, flow);
+  out += End(*p, "0");
   EXPECT_EQ(out, "{\"backend\":\"x\"}\n{\"backend\":\"x\"}\n");
-  http2::NvList headers;
-  p->addLocalResponseHeaders(headers);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(headers.data()[1].value), headers.data()[1].valuelen),
-            "application/x-ndjson");
+  EXPECT_EQ(Headers(*p)["content-type"], "application/x-ndjson");
+}
+
+TEST(RestProtocolNdjson, FailureAfterMessagesIsTheLastLine) {
+  auto t = Build(Yaml("switchyard.test.Echo", "{ stream_format: ndjson }"));
+  ASSERT_TRUE(t.ok()) << t.error();
+  auto p = proxy::RestProtocol::select(**t, "GET", "/v1/stream/2");
+  proxy::FlowBuffers flow;
+  Add(flow, grpc::frameMessage(std::string("\x12\x01x", 3)));
+  std::string out = Drain(*p, flow);
+  out += End(*p, "4", "late");
+  EXPECT_EQ(out, "{\"backend\":\"x\"}\n{\"error\":{\"code\":4,\"message\":\"late\",\"details\":[]}}\n");
+  EXPECT_EQ(p->httpStatus(), 200);
 }
 
 }  // namespace
