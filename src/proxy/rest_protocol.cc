@@ -231,17 +231,19 @@ void RestProtocol::failReader() {
 }
 
 void RestProtocol::keepResponseHeaders(const http2::HeaderList& backend) {
-  for (const auto& [name, value] : backend.fields()) keepMetadata(http2::view(name), http2::view(value));
+  for (const auto& [name, value] : backend.fields()) {
+    keepMetadata("grpc-metadata-", http2::view(name), http2::view(value));
+  }
 }
 
-void RestProtocol::keepMetadata(std::string_view name, std::string_view value) {
+void RestProtocol::keepMetadata(std::string_view prefix, std::string_view name, std::string_view value) {
   if (table_ == nullptr || name.empty() || name.front() == ':' || name.rfind("grpc-", 0) == 0 ||
       name == "content-type" || name == "content-length" || name == "te" || name == "trailer" ||
       http2::isHopByHop(name)) {
     return;
   }
   // Binary (-bin) values arrive base64 encoded, as gRPC sends them: they stay so.
-  std::string header = "grpc-metadata-";
+  std::string header(prefix);
   header += name;
   metadata_.emplace_back(std::move(header), std::string(value));
 }
@@ -257,7 +259,7 @@ void RestProtocol::endBody(const http2::NvList& trailers) {
     } else if (nvName(nv) == "grpc-message") {
       message = grpc::percentDecodeGrpcMessage(nvValue(nv));
     } else if (!started) {
-      keepMetadata(nvName(nv), nvValue(nv));  // the headers have not gone yet
+      keepMetadata("grpc-trailer-", nvName(nv), nvValue(nv));  // the headers have not gone yet
     }
   }
   if (code == StatusCode::Ok && failure_) {

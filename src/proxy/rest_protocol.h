@@ -18,10 +18,10 @@
 // failure after that is the stream's last element {"error": {...}}. A stream
 // that fails before its first message is answered like a unary error.
 //
-// The backend's metadata reaches the client as grpc-metadata-<name> headers
-// (grpc-gateway's convention): the response headers, and the trailers too
-// when the status is known before the headers go (unary, or a stream that
-// ended before its first message).
+// The backend's metadata reaches the client as HTTP headers, named as
+// grpc-gateway names them: grpc-metadata-<name> for its response headers, and
+// grpc-trailer-<name> for its trailers when the status is known before the
+// headers go (unary, or a stream that ended before its first message).
 #pragma once
 
 #include <memory>
@@ -86,8 +86,9 @@ class RestProtocol final : public ProtocolAdapter {
   // Feeds the reader from `flow` up to one complete message; returns the bytes taken.
   size_t pullMessage(FlowBuffers& flow);
   void failReader();
-  // A backend field as grpc-metadata-<name>, unless gRPC or HTTP reserves it.
-  void keepMetadata(std::string_view name, std::string_view value);
+  // A backend field as <prefix><name> (grpc-metadata- for its headers,
+  // grpc-trailer- for its trailers), unless gRPC or HTTP reserves it.
+  void keepMetadata(std::string_view prefix, std::string_view name, std::string_view value);
 
   const transcode::TranscodingTable* table_ = nullptr;  // null for a refusal
   transcode::TranscodingTable::Match match_;
@@ -106,7 +107,7 @@ class RestProtocol final : public ProtocolAdapter {
   transcode::JsonStreamWriter writer_;
   std::string staged_;
   size_t staged_sent_ = 0;
-  // grpc-metadata-<name> headers for the client, from the backend's fields.
+  // grpc-metadata-/grpc-trailer-<name> headers for the client, from the backend's fields.
   std::vector<std::pair<std::string, std::string>> metadata_;
 
   int http_status_ = 200;

@@ -324,7 +324,9 @@ TEST_F(JsonTranscodingTest, ResponseMetadataBecomesGrpcMetadataHeaders) {
                           {"content-type: application/json", "x-echo-color: blue"});
   ASSERT_EQ(unary.http_status, 200) << unary.body << unary.curl_err;
   EXPECT_EQ(unary.headers["grpc-metadata-x-echo-color"], "blue");
-  EXPECT_EQ(unary.headers["grpc-metadata-x-backend"], "backend-a") << "a unary call's trailers too";
+  EXPECT_EQ(unary.headers["grpc-trailer-x-backend"], "backend-a") << "a unary call's trailers too";
+  EXPECT_EQ(unary.headers["grpc-trailer-x-echo-color"], "blue");
+  EXPECT_EQ(unary.headers.count("grpc-metadata-x-backend"), 0u) << "trailers keep their own prefix";
   EXPECT_EQ(unary.headers.count("grpc-metadata-grpc-status"), 0u);
   EXPECT_EQ(unary.headers.count("grpc-metadata-content-type"), 0u);
   EXPECT_FALSE(unary.headers["content-length"].empty()) << "a unary answer keeps its length";
@@ -333,12 +335,12 @@ TEST_F(JsonTranscodingTest, ResponseMetadataBecomesGrpcMetadataHeaders) {
   ASSERT_EQ(stream.http_status, 200) << stream.body << stream.curl_err;
   EXPECT_EQ(Elements(stream).size(), 2u) << stream.body;
   EXPECT_EQ(stream.headers["grpc-metadata-x-echo-color"], "green");
-  EXPECT_EQ(stream.headers.count("grpc-metadata-x-backend"), 0u)
+  EXPECT_EQ(stream.headers.count("grpc-trailer-x-backend"), 0u)
       << "a stream's trailers come after its headers";
 
   JsonAnswer failed = Call("GET", "/v1/echo/7/denied", "", {});
   EXPECT_EQ(failed.http_status, 403) << failed.body;
-  EXPECT_EQ(failed.headers["grpc-metadata-x-backend"], "backend-a") << "an error carries them too";
+  EXPECT_EQ(failed.headers["grpc-trailer-x-backend"], "backend-a") << "an error carries them too";
 }
 
 TEST_F(JsonTranscodingTest, MetricsCarryTheJsonProtocolAndNativeGrpcStillWorks) {

@@ -524,7 +524,9 @@ TEST_F(RestProtocolTest, UnaryMetadataFromHeadersAndTrailers) {
   auto headers = Headers(*p);
   EXPECT_EQ(headers["grpc-metadata-x-request-cost"], "7");
   EXPECT_EQ(headers["grpc-metadata-x-trace-bin"], "AAEC") << "binary values stay base64";
-  EXPECT_EQ(headers["grpc-metadata-x-backend"], "b1") << "trailers too: the status came first";
+  EXPECT_EQ(headers["grpc-trailer-x-backend"], "b1") << "trailers too: the status came first";
+  EXPECT_EQ(headers.count("grpc-metadata-x-backend"), 0u) << "trailers keep their own prefix";
+  EXPECT_EQ(headers.count("grpc-trailer-grpc-status"), 0u);
   EXPECT_EQ(headers.count("grpc-metadata-grpc-encoding"), 0u);
   EXPECT_EQ(headers.count("grpc-metadata-content-type"), 0u);
   EXPECT_EQ(headers.count("grpc-metadata-grpc-status"), 0u);
@@ -547,7 +549,7 @@ TEST_F(RestProtocolTest, StreamMetadataIsTheHeadersOnly) {
   trailers.add("grpc-status", "0");
   trailers.add("x-backend", "b1");
   p->endBody(trailers);
-  EXPECT_EQ(Headers(*p).count("grpc-metadata-x-backend"), 0u) << "the headers went before the trailers";
+  EXPECT_EQ(Headers(*p).count("grpc-trailer-x-backend"), 0u) << "the headers went before the trailers";
 }
 
 TEST(RestProtocolNdjson, ServerStreamOneValuePerLine) {
