@@ -296,6 +296,26 @@ def main():
             gates.append(("access log CPU per RPC (callgrind)", "sy-1-log", f"{share * 100:.1f} %",
                           "≤ 5 %", share <= 0.05))
 
+    floor = cell("callgrind-h2floor", "h2floor")
+    if floor:
+        r = floor.rows[-1]
+        n = lambda k: int(float(r.get(k, 0)))
+        w("## nghttp2's own floor (callgrind, sy_bench_h2_floor)")
+        w("")
+        w("One gRPC unary 16 B exchange through four in-memory nghttp2 sessions (client, the proxy's "
+          "server and client sessions, backend), no I/O, the daemon's session options and header "
+          f"handling; {n('exchanges'):,} exchanges; verified: {r.get('verify')}.")
+        w("")
+        w("| part | instructions per exchange |")
+        w("|---|---|")
+        w(f"| proxy's two sessions, total | {n('proxy_ir_per_exchange'):,} |")
+        w(f"| of which nghttp2 | {n('proxy_nghttp2_ir'):,} |")
+        w(f"| of which libc (memcpy, memcmp) | {n('proxy_libc_ir'):,} |")
+        w(f"| of which the bench's own callbacks, header lists, allocator | {n('proxy_other_ir'):,} |")
+        w(f"| client session (not the proxy's work) | {n('client_ir_per_exchange'):,} |")
+        w(f"| backend session (not the proxy's work) | {n('backend_ir_per_exchange'):,} |")
+        w("")
+
     # The edge policy steps on sy-1: each callgrind variant against the plain one.
     policy_cgs = [(c, cell(c, "sy-1")) for c in
                   ("callgrind", "callgrind-ratelimit", "callgrind-jwtrl", "callgrind-jwtrl-nocache")]

@@ -36,6 +36,12 @@
 #   callgrind-jwtrl  callgrind on sy-1 with the jwtrl16 route, once with the
 #             verified-token cache (default) and once with token_cache_size: 0,
 #             so every RPC checks the signature (not in the default list)
+#   callgrind-h2floor  nghttp2's own floor (not in the default list; targets do not
+#             matter): sy_bench_h2_floor under callgrind, one gRPC unary 16 B exchange
+#             through four in-memory nghttp2 sessions (client, the proxy's two, the
+#             backend), no I/O; instructions per exchange of the proxy's two
+#             sessions (split into nghttp2, libc and the rest), the client's and
+#             the backend's
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
 #             with access_log: off (sy-1) and with the default text access log
 #             written to a file (sy-1-log)
@@ -105,11 +111,12 @@ jobs=$(( $(nproc) < 2 ? $(nproc) : 2 ))
 tools_dir=$build_dir/bench
 if ((build)); then
   cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_TESTS=OFF -DSY_BENCH=ON >/dev/null
-  cmake --build "$build_dir" -j"$jobs" --target switchyard sy_bench_backend sy_bench_load
+  cmake --build "$build_dir" -j"$jobs" --target switchyard sy_bench_backend sy_bench_load sy_bench_h2_floor
 fi
 SY=$build_dir/switchyard
 BACKEND=$tools_dir/sy_bench_backend
 LOAD=$tools_dir/sy_bench_load
+H2FLOOR=$tools_dir/sy_bench_h2_floor
 for b in "$SY" "$BACKEND" "$LOAD"; do [ -x "$b" ] || { echo "bench: missing $b (build first)" >&2; exit 1; }; done
 
 # --- workspace, cleanup ---------------------------------------------------
@@ -626,12 +633,57 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [
   true
 }
 
+# callgrind-h2floor: nghttp2's own cost for one unary exchange through a proxy
+# (bench/h2_floor.cc). One run gives each party's inclusive instructions; a
+# second counts only the proxy's two sessions, grouped by library.
+h2floor_run() {
+  local iters=5000 dir=$work/callgrind-h2floor verify=ok
+  mkdir -p "$dir"
+  if ! command -v valgrind >/dev/null; then
+    echo "case=callgrind-h2floor target=h2floor rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
+  fi
+  if [ ! -x "$H2FLOOR" ]; then
+    echo "case=callgrind-h2floor target=h2floor rep=1 verify=FAIL:missing_sy_bench_h2_floor" >>"$raw"; return 0
+  fi
+  valgrind --tool=callgrind --callgrind-out-file="$dir/all.out" "$H2FLOOR" --iterations "$iters" \
+    >"$dir/all.txt" 2>"$dir/all.err" || verify=FAIL:h2floor_exit
+  grep -q "^RESULT iterations=$iters ok=$iters " "$dir/all.txt" || verify=FAIL:exchanges_incomplete
+  # Inclusive instructions of each party's functions (see h2_floor.cc).
+  local party
+  party=$(callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$dir/all.out" 2>/dev/null | awk '
+    { gsub(",", "", $1) }
+    /ProxySide::work\(/ { p += $1 } /ClientSide::(work|start)\(/ { c += $1 } /BackendSide::work\(/ { b += $1 }
+    END { printf "%d %d %d", p, c, b }')
+  local proxy_ir client_ir backend_ir
+  read -r proxy_ir client_ir backend_ir <<<"$party"
+  valgrind --tool=callgrind --toggle-collect='*ProxySide::work*' --callgrind-out-file="$dir/proxy.out" \
+    "$H2FLOOR" --iterations "$iters" >/dev/null 2>&1 || verify=FAIL:h2floor_exit
+  local libs
+  libs=$(callgrind_annotate --auto=no --threshold=100 "$dir/proxy.out" 2>/dev/null | awk '
+    /PROGRAM TOTALS/ { gsub(",", "", $1); t = $1; next }
+    /^ *[0-9,]+ / { gsub(",", "", $1); if ($NF ~ /libnghttp2/) n += $1; else if ($NF ~ /libc\.so/) c += $1 }
+    END { printf "%d %d %d", n, c, t - n - c }')
+  local p_ng p_libc p_other
+  read -r p_ng p_libc p_other <<<"$libs"
+  ((proxy_ir > 0)) || verify=FAIL:no_callgrind_output
+  echo "case=callgrind-h2floor target=h2floor rep=1 verify=$verify exchanges=$iters" \
+    "proxy_ir_per_exchange=$((proxy_ir / iters)) client_ir_per_exchange=$((client_ir / iters))" \
+    "backend_ir_per_exchange=$((backend_ir / iters)) proxy_nghttp2_ir=$((p_ng / iters))" \
+    "proxy_libc_ir=$((p_libc / iters)) proxy_other_ir=$((p_other / iters))" >>"$raw"
+  log "callgrind-h2floor: proxy sessions $((proxy_ir / iters)) instructions per exchange (nghttp2 $((p_ng / iters)))"
+  {
+    echo "== h2floor (proxy sessions only)"
+    callgrind_annotate --auto=no "$dir/proxy.out" 2>/dev/null | awk 'NR <= 60'
+  } >>"$work/callgrind.top" || true
+}
+
 # --- run ------------------------------------------------------------------------
 IFS=, read -r -a case_list <<<"$cases"
 IFS=, read -r -a target_list <<<"$targets"
 log "work dir $work; backend pid $be_pid on :$be_port (tls :$be_tls_port)"
 log "cases: ${case_list[*]}; targets: ${target_list[*]}; duration ${duration}s, warmup ${warmup}s, repeat $repeat"
 for c in "${case_list[@]}"; do
+  if [ "$c" = callgrind-h2floor ]; then h2floor_run; continue; fi
   if [ "$c" = callgrind ]; then
     for t in "${target_list[@]}"; do
       if [[ $t == sy-1 || $t == sy-1-log ]]; then callgrind_run "$t"; fi
