@@ -199,6 +199,48 @@ def main():
                 gates.append(("added p50, one at a time", t, f"{f_us(added)} µs", f"≤ {f_us(limit)} µs",
                               added <= limit and c.ok))
 
+    # Latency under load: open loop at 50 % and 90 % of each target's saturating rate.
+    present = [t for t in TARGETS if cell("open50", t) or cell("open90", t)]
+    if present:
+        w("## Latency under load: open loop, unary 16 B, 4 conns, at 50 % and 90 % of saturation")
+        w("")
+        w("Fixed arrival rate (`sy_bench_load --rate`), latency from each RPC's scheduled start, so "
+          "queueing is not hidden by the client waiting (no coordinated omission). Saturation is the "
+          "target's median closed-loop `unary16` rate in this run.")
+        w("")
+        w("| target | verified | saturating RPC/s | @50 %: RPC/s | p50 µs | p99 µs | p999 µs "
+          "| @90 %: RPC/s | p50 µs | p99 µs | p999 µs | proxy CPU µs/RPC @90 % |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for t in present:
+            cs = [cell("open50", t), cell("open90", t)]
+            ok = all(c and c.ok for c in cs)
+            fails = sorted({f for c in cs if c for f in c.failed})
+            sat = next((c.median("saturating_rps") for c in cs if c and c.median("saturating_rps")), None)
+            cols = []
+            for c in cs:
+                if not c:
+                    cols += ["—"] * 4
+                    continue
+                cols += [c.spread("rate", f_rate), c.spread("p50_us", f_us), c.spread("p99_us", f_us),
+                         c.spread("p999_us", f_us)]
+            cpu90 = cs[1].spread("proxy_cpu_us_per_unit", f_us) if cs[1] and t != "direct" else "—"
+            w(f"| {LABEL[t]} | {'ok' if ok else 'FAIL: ' + ', '.join(fails)} | {f_rate(sat) if sat else '—'} | "
+              + " | ".join(cols) + f" | {cpu90} |")
+        w("")
+        for case, pct in (("open50", "50 %"), ("open90", "90 %")):
+            peers = [cell(case, p).median("p99_us") for p in PEERS if cell(case, p) and cell(case, p).ok]
+            peers = [v for v in peers if v is not None]
+            if not peers:
+                continue
+            best = min(peers)
+            for t in SWITCHYARD:
+                c = cell(case, t)
+                if not c or c.median("p99_us") is None:
+                    continue
+                p99 = c.median("p99_us")
+                gates.append((f"p99 at {pct} of saturation (open loop)", t, f"{f_us(p99)} µs",
+                              f"≤ {f_us(best)} µs (best peer)", p99 <= best and c.ok))
+
     # Concurrency scaling.
     present = [t for t in TARGETS if t != "direct" and any(cell(c, t) for c, _ in CONC_CASES)]
     if present:

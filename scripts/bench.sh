@@ -24,6 +24,12 @@
 #             never hit; every RPC sends the same bearer token (Switchyard targets
 #             only; not in the default list): the cost of the edge policy steps
 #   latency   one 16 B unary RPC at a time on one connection
+#   openloop  latency under load: unary 16 B on 4 connections at a fixed arrival
+#             rate (sy_bench_load --rate, open loop, latency from each RPC's
+#             scheduled start) at 50 % and at 90 % of the target's saturating rate,
+#             which is the median rate of its closed-loop unary16 runs (run here
+#             once first if unary16 is not in --cases before it); reported as
+#             open50 / open90 with p50, p99 and p999 (not in the default list)
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
 #   h2load-web16   h2load16 as gRPC-Web (application/grpc-web+proto), Switchyard only
 #   h2load-json16  h2load16 as JSON transcoding (POST /v1/bench/unary, a JSON body,
@@ -432,6 +438,7 @@ stop_target() { [ -n "$tgt_pid" ] && stop_pid "$tgt_pid"; tgt_pid=""; }
 case_spec() {
   case $1 in
     unary16|tls|tlsup|mtls|ratelimit16|jwtrl16) echo "unary 4 16 16" ;;
+    open50|open90) echo "unary 4 16 16 --rate $open_rate" ;;
     unary64k) echo "unary 4 4 65536" ;;
     stream) echo "stream 4 4 1024 --stream-count 1000" ;;
     bidi) echo "bidi 4 16 16" ;;
@@ -443,6 +450,33 @@ case_spec() {
     bigstream) echo "slowread 1 1 65536 --total $((big_mib * 1048576)) --rate $slow_rate" ;;
     *) return 1 ;;
   esac
+}
+
+# openloop: the saturating rate of a target is the median rate of its
+# closed-loop unary16 runs so far.
+open_rate=0
+saturating_rate() {  # saturating_rate TARGET
+  awk -v t="$1" '$1 == "case=unary16" && $2 == "target=" t && $4 == "verify=ok" {
+      for (i = 5; i <= NF; i++) if ($i ~ /^rate=/) { sub(/^rate=/, "", $i); print $i + 0 }
+    }' "$raw" | sort -n | awk '{ v[++n] = $1 } END {
+      if (n == 0) { print 0; exit }
+      printf "%.0f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }'
+}
+openloop_runs() {  # openloop_runs TARGET REP: open50 and open90 for one target
+  local t=$1 rep=$2 sat pct
+  sat=$(saturating_rate "$t")
+  if ((sat <= 0)); then
+    echo "case=open50 target=$t rep=$rep verify=FAIL:no_saturating_rate" >>"$raw"
+    echo "case=open90 target=$t rep=$rep verify=FAIL:no_saturating_rate" >>"$raw"
+    return 0
+  fi
+  for pct in 50 90; do
+    open_rate=$((sat * pct / 100))
+    measure "open$pct" "$t" "$rep"
+    # Remember what the rate was a share of.
+    sed -i '$ s/$/ saturating_rps='"$sat"'/' "$raw"
+  done
 }
 
 # h2load16: h2load drives prior-knowledge h2c (or h2 over TLS) with a pre-framed
@@ -699,6 +733,16 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-jwtrl ]; then
     for t in "${target_list[@]}"; do
       if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 jwt; callgrind_run "$t" 0 jwt-nocache; fi
+    done
+    continue
+  fi
+  if [ "$c" = openloop ]; then
+    for t in "${target_list[@]}"; do
+      # Closed-loop unary16 once first where this run has not measured it.
+      [ "$(saturating_rate "$t")" = 0 ] && measure unary16 "$t" 1
+    done
+    for ((rep = 1; rep <= repeat; rep++)); do
+      for t in "${target_list[@]}"; do openloop_runs "$t" "$rep"; done
     done
     continue
   fi
