@@ -10,14 +10,16 @@ VERSIONS has key=value lines (tool versions, machine, run parameters).
 import statistics
 import sys
 
-TARGETS = ["direct", "sy-1", "sy-1-log", "sy-auto", "nginx", "haproxy", "nghttpx", "l4"]
+TARGETS = ["direct", "sy-1", "sy-1-log", "sy-auto", "sy-2", "sy-2-exact", "nginx", "haproxy", "nghttpx", "l4"]
 PEERS = ["nginx", "haproxy", "nghttpx"]
-SWITCHYARD = ["sy-1", "sy-1-log", "sy-auto"]
+SWITCHYARD = ["sy-1", "sy-1-log", "sy-auto", "sy-2", "sy-2-exact"]
 LABEL = {
     "direct": "direct (no proxy)",
     "sy-1": "Switchyard, workers: 1",
     "sy-1-log": "Switchyard, workers: 1, access log to a file",
     "sy-auto": "Switchyard, workers: auto",
+    "sy-2": "Switchyard, workers: 2",
+    "sy-2-exact": "Switchyard, workers: 2, connection_balance: exact",
     "nginx": "nginx grpc_pass",
     "haproxy": "HAProxy h2",
     "nghttpx": "nghttpx h2",
@@ -198,6 +200,28 @@ def main():
                 limit = 1.1 * max(l4_added, 0.0)
                 gates.append(("added p50, one at a time", t, f"{f_us(added)} µs", f"≤ {f_us(limit)} µs",
                               added <= limit and c.ok))
+
+    # Multi-core: workers: 2 against workers: 1 on unary16.
+    one = cell("unary16", "sy-1")
+    multi = [t for t in ("sy-auto", "sy-2", "sy-2-exact") if cell("unary16", t)]
+    if one and multi and one.median("rate"):
+        w("## Multi-core: unary16 with more workers")
+        w("")
+        w(f"Pinned (proxy on CPUs 0-1, load and backend elsewhere): {meta.get('pinned', 'no')}. Efficiency is "
+          "the rate with N workers ÷ (N × the rate with one); on a machine where the load generator and the "
+          "backend share the proxy's cores it mostly shows who they compete with.")
+        w("")
+        w("| target | RPC/s | vs workers: 1 | efficiency | proxy CPU µs/RPC |")
+        w("|---|---|---|---|---|")
+        base = one.median("rate")
+        w(f"| {LABEL['sy-1']} | {one.spread('rate', f_rate)} | 1.00× | 100 % | {one.spread('proxy_cpu_us_per_unit', f_us)} |")
+        for t in multi:
+            c = cell("unary16", t)
+            n = 2 if t.startswith("sy-2") else int(meta.get("nproc", "2"))
+            r = c.median("rate")
+            w(f"| {LABEL[t]} | {c.spread('rate', f_rate)} | {ratio(r, base)} "
+              f"| {r / (n * base) * 100:.0f} % | {c.spread('proxy_cpu_us_per_unit', f_us)} |")
+        w("")
 
     # Latency under load: open loop at 50 % and 90 % of each target's saturating rate.
     present = [t for t in TARGETS if cell("open50", t) or cell("open90", t)]

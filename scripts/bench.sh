@@ -4,7 +4,8 @@
 #
 #   scripts/bench.sh [--duration 10] [--repeat 3] [--warmup 1]
 #                    [--cases unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,...]
-#                    [--targets direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4]
+#                    [--targets direct,sy-1,sy-1-log,sy-auto,sy-2,sy-2-exact,nginx,haproxy,nghttpx,l4]
+#                    [--pin]
 #                    [--idle-conns 5000] [--big-mib 1024] [--slow-rate 64]
 #                    [--out bench/results/latest.md] [--no-install] [--no-build]
 #
@@ -54,6 +55,10 @@
 #
 # Targets: sy-1 and sy-auto run with access_log: off; sy-1-log is sy-1 with the
 # default access log (text, to a file in the work dir), to show its cost.
+# sy-2 is workers: 2 (the kernel's SO_REUSEPORT spread) and sy-2-exact the same
+# with connection_balance: exact; neither is in the default list. --pin puts
+# every proxy on CPUs 0-1 and the backend and load generator on the others
+# (taskset), when the machine has at least 4 CPUs; otherwise it is ignored.
 #
 # Each (case, repeat, target) starts a fresh proxy, so peak RSS is per case.
 # Every RPC's status is checked by the client, and the backend's own counts of
@@ -75,6 +80,7 @@ out=$root/bench/results/latest.md
 install=1
 build=1
 build_dir=${BUILD_DIR:-$root/build-bench}
+pin=0
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while (($#)); do
@@ -90,6 +96,7 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --no-install) install=0; shift ;;
     --no-build) build=0; shift ;;
+    --pin) pin=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -229,11 +236,25 @@ jwt_route_yaml() {
 }
 if [[ ,$cases, == *,jwtrl16,* || ,$cases, == *,callgrind-jwtrl,* ]]; then make_jwt_material; fi
 
+# --- CPU pinning (--pin) -------------------------------------------------------
+# Proxies on CPUs 0-1, backend and load generator on the rest, so a proxy's
+# workers do not compete with the load for cores. Needs 4 CPUs at least.
+proxy_cpus=() load_cpus=()
+if ((pin)); then
+  if (($(nproc) >= 4)) && command -v taskset >/dev/null; then
+    proxy_cpus=(taskset -c 0-1)
+    load_cpus=(taskset -c "2-$(($(nproc) - 1))")
+    log "pinning: proxies on CPUs 0-1, backend and load on 2-$(($(nproc) - 1))"
+  else
+    log "--pin ignored: $(nproc) CPUs (needs 4 and taskset)"
+  fi
+fi
+
 # --- backend ----------------------------------------------------------------
 be_port=$(free_port)
 be_tls_port=$(free_port)
 be_log=$work/backend.log
-"$BACKEND" --address "127.0.0.1:$be_port" --tls-address "127.0.0.1:$be_tls_port" \
+"${load_cpus[@]}" "$BACKEND" --address "127.0.0.1:$be_port" --tls-address "127.0.0.1:$be_tls_port" \
   --cert "$tls/server.crt" --key "$tls/server.key" >"$be_log" 2>&1 &
 be_pid=$!
 started+=("$be_pid")
@@ -277,9 +298,10 @@ start_target() {
   fi
   tgt_port=$(free_port)
   case $target in
-    sy-1|sy-1-log|sy-auto)
+    sy-1|sy-1-log|sy-auto|sy-2|sy-2-exact)
       local workers=1 access_log=off
       [ "$target" = sy-auto ] && workers=auto
+      [[ $target == sy-2* ]] && workers=2
       [ "$target" = sy-1-log ] && access_log=$dir/access.log
       {
         echo "workers: $workers"
@@ -291,6 +313,7 @@ start_target() {
         echo "  - name: bench"
         echo "    address: 127.0.0.1:$tgt_port"
         echo "    idle_timeout: 0s"
+        [ "$target" = sy-2-exact ] && echo "    connection_balance: exact"
         if ((client_auth)); then
           echo "    tls: { cert: $tls/server.crt, key: $tls/server.key, client_ca: $tls/ca.crt, client_auth: require }"
         elif ((use_tls)); then
@@ -312,7 +335,7 @@ start_target() {
         echo "    endpoints: [127.0.0.1:$up_port]"
         ((up_tls)) && echo "    tls: { ca: $tls/ca.crt, server_name: localhost }"
       } >"$dir/switchyard.yaml"
-      ${SY_WRAPPER:-} "$SY" --config "$dir/switchyard.yaml" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" ${SY_WRAPPER:-} "$SY" --config "$dir/switchyard.yaml" >"$dir/out.log" 2>&1 &
       ;;
     nginx)
       mkdir -p "$dir/tmp"
@@ -362,7 +385,7 @@ http {
   }
 }
 EOF
-      nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
       ;;
     haproxy)
       local bind="bind 127.0.0.1:$tgt_port proto h2"
@@ -388,7 +411,7 @@ backend be
   http-reuse always
   $server
 EOF
-      haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
       ;;
     l4)
       local upstream=$be_port; ((use_tls)) && upstream=$be_tls_port
@@ -405,7 +428,7 @@ listen l4
   bind 127.0.0.1:$tgt_port
   server s1 127.0.0.1:$upstream
 EOF
-      haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
       ;;
     nghttpx)
       : >"$dir/empty.conf"
@@ -413,7 +436,7 @@ EOF
       ((use_tls)) && { fe="127.0.0.1,$tgt_port"; keycert=("$tls/server.key" "$tls/server.crt"); }
       ((up_tls)) && { be="127.0.0.1,$be_tls_port;;proto=h2;tls;sni=localhost"; tlsopts+=(--cacert="$tls/ca.crt"); }
       ((client_auth)) && tlsopts+=(--verify-client --verify-client-cacert="$tls/ca.crt")
-      nghttpx --conf="$dir/empty.conf" --single-process --workers=1 \
+      "${proxy_cpus[@]}" nghttpx --conf="$dir/empty.conf" --single-process --workers=1 \
         --frontend="$fe" --backend="$be" "${tlsopts[@]}" \
         --frontend-http2-max-concurrent-streams=1024 --backend-http2-max-concurrent-streams=1024 \
         --frontend-http2-read-timeout=300s --frontend-keep-alive-timeout=300s \
@@ -574,7 +597,7 @@ measure() {  # measure CASE TARGET REP
   local before after result rc=0 outf=$work/load.out
   before=$(backend_counts)
   timeout $((120 + ${duration%.*} * 3 + big_mib / (slow_rate > 0 ? slow_rate : 1) * 2)) \
-    "$LOAD" "${args[@]}" "${extra[@]}" >"$outf" 2>"$work/load.err" || rc=$?
+    "${load_cpus[@]}" "$LOAD" "${args[@]}" "${extra[@]}" >"$outf" 2>"$work/load.err" || rc=$?
   result=$(grep '^RESULT ' "$outf" | tail -1 | sed 's/^RESULT //')
   local ok msgs key verify=ok be_delta=0 i
   ok=$(count_of "$result" ok); msgs=$(count_of "$result" msgs)
@@ -770,6 +793,7 @@ versions=$work/versions.txt
   echo "grpc=$(dpkg-query -W -f='${Version}' libgrpc++-dev 2>/dev/null)"
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
   echo "nproc=$(nproc)"
+  echo "pinned=$( ((${#proxy_cpus[@]})) && echo "yes (${proxy_cpus[*]} / ${load_cpus[*]})" || echo no)"
   echo "kernel=$(uname -r)"
   echo "duration=$duration"
   echo "warmup=$warmup"
