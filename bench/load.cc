@@ -2,17 +2,26 @@
 //
 //   sy_bench_load --target HOST:PORT --mode MODE [options]
 //
-// Modes (all closed-loop: every slot has exactly one RPC or round trip in
-// flight, so concurrency is conns x streams):
+// Modes (closed-loop unless --rate is given: every slot has exactly one RPC
+// or round trip in flight, so concurrency is conns x streams):
 //   unary     N connections x M concurrent unary RPCs each, --size bytes each way.
 //             Unit: one RPC. Latency: per RPC.
+//             With --rate R: open loop instead. RPCs start at a fixed rate of R
+//             per second on a timeline fixed in advance (the k-th at start +
+//             k/R), spread round-robin over the N connections, however many are
+//             still in flight (up to --max-inflight; more fails the run). Each
+//             RPC's latency runs from its scheduled start, not from when it was
+//             actually issued, so a stalled proxy or client cannot hide queueing
+//             (no coordinated omission). The window holds the RPCs scheduled in
+//             it; p50/p99/p999 over them.
 //   stream    N x M server-streaming RPCs of --stream-count messages of --size
 //             bytes each, issued back to back. Unit: one streamed message.
 //   bidi      N x M long-lived PingPong streams; each sends a message and waits
 //             for the echo before sending the next. Unit: one round trip.
 //   latency   one connection, one unary RPC at a time (synchronous API).
 //   slowread  one server stream of --total bytes in --size messages, read no
-//             faster than --rate MiB/s; samples the proxy's RSS while it runs.
+//             faster than --rate MiB/s (default 256); samples the proxy's RSS
+//             while it runs.
 //   idle      --conns raw HTTP/2 connections (preface + SETTINGS, then
 //             nothing but SETTINGS/PING acks) held for --duration; reports
 //             the proxy's RSS per connection.
@@ -78,6 +87,8 @@ struct Options {
   uint64_t stream_count = 1000;
   uint64_t total = 1ULL << 30;
   double rate_mib = 256;
+  double rate = -1;              // --rate as given: RPC/s (unary), MiB/s (slowread)
+  uint64_t max_inflight = 100000;  // open loop: more than this in flight fails the run
   std::string ca;
   std::string authority;
   std::string cert, key;  // client certificate (mutual TLS), with --ca
@@ -147,8 +158,8 @@ struct Result {
   std::set<std::string> errors;
 };
 
-void Percentiles(std::vector<uint32_t>& v, double* p50, double* p99) {
-  *p50 = *p99 = -1;
+void Percentiles(std::vector<uint32_t>& v, double* p50, double* p99, double* p999) {
+  *p50 = *p99 = *p999 = -1;
   if (v.empty()) return;
   auto at = [&](double q) {
     size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
@@ -157,17 +168,18 @@ void Percentiles(std::vector<uint32_t>& v, double* p50, double* p99) {
   };
   *p50 = at(0.50);
   *p99 = at(0.99);
+  *p999 = at(0.999);
 }
 
 void PrintResult(Result& r) {
-  double p50, p99;
-  Percentiles(r.lat_us, &p50, &p99);
+  double p50, p99, p999;
+  Percentiles(r.lat_us, &p50, &p99, &p999);
   std::ostringstream o;
   o.setf(std::ios::fixed);
   o.precision(3);
   o << "RESULT mode=" << r.mode << " units=" << r.units << " secs=" << r.window_secs
     << " rate=" << (r.window_secs > 0 ? static_cast<double>(r.units) / r.window_secs : 0)
-    << " p50_us=" << p50 << " p99_us=" << p99 << " ok=" << r.rpcs_ok << " failed=" << r.rpcs_failed
+    << " p50_us=" << p50 << " p99_us=" << p99 << " p999_us=" << p999 << " ok=" << r.rpcs_ok << " failed=" << r.rpcs_failed
     << " msgs=" << r.msgs_total;
   if (r.proxy0.valid && r.proxy1.valid) {
     double us = TicksToUs(r.proxy1.cpu_ticks - r.proxy0.cpu_ticks);
@@ -551,6 +563,151 @@ std::unique_ptr<Bench::Stub> ConnectOne(const Options& o, Result& r) {
 }
 
 // ---------------------------------------------------------------------------
+// unary with --rate: open loop, a fixed arrival rate
+
+struct OpenLoopRun {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t in_flight = 0;
+  uint64_t ok = 0, failed = 0, window_units = 0;
+  std::vector<uint32_t> lat;
+  std::set<std::string> errors;
+};
+
+// One RPC of the open loop; deletes itself when done.
+class OpenLoopCall {
+ public:
+  OpenLoopCall(OpenLoopRun& run, const Options& o, const std::string& payload, Clock::time_point scheduled,
+               bool measured)
+      : run_(run), scheduled_(scheduled), measured_(measured) {
+    req_.set_data(payload);
+    ctx_.set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(static_cast<int64_t>(o.deadline * 1000)));
+    AddMetadata(o, ctx_);
+  }
+  void Start(Bench::Stub* stub) {
+    stub->async()->Unary(&ctx_, &req_, &resp_, [this](grpc::Status s) { Done(s); });
+  }
+
+ private:
+  void Done(const grpc::Status& s) {
+    // From the scheduled start: time spent waiting to be issued counts.
+    auto us = static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - scheduled_).count());
+    {
+      std::lock_guard<std::mutex> lock(run_.mu);
+      if (!s.ok()) {
+        ++run_.failed;
+        if (run_.errors.size() < 8) {
+          run_.errors.insert("unary: status " + std::to_string(s.error_code()) + " " + s.error_message());
+        }
+      } else if (resp_.data().size() != req_.data().size()) {
+        ++run_.failed;
+        run_.errors.insert("unary: response of " + std::to_string(resp_.data().size()) + " bytes");
+      } else {
+        ++run_.ok;
+        if (measured_) {
+          ++run_.window_units;
+          run_.lat.push_back(us);
+        }
+      }
+      if (--run_.in_flight == 0) run_.cv.notify_all();
+    }
+    delete this;
+  }
+  OpenLoopRun& run_;
+  grpc::ClientContext ctx_;
+  Payload req_, resp_;
+  Clock::time_point scheduled_;
+  bool measured_;
+};
+
+int RunOpenLoop(const Options& o) {
+  Result r;
+  r.mode = "openloop";
+  std::vector<std::shared_ptr<grpc::Channel>> chans;
+  std::vector<std::unique_ptr<Bench::Stub>> stubs;
+  for (int i = 0; i < o.conns; ++i) {
+    chans.push_back(MakeChannel(o, i));
+    stubs.push_back(Bench::NewStub(chans.back()));
+  }
+  if (!ConnectAll(chans, r)) {
+    r.rpcs_failed = 1;
+    PrintResult(r);
+    return 1;
+  }
+  const std::string payload(o.size, 'x');
+  OpenLoopRun run;
+  const auto interval = std::chrono::duration<double>(1.0 / o.rate);
+  const Clock::time_point t_start = Clock::now();
+  const auto window_start = t_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
+  const auto window_end = window_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  bool sampled_start = false;
+  uint64_t scheduled_in_window = 0, overload = 0;
+  uint64_t max_lag_us = 0;
+  for (uint64_t k = 0;; ++k) {
+    auto due = t_start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(k));
+    if (due >= window_end) break;
+    bool measured = due >= window_start;
+    if (measured && !sampled_start) {
+      std::this_thread::sleep_until(due);
+      r.proxy0 = SampleProc(o.proxy_pid);
+      r.backend0 = SampleProc(o.backend_pid);
+      sampled_start = true;
+    }
+    auto now = Clock::now();
+    if (due > now) {
+      std::this_thread::sleep_until(due);
+    } else {
+      max_lag_us = std::max<uint64_t>(
+          max_lag_us, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - due).count()));
+    }
+    if (measured) ++scheduled_in_window;
+    {
+      std::lock_guard<std::mutex> lock(run.mu);
+      if (run.in_flight >= o.max_inflight) {
+        ++overload;  // not issued: the target is far past saturation
+        continue;
+      }
+      ++run.in_flight;
+    }
+    auto* call = new OpenLoopCall(run, o, payload, due, measured);
+    call->Start(stubs[k % stubs.size()].get());
+  }
+  std::this_thread::sleep_until(window_end);
+  r.proxy1 = SampleProc(o.proxy_pid);
+  r.backend1 = SampleProc(o.backend_pid);
+  r.window_secs = o.duration;
+  {
+    std::unique_lock<std::mutex> lock(run.mu);
+    if (!run.cv.wait_for(lock, std::chrono::duration<double>(o.deadline + 10), [&] { return run.in_flight == 0; })) {
+      r.errors.insert(std::to_string(run.in_flight) + " RPCs still in flight after the drain timeout");
+      r.rpcs_failed = run.failed + run.in_flight;
+      PrintResult(r);
+      std::_Exit(1);  // calls still reference `run`; do not unwind
+    }
+  }
+  r.rpcs_ok = run.ok;
+  r.rpcs_failed = run.failed + overload;
+  r.units = run.window_units;
+  r.lat_us = std::move(run.lat);
+  r.errors = run.errors;
+  if (overload > 0) {
+    r.errors.insert(std::to_string(overload) + " RPCs not issued: more than " + std::to_string(o.max_inflight) +
+                    " in flight");
+  }
+  std::ostringstream offered;
+  offered.setf(std::ios::fixed);
+  offered.precision(1);
+  offered << o.rate;
+  r.extra["offered_rps"] = offered.str();
+  r.extra["scheduled"] = std::to_string(scheduled_in_window);
+  r.extra["max_issue_lag_us"] = std::to_string(max_lag_us);
+  PrintResult(r);
+  return r.rpcs_failed == 0 && r.units > 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------
 // latency: one RPC at a time on one connection
 
 int RunLatency(const Options& o) {
@@ -812,7 +969,8 @@ int RunIdle(const Options& o) {
 constexpr const char* kUsage =
     "usage: sy_bench_load --target HOST:PORT --mode unary|stream|bidi|latency|slowread|idle\n"
     "  [--conns N] [--streams M] [--size BYTES] [--duration S] [--warmup S]\n"
-    "  [--stream-count K] [--total BYTES] [--rate MIB_PER_S] [--deadline S]\n"
+    "  [--stream-count K] [--total BYTES] [--rate RPC_PER_S (unary) | MIB_PER_S (slowread)]\n"
+    "  [--max-inflight N] [--deadline S]\n"
     "  [--ca FILE [--cert FILE --key FILE]] [--authority NAME] [--proxy-pid PID] [--backend-pid PID]\n"
     "  [--metadata NAME=VALUE]...\n";
 
@@ -838,7 +996,8 @@ int main(int argc, char** argv) {
     else if (arg == "--warmup") o.warmup = std::atof(value().c_str());
     else if (arg == "--stream-count") o.stream_count = std::strtoull(value().c_str(), nullptr, 10);
     else if (arg == "--total") o.total = std::strtoull(value().c_str(), nullptr, 10);
-    else if (arg == "--rate") o.rate_mib = std::atof(value().c_str());
+    else if (arg == "--rate") o.rate = std::atof(value().c_str());
+    else if (arg == "--max-inflight") o.max_inflight = std::strtoull(value().c_str(), nullptr, 10);
     else if (arg == "--deadline") o.deadline = std::atof(value().c_str());
     else if (arg == "--ca") o.ca = value();
     else if (arg == "--authority") o.authority = value();
@@ -859,7 +1018,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.target.empty() || o.conns < 1 || o.streams < 1 || o.duration <= 0 || o.warmup < 0 || o.size == 0 ||
+  if (o.mode == "slowread" && o.rate != -1) o.rate_mib = o.rate;
+  if (o.target.empty() || (o.rate != -1 && o.rate <= 0) || o.max_inflight == 0 || o.conns < 1 || o.streams < 1 || o.duration <= 0 || o.warmup < 0 || o.size == 0 ||
       o.rate_mib <= 0 || o.cert.empty() != o.key.empty() || (!o.cert.empty() && o.ca.empty())) {
     std::fputs(kUsage, stderr);
     return 2;
@@ -869,6 +1029,7 @@ int main(int argc, char** argv) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  if (o.mode == "unary" && o.rate > 0) return RunOpenLoop(o);
   if (o.mode == "unary" || o.mode == "stream" || o.mode == "bidi") return RunClosedLoop(o);
   if (o.mode == "latency") return RunLatency(o);
   if (o.mode == "slowread") return RunSlowRead(o);

@@ -10,14 +10,16 @@ VERSIONS has key=value lines (tool versions, machine, run parameters).
 import statistics
 import sys
 
-TARGETS = ["direct", "sy-1", "sy-1-log", "sy-auto", "nginx", "haproxy", "nghttpx", "l4"]
+TARGETS = ["direct", "sy-1", "sy-1-log", "sy-auto", "sy-2", "sy-2-exact", "nginx", "haproxy", "nghttpx", "l4"]
 PEERS = ["nginx", "haproxy", "nghttpx"]
-SWITCHYARD = ["sy-1", "sy-1-log", "sy-auto"]
+SWITCHYARD = ["sy-1", "sy-1-log", "sy-auto", "sy-2", "sy-2-exact"]
 LABEL = {
     "direct": "direct (no proxy)",
     "sy-1": "Switchyard, workers: 1",
     "sy-1-log": "Switchyard, workers: 1, access log to a file",
     "sy-auto": "Switchyard, workers: auto",
+    "sy-2": "Switchyard, workers: 2",
+    "sy-2-exact": "Switchyard, workers: 2, connection_balance: exact",
     "nginx": "nginx grpc_pass",
     "haproxy": "HAProxy h2",
     "nghttpx": "nghttpx h2",
@@ -199,6 +201,70 @@ def main():
                 gates.append(("added p50, one at a time", t, f"{f_us(added)} µs", f"≤ {f_us(limit)} µs",
                               added <= limit and c.ok))
 
+    # Multi-core: workers: 2 against workers: 1 on unary16.
+    one = cell("unary16", "sy-1")
+    multi = [t for t in ("sy-auto", "sy-2", "sy-2-exact") if cell("unary16", t)]
+    if one and multi and one.median("rate"):
+        w("## Multi-core: unary16 with more workers")
+        w("")
+        w(f"Pinned (proxy on CPUs 0-1, load and backend elsewhere): {meta.get('pinned', 'no')}. Efficiency is "
+          "the rate with N workers ÷ (N × the rate with one); on a machine where the load generator and the "
+          "backend share the proxy's cores it mostly shows who they compete with.")
+        w("")
+        w("| target | RPC/s | vs workers: 1 | efficiency | proxy CPU µs/RPC |")
+        w("|---|---|---|---|---|")
+        base = one.median("rate")
+        w(f"| {LABEL['sy-1']} | {one.spread('rate', f_rate)} | 1.00× | 100 % | {one.spread('proxy_cpu_us_per_unit', f_us)} |")
+        for t in multi:
+            c = cell("unary16", t)
+            n = 2 if t.startswith("sy-2") else int(meta.get("nproc", "2"))
+            r = c.median("rate")
+            w(f"| {LABEL[t]} | {c.spread('rate', f_rate)} | {ratio(r, base)} "
+              f"| {r / (n * base) * 100:.0f} % | {c.spread('proxy_cpu_us_per_unit', f_us)} |")
+        w("")
+
+    # Latency under load: open loop at 50 % and 90 % of each target's saturating rate.
+    present = [t for t in TARGETS if cell("open50", t) or cell("open90", t)]
+    if present:
+        w("## Latency under load: open loop, unary 16 B, 4 conns, at 50 % and 90 % of saturation")
+        w("")
+        w("Fixed arrival rate (`sy_bench_load --rate`), latency from each RPC's scheduled start, so "
+          "queueing is not hidden by the client waiting (no coordinated omission). Saturation is the "
+          "target's median closed-loop `unary16` rate in this run.")
+        w("")
+        w("| target | verified | saturating RPC/s | @50 %: RPC/s | p50 µs | p99 µs | p999 µs "
+          "| @90 %: RPC/s | p50 µs | p99 µs | p999 µs | proxy CPU µs/RPC @90 % |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for t in present:
+            cs = [cell("open50", t), cell("open90", t)]
+            ok = all(c and c.ok for c in cs)
+            fails = sorted({f for c in cs if c for f in c.failed})
+            sat = next((c.median("saturating_rps") for c in cs if c and c.median("saturating_rps")), None)
+            cols = []
+            for c in cs:
+                if not c:
+                    cols += ["—"] * 4
+                    continue
+                cols += [c.spread("rate", f_rate), c.spread("p50_us", f_us), c.spread("p99_us", f_us),
+                         c.spread("p999_us", f_us)]
+            cpu90 = cs[1].spread("proxy_cpu_us_per_unit", f_us) if cs[1] and t != "direct" else "—"
+            w(f"| {LABEL[t]} | {'ok' if ok else 'FAIL: ' + ', '.join(fails)} | {f_rate(sat) if sat else '—'} | "
+              + " | ".join(cols) + f" | {cpu90} |")
+        w("")
+        for case, pct in (("open50", "50 %"), ("open90", "90 %")):
+            peers = [cell(case, p).median("p99_us") for p in PEERS if cell(case, p) and cell(case, p).ok]
+            peers = [v for v in peers if v is not None]
+            if not peers:
+                continue
+            best = min(peers)
+            for t in SWITCHYARD:
+                c = cell(case, t)
+                if not c or c.median("p99_us") is None:
+                    continue
+                p99 = c.median("p99_us")
+                gates.append((f"p99 at {pct} of saturation (open loop)", t, f"{f_us(p99)} µs",
+                              f"≤ {f_us(best)} µs (best peer)", p99 <= best and c.ok))
+
     # Concurrency scaling.
     present = [t for t in TARGETS if t != "direct" and any(cell(c, t) for c, _ in CONC_CASES)]
     if present:
@@ -295,6 +361,26 @@ def main():
             w("")
             gates.append(("access log CPU per RPC (callgrind)", "sy-1-log", f"{share * 100:.1f} %",
                           "≤ 5 %", share <= 0.05))
+
+    floor = cell("callgrind-h2floor", "h2floor")
+    if floor:
+        r = floor.rows[-1]
+        n = lambda k: int(float(r.get(k, 0)))
+        w("## nghttp2's own floor (callgrind, sy_bench_h2_floor)")
+        w("")
+        w("One gRPC unary 16 B exchange through four in-memory nghttp2 sessions (client, the proxy's "
+          "server and client sessions, backend), no I/O, the daemon's session options and header "
+          f"handling; {n('exchanges'):,} exchanges; verified: {r.get('verify')}.")
+        w("")
+        w("| part | instructions per exchange |")
+        w("|---|---|")
+        w(f"| proxy's two sessions, total | {n('proxy_ir_per_exchange'):,} |")
+        w(f"| of which nghttp2 | {n('proxy_nghttp2_ir'):,} |")
+        w(f"| of which libc (memcpy, memcmp) | {n('proxy_libc_ir'):,} |")
+        w(f"| of which the bench's own callbacks, header lists, allocator | {n('proxy_other_ir'):,} |")
+        w(f"| client session (not the proxy's work) | {n('client_ir_per_exchange'):,} |")
+        w(f"| backend session (not the proxy's work) | {n('backend_ir_per_exchange'):,} |")
+        w("")
 
     # The edge policy steps on sy-1: each callgrind variant against the plain one.
     policy_cgs = [(c, cell(c, "sy-1")) for c in

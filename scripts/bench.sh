@@ -4,7 +4,8 @@
 #
 #   scripts/bench.sh [--duration 10] [--repeat 3] [--warmup 1]
 #                    [--cases unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,...]
-#                    [--targets direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4]
+#                    [--targets direct,sy-1,sy-1-log,sy-auto,sy-2,sy-2-exact,nginx,haproxy,nghttpx,l4]
+#                    [--pin]
 #                    [--idle-conns 5000] [--big-mib 1024] [--slow-rate 64]
 #                    [--out bench/results/latest.md] [--no-install] [--no-build]
 #
@@ -24,6 +25,12 @@
 #             never hit; every RPC sends the same bearer token (Switchyard targets
 #             only; not in the default list): the cost of the edge policy steps
 #   latency   one 16 B unary RPC at a time on one connection
+#   openloop  latency under load: unary 16 B on 4 connections at a fixed arrival
+#             rate (sy_bench_load --rate, open loop, latency from each RPC's
+#             scheduled start) at 50 % and at 90 % of the target's saturating rate,
+#             which is the median rate of its closed-loop unary16 runs (run here
+#             once first if unary16 is not in --cases before it); reported as
+#             open50 / open90 with p50, p99 and p999 (not in the default list)
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
 #   h2load-web16   h2load16 as gRPC-Web (application/grpc-web+proto), Switchyard only
 #   h2load-json16  h2load16 as JSON transcoding (POST /v1/bench/unary, a JSON body,
@@ -38,12 +45,22 @@
 #             so every RPC checks the signature (not in the default list)
 #   callgrind-json  callgrind on sy-1 with the h2load-json16 route: instructions
 #             per JSON-transcoded unary RPC, driven by h2load (not in the default list)
+#   callgrind-h2floor  nghttp2's own floor (not in the default list; targets do not
+#             matter): sy_bench_h2_floor under callgrind, one gRPC unary 16 B exchange
+#             through four in-memory nghttp2 sessions (client, the proxy's two, the
+#             backend), no I/O; instructions per exchange of the proxy's two
+#             sessions (split into nghttp2, libc and the rest), the client's and
+#             the backend's
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
 #             with access_log: off (sy-1) and with the default text access log
 #             written to a file (sy-1-log)
 #
 # Targets: sy-1 and sy-auto run with access_log: off; sy-1-log is sy-1 with the
 # default access log (text, to a file in the work dir), to show its cost.
+# sy-2 is workers: 2 (the kernel's SO_REUSEPORT spread) and sy-2-exact the same
+# with connection_balance: exact; neither is in the default list. --pin puts
+# every proxy on CPUs 0-1 and the backend and load generator on the others
+# (taskset), when the machine has at least 4 CPUs; otherwise it is ignored.
 #
 # Each (case, repeat, target) starts a fresh proxy, so peak RSS is per case.
 # Every RPC's status is checked by the client, and the backend's own counts of
@@ -65,6 +82,7 @@ out=$root/bench/results/latest.md
 install=1
 build=1
 build_dir=${BUILD_DIR:-$root/build-bench}
+pin=0
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while (($#)); do
@@ -80,6 +98,7 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --no-install) install=0; shift ;;
     --no-build) build=0; shift ;;
+    --pin) pin=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -107,11 +126,12 @@ jobs=$(( $(nproc) < 2 ? $(nproc) : 2 ))
 tools_dir=$build_dir/bench
 if ((build)); then
   cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_TESTS=OFF -DSY_BENCH=ON >/dev/null
-  cmake --build "$build_dir" -j"$jobs" --target switchyard sy_bench_backend sy_bench_load
+  cmake --build "$build_dir" -j"$jobs" --target switchyard sy_bench_backend sy_bench_load sy_bench_h2_floor
 fi
 SY=$build_dir/switchyard
 BACKEND=$tools_dir/sy_bench_backend
 LOAD=$tools_dir/sy_bench_load
+H2FLOOR=$tools_dir/sy_bench_h2_floor
 for b in "$SY" "$BACKEND" "$LOAD"; do [ -x "$b" ] || { echo "bench: missing $b (build first)" >&2; exit 1; }; done
 
 # --- workspace, cleanup ---------------------------------------------------
@@ -218,11 +238,25 @@ jwt_route_yaml() {
 }
 if [[ ,$cases, == *,jwtrl16,* || ,$cases, == *,callgrind-jwtrl,* ]]; then make_jwt_material; fi
 
+# --- CPU pinning (--pin) -------------------------------------------------------
+# Proxies on CPUs 0-1, backend and load generator on the rest, so a proxy's
+# workers do not compete with the load for cores. Needs 4 CPUs at least.
+proxy_cpus=() load_cpus=()
+if ((pin)); then
+  if (($(nproc) >= 4)) && command -v taskset >/dev/null; then
+    proxy_cpus=(taskset -c 0-1)
+    load_cpus=(taskset -c "2-$(($(nproc) - 1))")
+    log "pinning: proxies on CPUs 0-1, backend and load on 2-$(($(nproc) - 1))"
+  else
+    log "--pin ignored: $(nproc) CPUs (needs 4 and taskset)"
+  fi
+fi
+
 # --- backend ----------------------------------------------------------------
 be_port=$(free_port)
 be_tls_port=$(free_port)
 be_log=$work/backend.log
-"$BACKEND" --address "127.0.0.1:$be_port" --tls-address "127.0.0.1:$be_tls_port" \
+"${load_cpus[@]}" "$BACKEND" --address "127.0.0.1:$be_port" --tls-address "127.0.0.1:$be_tls_port" \
   --cert "$tls/server.crt" --key "$tls/server.key" >"$be_log" 2>&1 &
 be_pid=$!
 started+=("$be_pid")
@@ -266,9 +300,10 @@ start_target() {
   fi
   tgt_port=$(free_port)
   case $target in
-    sy-1|sy-1-log|sy-auto)
+    sy-1|sy-1-log|sy-auto|sy-2|sy-2-exact)
       local workers=1 access_log=off
       [ "$target" = sy-auto ] && workers=auto
+      [[ $target == sy-2* ]] && workers=2
       [ "$target" = sy-1-log ] && access_log=$dir/access.log
       {
         echo "workers: $workers"
@@ -280,6 +315,7 @@ start_target() {
         echo "  - name: bench"
         echo "    address: 127.0.0.1:$tgt_port"
         echo "    idle_timeout: 0s"
+        [ "$target" = sy-2-exact ] && echo "    connection_balance: exact"
         if ((client_auth)); then
           echo "    tls: { cert: $tls/server.crt, key: $tls/server.key, client_ca: $tls/ca.crt, client_auth: require }"
         elif ((use_tls)); then
@@ -301,7 +337,7 @@ start_target() {
         echo "    endpoints: [127.0.0.1:$up_port]"
         ((up_tls)) && echo "    tls: { ca: $tls/ca.crt, server_name: localhost }"
       } >"$dir/switchyard.yaml"
-      ${SY_WRAPPER:-} "$SY" --config "$dir/switchyard.yaml" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" ${SY_WRAPPER:-} "$SY" --config "$dir/switchyard.yaml" >"$dir/out.log" 2>&1 &
       ;;
     nginx)
       mkdir -p "$dir/tmp"
@@ -351,7 +387,7 @@ http {
   }
 }
 EOF
-      nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
       ;;
     haproxy)
       local bind="bind 127.0.0.1:$tgt_port proto h2"
@@ -377,7 +413,7 @@ backend be
   http-reuse always
   $server
 EOF
-      haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
       ;;
     l4)
       local upstream=$be_port; ((use_tls)) && upstream=$be_tls_port
@@ -394,7 +430,7 @@ listen l4
   bind 127.0.0.1:$tgt_port
   server s1 127.0.0.1:$upstream
 EOF
-      haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
+      "${proxy_cpus[@]}" haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 &
       ;;
     nghttpx)
       : >"$dir/empty.conf"
@@ -402,7 +438,7 @@ EOF
       ((use_tls)) && { fe="127.0.0.1,$tgt_port"; keycert=("$tls/server.key" "$tls/server.crt"); }
       ((up_tls)) && { be="127.0.0.1,$be_tls_port;;proto=h2;tls;sni=localhost"; tlsopts+=(--cacert="$tls/ca.crt"); }
       ((client_auth)) && tlsopts+=(--verify-client --verify-client-cacert="$tls/ca.crt")
-      nghttpx --conf="$dir/empty.conf" --single-process --workers=1 \
+      "${proxy_cpus[@]}" nghttpx --conf="$dir/empty.conf" --single-process --workers=1 \
         --frontend="$fe" --backend="$be" "${tlsopts[@]}" \
         --frontend-http2-max-concurrent-streams=1024 --backend-http2-max-concurrent-streams=1024 \
         --frontend-http2-read-timeout=300s --frontend-keep-alive-timeout=300s \
@@ -427,6 +463,7 @@ stop_target() { [ -n "$tgt_pid" ] && stop_pid "$tgt_pid"; tgt_pid=""; }
 case_spec() {
   case $1 in
     unary16|tls|tlsup|mtls|ratelimit16|jwtrl16) echo "unary 4 16 16" ;;
+    open50|open90) echo "unary 4 16 16 --rate $open_rate" ;;
     unary64k) echo "unary 4 4 65536" ;;
     stream) echo "stream 4 4 1024 --stream-count 1000" ;;
     bidi) echo "bidi 4 16 16" ;;
@@ -438,6 +475,33 @@ case_spec() {
     bigstream) echo "slowread 1 1 65536 --total $((big_mib * 1048576)) --rate $slow_rate" ;;
     *) return 1 ;;
   esac
+}
+
+# openloop: the saturating rate of a target is the median rate of its
+# closed-loop unary16 runs so far.
+open_rate=0
+saturating_rate() {  # saturating_rate TARGET
+  awk -v t="$1" '$1 == "case=unary16" && $2 == "target=" t && $4 == "verify=ok" {
+      for (i = 5; i <= NF; i++) if ($i ~ /^rate=/) { sub(/^rate=/, "", $i); print $i + 0 }
+    }' "$raw" | sort -n | awk '{ v[++n] = $1 } END {
+      if (n == 0) { print 0; exit }
+      printf "%.0f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }'
+}
+openloop_runs() {  # openloop_runs TARGET REP: open50 and open90 for one target
+  local t=$1 rep=$2 sat pct
+  sat=$(saturating_rate "$t")
+  if ((sat <= 0)); then
+    echo "case=open50 target=$t rep=$rep verify=FAIL:no_saturating_rate" >>"$raw"
+    echo "case=open90 target=$t rep=$rep verify=FAIL:no_saturating_rate" >>"$raw"
+    return 0
+  fi
+  for pct in 50 90; do
+    open_rate=$((sat * pct / 100))
+    measure "open$pct" "$t" "$rep"
+    # Remember what the rate was a share of.
+    sed -i '$ s/$/ saturating_rps='"$sat"'/' "$raw"
+  done
 }
 
 # h2load16: h2load drives prior-knowledge h2c (or h2 over TLS) with a pre-framed
@@ -535,7 +599,7 @@ measure() {  # measure CASE TARGET REP
   local before after result rc=0 outf=$work/load.out
   before=$(backend_counts)
   timeout $((120 + ${duration%.*} * 3 + big_mib / (slow_rate > 0 ? slow_rate : 1) * 2)) \
-    "$LOAD" "${args[@]}" "${extra[@]}" >"$outf" 2>"$work/load.err" || rc=$?
+    "${load_cpus[@]}" "$LOAD" "${args[@]}" "${extra[@]}" >"$outf" 2>"$work/load.err" || rc=$?
   result=$(grep '^RESULT ' "$outf" | tail -1 | sed 's/^RESULT //')
   local ok msgs key verify=ok be_delta=0 i
   ok=$(count_of "$result" ok); msgs=$(count_of "$result" msgs)
@@ -639,12 +703,57 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [
   true
 }
 
+# callgrind-h2floor: nghttp2's own cost for one unary exchange through a proxy
+# (bench/h2_floor.cc). One run gives each party's inclusive instructions; a
+# second counts only the proxy's two sessions, grouped by library.
+h2floor_run() {
+  local iters=5000 dir=$work/callgrind-h2floor verify=ok
+  mkdir -p "$dir"
+  if ! command -v valgrind >/dev/null; then
+    echo "case=callgrind-h2floor target=h2floor rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
+  fi
+  if [ ! -x "$H2FLOOR" ]; then
+    echo "case=callgrind-h2floor target=h2floor rep=1 verify=FAIL:missing_sy_bench_h2_floor" >>"$raw"; return 0
+  fi
+  valgrind --tool=callgrind --callgrind-out-file="$dir/all.out" "$H2FLOOR" --iterations "$iters" \
+    >"$dir/all.txt" 2>"$dir/all.err" || verify=FAIL:h2floor_exit
+  grep -q "^RESULT iterations=$iters ok=$iters " "$dir/all.txt" || verify=FAIL:exchanges_incomplete
+  # Inclusive instructions of each party's functions (see h2_floor.cc).
+  local party
+  party=$(callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$dir/all.out" 2>/dev/null | awk '
+    { gsub(",", "", $1) }
+    /ProxySide::work\(/ { p += $1 } /ClientSide::(work|start)\(/ { c += $1 } /BackendSide::work\(/ { b += $1 }
+    END { printf "%d %d %d", p, c, b }')
+  local proxy_ir client_ir backend_ir
+  read -r proxy_ir client_ir backend_ir <<<"$party"
+  valgrind --tool=callgrind --toggle-collect='*ProxySide::work*' --callgrind-out-file="$dir/proxy.out" \
+    "$H2FLOOR" --iterations "$iters" >/dev/null 2>&1 || verify=FAIL:h2floor_exit
+  local libs
+  libs=$(callgrind_annotate --auto=no --threshold=100 "$dir/proxy.out" 2>/dev/null | awk '
+    /PROGRAM TOTALS/ { gsub(",", "", $1); t = $1; next }
+    /^ *[0-9,]+ / { gsub(",", "", $1); if ($NF ~ /libnghttp2/) n += $1; else if ($NF ~ /libc\.so/) c += $1 }
+    END { printf "%d %d %d", n, c, t - n - c }')
+  local p_ng p_libc p_other
+  read -r p_ng p_libc p_other <<<"$libs"
+  ((proxy_ir > 0)) || verify=FAIL:no_callgrind_output
+  echo "case=callgrind-h2floor target=h2floor rep=1 verify=$verify exchanges=$iters" \
+    "proxy_ir_per_exchange=$((proxy_ir / iters)) client_ir_per_exchange=$((client_ir / iters))" \
+    "backend_ir_per_exchange=$((backend_ir / iters)) proxy_nghttp2_ir=$((p_ng / iters))" \
+    "proxy_libc_ir=$((p_libc / iters)) proxy_other_ir=$((p_other / iters))" >>"$raw"
+  log "callgrind-h2floor: proxy sessions $((proxy_ir / iters)) instructions per exchange (nghttp2 $((p_ng / iters)))"
+  {
+    echo "== h2floor (proxy sessions only)"
+    callgrind_annotate --auto=no "$dir/proxy.out" 2>/dev/null | awk 'NR <= 60'
+  } >>"$work/callgrind.top" || true
+}
+
 # --- run ------------------------------------------------------------------------
 IFS=, read -r -a case_list <<<"$cases"
 IFS=, read -r -a target_list <<<"$targets"
 log "work dir $work; backend pid $be_pid on :$be_port (tls :$be_tls_port)"
 log "cases: ${case_list[*]}; targets: ${target_list[*]}; duration ${duration}s, warmup ${warmup}s, repeat $repeat"
 for c in "${case_list[@]}"; do
+  if [ "$c" = callgrind-h2floor ]; then h2floor_run; continue; fi
   if [ "$c" = callgrind ]; then
     for t in "${target_list[@]}"; do
       if [[ $t == sy-1 || $t == sy-1-log ]]; then callgrind_run "$t"; fi
@@ -666,6 +775,16 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-jwtrl ]; then
     for t in "${target_list[@]}"; do
       if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 jwt; callgrind_run "$t" 0 jwt-nocache; fi
+    done
+    continue
+  fi
+  if [ "$c" = openloop ]; then
+    for t in "${target_list[@]}"; do
+      # Closed-loop unary16 once first where this run has not measured it.
+      [ "$(saturating_rate "$t")" = 0 ] && measure unary16 "$t" 1
+    done
+    for ((rep = 1; rep <= repeat; rep++)); do
+      for t in "${target_list[@]}"; do openloop_runs "$t" "$rep"; done
     done
     continue
   fi
@@ -693,6 +812,7 @@ versions=$work/versions.txt
   echo "grpc=$(dpkg-query -W -f='${Version}' libgrpc++-dev 2>/dev/null)"
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
   echo "nproc=$(nproc)"
+  echo "pinned=$( ((${#proxy_cpus[@]})) && echo "yes (${proxy_cpus[*]} / ${load_cpus[*]})" || echo no)"
   echo "kernel=$(uname -r)"
   echo "duration=$duration"
   echo "warmup=$warmup"

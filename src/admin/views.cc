@@ -88,6 +88,8 @@ std::string configJson(const config::Config& config, size_t workers) {
     w.key("request_headers_timeout").value(formatDuration(l.request_headers_timeout));
     w.key("stream_idle_timeout").value(formatDuration(l.stream_idle_timeout));
     w.key("max_connections").value(l.max_connections);
+    w.key("connection_balance")
+        .value(l.connection_balance == config::ConnectionBalance::Exact ? "exact" : "kernel");
     if (l.grpc_web) writeGrpcWeb(w, *l.grpc_web);
     w.endObject();
   }

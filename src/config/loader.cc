@@ -344,7 +344,8 @@ class Loader {
     ListenerSpec l;
     Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout", "request_headers_timeout",
                                           "stream_idle_timeout", "max_connections", "max_connection_age",
-                                          "max_connection_age_grace", "reflection", "grpc_web"});
+                                          "max_connection_age_grace", "reflection", "grpc_web",
+                                          "connection_balance"});
     l.mark = f.mark();
     if (!f.isMap()) return l;
     if (const YAML::Node* v = f.require("name")) {
@@ -383,6 +384,15 @@ class Loader {
           l.reflection = ReflectionMode::Merged;
         } else if (*s != "passthrough") {
           r_.error(*v, "unknown reflection mode " + quote(*s) + ": expected merged or passthrough");
+        }
+      }
+    }
+    if (const YAML::Node* v = f.find("connection_balance")) {
+      if (auto s = r_.str(*v, "connection_balance")) {
+        if (*s == "exact") {
+          l.connection_balance = ConnectionBalance::Exact;
+        } else if (*s != "kernel") {
+          r_.error(*v, "unknown connection_balance " + quote(*s) + ": expected kernel or exact");
         }
       }
     }

@@ -102,6 +102,12 @@ struct DescriptorSetSpec {
   Mark mark;
 };
 
+// How a listener's new connections are spread over the workers.
+enum class ConnectionBalance {
+  Kernel,  // each worker accepts on its own SO_REUSEPORT socket; the kernel hashes
+  Exact,   // the accepting worker hands each connection to the worker with the fewest
+};
+
 // Who answers grpc.reflection.v1(alpha).ServerReflection on a listener.
 enum class ReflectionMode {
   Passthrough,  // routed to backends like any other RPC
@@ -124,6 +130,7 @@ struct ListenerSpec {
   // After that GOAWAY, RPCs still open this much later are ended; 0 = wait for them.
   Duration max_connection_age_grace = std::chrono::seconds(30);
   ReflectionMode reflection = ReflectionMode::Passthrough;
+  ConnectionBalance connection_balance = ConnectionBalance::Kernel;
   Mark mark;
 };
 

@@ -317,10 +317,18 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
   };
   std::map<std::string, AuthSum> auth;
   std::map<std::string, RateLimitSum> rate_limits;
+  // Per worker (shard i is worker i): how evenly connections and RPCs spread.
+  auto worker_conns = family("switchyard_worker_connections",
+                             "Client connections open now on each worker thread.", MetricType::Gauge);
+  auto worker_rpcs = family("switchyard_worker_rpcs_total",
+                            "RPCs started on each worker thread.", MetricType::Counter);
 
   std::lock_guard<std::mutex> g(mu_);
-  for (const auto& shard : shards_) {
+  for (size_t index = 0; index < shards_.size(); ++index) {
+    const auto& shard = shards_[index];
+    uint64_t shard_rpcs = 0, shard_opened = 0, shard_closed = 0;
     shard->forEachRpc([&](const RpcSeries& s) {
+      shard_rpcs += s.startedCount();
       RpcSum& sum = rpcs[RpcKey{s.service(), s.method(), s.cluster(), s.protocol()}];
       sum.started += s.startedCount();
       for (int c = 0; c < kGrpcCodeCount; ++c) {
@@ -335,8 +343,12 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
     });
     shard->forEachListener([&](const ListenerSeries& s) {
       ListenerSum& sum = listeners[s.name()];
-      sum.closed += s.closedCount();  // closed before opened: see active()
-      sum.opened += s.openedCount();
+      uint64_t closed = s.closedCount();  // closed before opened: see active()
+      uint64_t opened = s.openedCount();
+      sum.closed += closed;
+      sum.opened += opened;
+      shard_closed += closed;
+      shard_opened += opened;
       sum.tls_failures += s.tlsHandshakeFailures();
       sum.protocol_errors += s.protocolErrors();
       sum.aged += s.agedCount();
@@ -381,9 +393,14 @@ std::vector<MetricFamily> ShardCollector::Collect() const {
       sum.allowed += s.allowedCount();
       for (size_t i = 0; i < kAuthFailureCount; ++i) sum.failures[i] += s.failureCount(static_cast<AuthFailure>(i));
     });
+    std::vector<ClientMetric::Label> labels{{"worker", std::to_string(index)}};
+    worker_conns.metric.push_back(gauge(labels, active(shard_opened, shard_closed)));
+    worker_rpcs.metric.push_back(counter(std::move(labels), shard_rpcs));
   }
 
   std::vector<MetricFamily> out;
+  out.push_back(std::move(worker_conns));
+  out.push_back(std::move(worker_rpcs));
   addRpcFamilies(rpcs, out);
   addListenerFamilies(listeners, out);
   addEndpointFamilies(endpoints, out);

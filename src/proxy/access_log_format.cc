@@ -53,8 +53,24 @@ uint64_t load8(const char* p) {
 }
 
 #if defined(__SSE2__)
-// Whether all 16 bytes at `p` are written as they are. A signed compare with
+// Whether all 16 bytes of `v` are written as they are. A signed compare with
 // 0x20 catches both control bytes and bytes >= 0x80 (negative as signed).
+[[gnu::always_inline]] inline bool vectorSafe(__m128i v, bool quoted) {
+  __m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+  if (!quoted) bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+  return _mm_movemask_epi8(bad) == 0;
+}
+
+uint32_t load4(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// Whether all 16 bytes at `p` are written as they are.
 bool chunkSafe(const char* p, bool quoted) {
   __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   __m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
@@ -188,9 +204,72 @@ class LineWriter {
     ch(kHex[c & 0xf]);
   }
 
+  // The common case: a field with nothing to escape, checked and copied in
+  // one pass of 16- (SSE2) or 8-byte loads and stores, with no call into
+  // libc. Stores may run up to 15 bytes past the field's end inside the
+  // line buffer (kMaxLine leaves room); they are overwritten by what
+  // follows. False, with nothing written past p_, if any byte needs
+  // escaping.
+  [[gnu::always_inline]] bool copyIfSafe(std::string_view s, bool quoted) {
+    const char* src = s.data();
+    const size_t n = s.size();
+#if defined(__SSE2__)
+    if (n >= 16) {
+      size_t i = 0;
+      for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+        if (!vectorSafe(v, quoted)) return false;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p_ + i), v);
+      }
+      if (i < n) {
+        // The last partial chunk, as the (overlapping) last 16 bytes.
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n - 16));
+        if (!vectorSafe(v, quoted)) return false;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p_ + n - 16), v);
+      }
+    } else if (n >= 8) {
+      // The first and the (overlapping) last 8 bytes, checked as one vector.
+      uint64_t head = load8(src), tail = load8(src + n - 8);
+      if (!vectorSafe(_mm_set_epi64x(static_cast<long long>(tail), static_cast<long long>(head)), quoted)) {
+        return false;
+      }
+      std::memcpy(p_, &head, 8);
+      std::memcpy(p_ + n - 8, &tail, 8);
+    } else if (n >= 4) {
+      // The first and the (overlapping) last 4 bytes; the rest of the vector
+      // is filled with a safe byte.
+      uint32_t head = load4(src), tail = load4(src + n - 4);
+      constexpr int kFill = 0x61616161;  // "aaaa"
+      if (!vectorSafe(_mm_set_epi32(kFill, kFill, static_cast<int>(tail), static_cast<int>(head)), quoted)) {
+        return false;
+      }
+      std::memcpy(p_, &head, 4);
+      std::memcpy(p_ + n - 4, &tail, 4);
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        if (!byteSafe(static_cast<unsigned char>(src[i]), quoted)) return false;
+        p_[i] = src[i];
+      }
+    }
+    p_ += n;
+    return true;
+#else
+    for (size_t i = 0; i < n; ++i) {
+      if (!byteSafe(static_cast<unsigned char>(src[i]), quoted)) return false;
+      p_[i] = src[i];
+    }
+    p_ += n;
+    return true;
+#endif
+  }
+
   // Text escaping: printable ASCII stays, except `"` and `\`; with `quoted`
   // false a space is escaped too, so unquoted fields never split.
-  void text(std::string_view s, bool quoted) {
+  [[gnu::always_inline]] void text(std::string_view s, bool quoted) {
+    if (!copyIfSafe(s, quoted)) escapeText(s, quoted);
+  }
+  // text() for a field with at least one byte to escape.
+  [[gnu::noinline]] void escapeText(std::string_view s, bool quoted) {
     size_t i = 0;
     while (i < s.size()) {
       size_t run = safeRunEnd(s, i, quoted);
@@ -209,7 +288,11 @@ class LineWriter {
 
   // JSON string body: escapes as JSON requires, keeps valid UTF-8, writes
   // invalid bytes as \u00HH.
-  void json(std::string_view s) {
+  [[gnu::always_inline]] void json(std::string_view s) {
+    if (!copyIfSafe(s, true)) escapeJson(s);
+  }
+  // json() for a field with at least one byte to escape.
+  [[gnu::noinline]] void escapeJson(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
       size_t run = safeRunEnd(s, i, true);

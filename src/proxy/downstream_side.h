@@ -41,6 +41,9 @@ struct ListenerInfo {
   Duration max_connection_age = Duration::zero();                // zero: never (±10 % jitter)
   Duration max_connection_age_grace = std::chrono::seconds(30);  // zero: wait for the RPCs
   bool merged_reflection = false;  // the proxy answers reflection from the descriptor sets
+  // connection_balance: exact: each new connection goes to the worker with the
+  // fewest client connections, not to the one the kernel chose.
+  bool exact_balance = false;
   // Open connections of this listener over all workers (shared by them).
   std::shared_ptr<std::atomic<uint32_t>> open_connections;
   metrics::ListenerSeries* stats = nullptr;

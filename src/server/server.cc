@@ -62,6 +62,9 @@ int Server::run() {
           loop_.post([this, cluster, address] { onOutlier(cluster, address); });
         });
   }
+  std::vector<Worker*> peers;
+  for (auto& w : workers_) peers.push_back(w.get());
+  for (auto& w : workers_) w->setPeers(peers);
   checker_ = std::make_unique<upstream::health::HealthChecker>(
       loop_, [this](const upstream::health::CheckResult& r) { onCheckResult(r); });
   dns_ = std::make_unique<DnsRefresher>(
@@ -204,6 +207,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.max_connection_age = l.max_connection_age;
     info.max_connection_age_grace = l.max_connection_age_grace;
     info.merged_reflection = l.reflection == config::ReflectionMode::Merged;
+    info.exact_balance = l.connection_balance == config::ConnectionBalance::Exact;
     if (l.tls) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;

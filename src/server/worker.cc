@@ -138,19 +138,60 @@ void Worker::accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen) 
     if (l.info.stats != nullptr) l.info.stats->limitHit(metrics::ListenerLimit::MaxConnections);
     return;
   }
+  auto peer = event::SocketAddress::fromSockaddr(sa, static_cast<socklen_t>(socklen));
+  Worker* target = l.info.exact_balance ? leastLoaded() : this;
+  target->conn_count_.fetch_add(1, std::memory_order_relaxed);
+  if (target == this) {
+    serve(l, fd, peer);
+    return;
+  }
+  // The socket moves to the target's thread before anything is attached to it.
+  target->loop_.post([target, name = l.info.name, fd, peer, open = l.info.open_connections]() mutable {
+    target->adopt(name, fd, peer, std::move(open));
+  });
+}
+
+Worker* Worker::leastLoaded() {
+  // Ties stay here: no handoff unless another worker has strictly fewer.
+  Worker* best = this;
+  size_t fewest = connectionCount();
+  for (Worker* w : peers_) {
+    size_t n = w->connectionCount();
+    if (n < fewest) {
+      best = w;
+      fewest = n;
+    }
+  }
+  return best;
+}
+
+void Worker::adopt(const std::string& name, evutil_socket_t fd, event::SocketAddress peer,
+                   std::shared_ptr<std::atomic<uint32_t>> open) {
+  for (auto& l : listeners_) {
+    if (l->info.name == name && !draining_ && runtime_) {
+      serve(*l, fd, peer);
+      return;
+    }
+  }
+  // The listener went away here (removed, or this worker is draining).
+  ::close(fd);
+  open->fetch_sub(1, std::memory_order_relaxed);
+  conn_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::serve(Listener& l, evutil_socket_t fd, const event::SocketAddress& peer) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   bufferevent* bev = newBufferevent(l, fd);
   if (bev == nullptr) {
     ::close(fd);
-    open.fetch_sub(1, std::memory_order_relaxed);
+    l.info.open_connections->fetch_sub(1, std::memory_order_relaxed);
+    conn_count_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
-  auto peer = event::SocketAddress::fromSockaddr(sa, static_cast<socklen_t>(socklen));
   auto conn = std::make_unique<proxy::DownstreamConnection>(*this, bev, peer, l.info);
   auto* raw = conn.get();
   conns_.emplace(raw, std::move(conn));
-  conn_count_.fetch_add(1, std::memory_order_relaxed);
   raw->begin();
 }
 

@@ -29,6 +29,9 @@ class Worker final : public proxy::WorkerContext {
   Worker(size_t index, metrics::WorkerStats* stats);
   ~Worker() override;
 
+  // Every worker of the process, this one included; set before start() and
+  // read-only afterwards (connection_balance: exact hands connections over).
+  void setPeers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
   void start();
   void join();
 
@@ -67,6 +70,14 @@ class Worker final : public proxy::WorkerContext {
   static void onAccept(evconnlistener* lev, evutil_socket_t fd, sockaddr* sa, int socklen,
                        void* arg);
   void accept(Listener& l, evutil_socket_t fd, sockaddr* sa, int socklen);
+  // connection_balance: exact: the worker with the fewest client connections.
+  Worker* leastLoaded();
+  // On this worker's thread: a connection another worker accepted for the
+  // listener `name` and handed over (already counted in conn_count_ and `open`).
+  void adopt(const std::string& name, evutil_socket_t fd, event::SocketAddress peer,
+             std::shared_ptr<std::atomic<uint32_t>> open);
+  // Serves an accepted connection (counted already).
+  void serve(Listener& l, evutil_socket_t fd, const event::SocketAddress& peer);
   bufferevent* newBufferevent(Listener& l, evutil_socket_t fd);
 
   size_t index_;
@@ -79,7 +90,10 @@ class Worker final : public proxy::WorkerContext {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<proxy::DownstreamConnection*, std::unique_ptr<proxy::DownstreamConnection>>
       conns_;
+  // Client connections on this worker, counted from the moment a worker
+  // decides to serve one here (so a concurrent balancing decision sees it).
   std::atomic<size_t> conn_count_{0};
+  std::vector<Worker*> peers_;
   bool draining_ = false;
   std::thread thread_;
 };

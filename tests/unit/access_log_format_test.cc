@@ -105,9 +105,12 @@ std::string ReferenceEscape(const std::string& in, bool quoted) {
   return out;
 }
 
+// Lengths cover each way a field is checked and copied: byte by byte (< 4),
+// two overlapping 4- or 8-byte words (4-15), 16-byte chunks with an
+// overlapping tail (>= 16).
 TEST(AccessLogFormat, EveryUnsafeByteAtEveryPositionIsEscaped) {
   for (unsigned char special : {0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x5c, 0x7e, 0x7f, 0x80, 0xc3, 0xff}) {
-    for (size_t len : {5u, 8u, 16u, 19u, 33u, 40u})
+    for (size_t len : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 12u, 15u, 16u, 17u, 19u, 31u, 33u, 40u})
     for (size_t pos = 0; pos < len; ++pos) {
       std::string field(len, 'a');
       field[pos] = static_cast<char>(special);

@@ -161,5 +161,23 @@ clusters:
   EXPECT_NE(all.find("test.yaml:13:41: "), std::string::npos) << all;
 }
 
+TEST(ConfigEdgeLimits, ConnectionBalance) {
+  LoadResult def = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n") + kCluster);
+  ASSERT_TRUE(def.config) << joined(def);
+  EXPECT_EQ(def.config->listeners[0].connection_balance, ConnectionBalance::Kernel);
+
+  LoadResult exact = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n"
+                                      "    connection_balance: exact\n") + kCluster);
+  ASSERT_TRUE(exact.config) << joined(exact);
+  EXPECT_EQ(exact.config->listeners[0].connection_balance, ConnectionBalance::Exact);
+
+  LoadResult bad = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n"
+                                    "    connection_balance: fewest\n") + kCluster);
+  ASSERT_FALSE(bad.config);
+  EXPECT_NE(joined(bad).find("test.yaml:4:25: unknown connection_balance \"fewest\": expected kernel or exact"),
+            std::string::npos)
+      << joined(bad);
+}
+
 }  // namespace
 }  // namespace switchyard::config

@@ -209,6 +209,31 @@ TEST(MetricsTest, OutOfRangeCodeIsUnknown) {
   EXPECT_STREQ(grpcCodeLabel(99), "Unknown");
 }
 
+// Shard i is worker i: connections and RPCs are reported per worker, summed
+// over its listeners and RPC series, so an idle worker shows as zeros.
+TEST(MetricsTest, ConnectionsAndRpcsPerWorker) {
+  Metrics m;
+  WorkerStats& a = m.addWorker();
+  WorkerStats& b = m.addWorker();
+  m.addWorker();  // a worker that never got a connection
+  for (int i = 0; i < 3; ++i) a.listener("public")->connectionOpened();
+  a.listener("admin-side")->connectionOpened();
+  a.listener("public")->connectionClosed();
+  b.listener("public")->connectionOpened();
+  a.rpc("pkg.Svc", "M", "c")->started();
+  a.rpc("pkg.Svc", "N", "c")->started();
+  b.rpc("pkg.Svc", "M", "c")->started();
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "# TYPE switchyard_worker_connections gauge\n"));
+  EXPECT_TRUE(contains(text, "# TYPE switchyard_worker_rpcs_total counter\n"));
+  EXPECT_EQ(sample(text, R"(switchyard_worker_connections{worker="0"})"), 3);
+  EXPECT_EQ(sample(text, R"(switchyard_worker_connections{worker="1"})"), 1);
+  EXPECT_EQ(sample(text, R"(switchyard_worker_connections{worker="2"})"), 0);
+  EXPECT_EQ(sample(text, R"(switchyard_worker_rpcs_total{worker="0"})"), 2);
+  EXPECT_EQ(sample(text, R"(switchyard_worker_rpcs_total{worker="1"})"), 1);
+  EXPECT_EQ(sample(text, R"(switchyard_worker_rpcs_total{worker="2"})"), 0);
+}
+
 TEST(MetricsTest, ListenerAndEndpointGauges) {
   Metrics m;
   WorkerStats& a = m.addWorker();
