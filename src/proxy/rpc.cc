@@ -39,16 +39,6 @@ struct UpstreamHeaderValues {
   std::string xff;
 };
 
-const char* toString(Rpc::ResponseState s) {
-  switch (s) {
-    case Rpc::ResponseState::None: return "none";
-    case Rpc::ResponseState::HeadersSent: return "headers sent";
-    case Rpc::ResponseState::TrailersReady: return "trailers ready";
-    case Rpc::ResponseState::Ended: return "ended";
-  }
-  return "unknown";
-}
-
 Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
     : conn_(conn),
       stream_id_(stream_id),
@@ -58,6 +48,7 @@ Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
                      if (phase_ == Phase::Upstream && !attempt_.open()) startAttempt();
                    },
                    conn.worker().clock()),
+      response_(conn, stream_id, flow_, attempt_),
       start_(conn.worker().clock().now()),
       deadline_timer_(conn.worker().base(), [this] { onDeadline(); }, conn.worker().clock()) {}
 
@@ -129,6 +120,7 @@ bool Rpc::selectProtocol() {
     owned_protocol_ = std::make_unique<WebProtocol>(std::move(*web), conn_.listener().cors.get(),
                                                     req_headers_.get("origin"));
     protocol_ = owned_protocol_.get();
+    response_.setProtocol(*protocol_);
     return true;
   }
   // gRPC-Web where the listener does not serve it stays a 415, as without transcoding.
@@ -137,6 +129,7 @@ bool Rpc::selectProtocol() {
   owned_protocol_ = RestProtocol::select(*runtime_->transcoding, req_headers_.get(":method"),
                                          req_headers_.get(":path"));
   protocol_ = owned_protocol_.get();
+  response_.setProtocol(*protocol_);
   if (const auto& refused = protocol_->failure()) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::NoRoute);
     finishLocal(refused->code, refused->message);
@@ -146,23 +139,9 @@ bool Rpc::selectProtocol() {
 
 bool Rpc::answerPreflight() {
   phase_ = Phase::Responded;
-  response_ = ResponseState::Ended;
-  std::string_view origin = req_headers_.get("origin");
-  const routing::CorsPolicy* cors = conn_.listener().cors.get();
-  http2::NvList nva;
-  std::vector<grpc::HeaderField> fields;
-  if (cors != nullptr && cors->allows(origin)) {
-    http_status_ = 204;
-    fields = cors->preflightHeaders(origin);
-  } else {
-    // No CORS headers: the browser refuses the call.
-    http_status_ = 403;
+  if (!response_.answerPreflight(conn_.listener().cors.get(), req_headers_.get("origin"))) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
   }
-  std::string code = std::to_string(http_status_);
-  nva.add(":status", code);
-  nva.addAll(fields);
-  checkSent(conn_.respond(stream_id_, nva, true), "CORS preflight answer");
   return false;
 }
 
@@ -221,7 +200,7 @@ bool Rpc::serveLocally() {
   local_ = std::make_unique<LocalExchange>(std::move(call));
   if (!applyDeadline()) return false;
   phase_ = Phase::Local;
-  startLocalResponse();
+  response_.startLocal();
   if (request_ == RequestState::HalfClosedRemote) local_->requestEnded();
   pumpLocal();
   return false;
@@ -245,8 +224,7 @@ void Rpc::pumpLocal() {
     status_ = step.end->code;
     if (step.end->code != StatusCode::Ok) local_message_ = step.end->message;
     deadline_timer_.cancel();
-    local_trailers_ = grpc::trailersFields(step.end->code, step.end->message);
-    response_ = ResponseState::TrailersReady;
+    response_.endBodyWith(step.end->code, step.end->message, /*decided=*/true);
   }
   resumeDownstream();
 }
@@ -426,7 +404,8 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
     return;
   }
   if (in_.messages.oversized() != 0) refuseOversized("request", in_.messages);
-  if (in_.messages.compressed() && phase_ != Phase::Responded && !isEncoded(req_headers_.get("grpc-encoding"))) {
+  if (in_.messages.compressed() && phase_ != Phase::Responded &&
+      !isEncoded(req_headers_.get("grpc-encoding"))) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
     refuseFraming("request message is compressed but the request has no grpc-encoding");
   }
@@ -501,7 +480,7 @@ void Rpc::onDownstreamClosed(uint32_t h2_error) {
   // its call cancelled. If the backend had already finished, say so with NO_ERROR.
   cancelUpstream(attempt_.state() == UpstreamAttempt::State::Done ? NGHTTP2_NO_ERROR
                                                                    : NGHTTP2_CANCEL);
-  if (!status_ || (response_ != ResponseState::Ended && h2_error != NGHTTP2_NO_ERROR)) {
+  if (!status_ || (response_.state() != ResponseState::Ended && h2_error != NGHTTP2_NO_ERROR)) {
     status_ = StatusCode::Cancelled;
   }
   discardRequestBuffer();
@@ -544,46 +523,11 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
     status_ = code;
     deadline_timer_.cancel();
   }
-  response_encoded_ = isEncoded(headers.get("grpc-encoding"));
-  forwardResponseHeaders(headers, end_stream);
-}
-
-void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
-  if (end_stream && !protocol_->trailersOnly()) {
-    // The status travels in the body: the backend's headers become the trailers.
-    resp_trailers_ = std::move(headers);
-    startLocalResponse();
-    response_ = ResponseState::TrailersReady;
-    resumeDownstream();
-    return;
-  }
-  if (protocol_->wholeMessages()) {
-    startLocalResponse();  // nothing is sent before the status is known
-    return;
-  }
-  http2::NvList nva;
-  protocol_->addResponseHeaders(headers, nva);
-  response_ = end_stream ? ResponseState::Ended : ResponseState::HeadersSent;
-  checkSent(conn_.respond(stream_id_, nva, end_stream), "response headers");
-}
-
-void Rpc::startLocalResponse() {
-  if (protocol_->wholeMessages()) {
-    // The response has begun, but its headers depend on the status: they go
-    // with the whole body (renderWhole).
-    response_ = ResponseState::HeadersSent;
-    return;
-  }
-  http2::NvList nva;
-  protocol_->addLocalResponseHeaders(nva);
-  response_ = ResponseState::HeadersSent;
-  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
+  if (!response_.forwardHeaders(headers, end_stream)) refuseResponse();
 }
 
 void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
-  bool forwarding =
-      response_ == ResponseState::HeadersSent || response_ == ResponseState::TrailersReady;
-  if (phase_ != Phase::Upstream || !forwarding) {
+  if (phase_ != Phase::Upstream || !response_.flowing()) {
     attempt_.consume(len);
     return;
   }
@@ -593,7 +537,7 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
     refuseOversized("response", out_.messages);
     return;
   }
-  if (out_.messages.compressed() && !response_encoded_) {
+  if (out_.messages.compressed() && !response_.encoded()) {
     attempt_.consume(len);
     refuseFraming("backend sent a compressed message without grpc-encoding");
     return;
@@ -603,28 +547,27 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
 }
 
 void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
-  if (phase_ != Phase::Upstream || response_ == ResponseState::Ended) return;
+  if (phase_ != Phase::Upstream || response_.state() == ResponseState::Ended) return;
   bool found = false;
   std::string_view gs = trailers.get("grpc-status", &found);
   deadline_timer_.cancel();
   attempt_.setState(UpstreamAttempt::State::Done);
-  response_ = ResponseState::TrailersReady;
   if (!found) {
     // A gRPC response must end with grpc-status; synthesise one rather than
     // leave the client to guess (spec: clients would report UNKNOWN/INTERNAL).
     status_ = StatusCode::Unknown;
-    local_trailers_ =
-        grpc::trailersFields(StatusCode::Unknown, "backend ended the stream without grpc-status");
+    response_.endBodyWith(StatusCode::Unknown, "backend ended the stream without grpc-status",
+                          /*decided=*/false);
   } else if (out_.messages.partial()) {
     // gRPC: a response that ends inside a message is INTERNAL, whatever
     // grpc-status the backend sent (a client would otherwise take a lost
     // message for a clean end).
     status_ = StatusCode::Internal;
-    local_trailers_ =
-        grpc::trailersFields(StatusCode::Internal, "backend response ended inside a gRPC message");
+    response_.endBodyWith(StatusCode::Internal, "backend response ended inside a gRPC message",
+                          /*decided=*/false);
   } else {
     status_ = grpc::parseGrpcStatus(gs).value_or(StatusCode::Unknown);
-    resp_trailers_ = std::move(trailers);
+    response_.backendTrailers(std::move(trailers));
   }
   // Outlier detection sees the status in trailers too, not only in Trailers-Only.
   attempt_.recordResult(status_ == StatusCode::Unavailable, static_cast<int>(*status_));
@@ -632,79 +575,22 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
 }
 
 ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
-  if (response_ == ResponseState::Ended && protocol_->trailersInBody()) {
-    // The trailers are the last bytes of the body.
-    bool done = false;
-    size_t n = protocol_->readBodyEnd(buf, len, &done);
-    if (done) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
-  }
   // Answers drained: requests held back for room can go on.
   if (local_ != nullptr && local_->waiting() && flow_.responsePending() == 0) pumpLocal();
-  size_t written = 0;
-  size_t n = protocol_->readResponse(flow_, buf, len, &written);
-  if (n > 0) attempt_.consume(n);
-  if (flow_.responsePending() == 0 && protocol_->responseDrained() &&
-      response_ == ResponseState::TrailersReady) {
-    if (protocol_->trailersInBody()) {
-      sendTrailers();
-      // nghttp2 asks again for the rest (the trailer frame) while this returns data.
-      if (written > 0) return static_cast<ssize_t>(written);
-      return readResponseBody(buf, len, flags);
-    }
-    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    sendTrailers();
-    return static_cast<ssize_t>(written);
-  }
-  if (written == 0) return NGHTTP2_ERR_DEFERRED;
-  return static_cast<ssize_t>(written);
-}
-
-void Rpc::sendTrailers() {
-  http2::NvList nva;
-  if (!local_trailers_.empty()) {
-    nva.addAll(local_trailers_);
-  } else {
-    nva.addForwardable(resp_trailers_);
-  }
-  response_ = ResponseState::Ended;
-  if (protocol_->trailersInBody()) {
-    protocol_->endBody(nva);
-    return;
-  }
-  checkSent(conn_.sendTrailers(stream_id_, nva), "trailers");
+  return response_.readBody(buf, len, flags);
 }
 
 void Rpc::resumeDownstream() {
-  if (response_ == ResponseState::HeadersSent || response_ == ResponseState::TrailersReady) {
-    if (protocol_->wholeMessages()) {
-      renderWhole();
-      return;
-    }
-    conn_.resumeResponse(stream_id_);
-  }
+  if (!response_.resume()) refuseResponse();
 }
 
-void Rpc::renderWhole() {
-  size_t written = 0;
-  size_t taken = protocol_->readResponse(flow_, nullptr, 0, &written);
-  if (taken > 0) attempt_.consume(taken);
-  if (phase_ != Phase::Responded) {
-    if (const auto& failure = protocol_->failure()) {
-      if (auto* stats = conn_.worker().stats()) {
-        stats->localError(failure->too_large ? metrics::LocalError::BodyTooLarge
-                                             : metrics::LocalError::TranscodeFailed);
-      }
-      finishLocal(failure->code, failure->message);  // comes back here to answer
-      return;
-    }
+void Rpc::refuseResponse() {
+  const auto& failure = protocol_->failure();
+  if (auto* stats = conn_.worker().stats()) {
+    stats->localError(failure->too_large ? metrics::LocalError::BodyTooLarge
+                                         : metrics::LocalError::TranscodeFailed);
   }
-  if (response_ != ResponseState::TrailersReady) return;
-  sendTrailers();  // the adapter renders the whole body from the status
-  http2::NvList nva;
-  protocol_->addLocalResponseHeaders(nva);
-  http_status_ = protocol_->httpStatus();
-  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
+  finishLocal(failure->code, failure->message);  // the response renders the status
 }
 
 void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
@@ -749,23 +635,7 @@ void Rpc::finishLocal(StatusCode code, std::string message,
   deadline_timer_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
-  if (response_ == ResponseState::None && !protocol_->trailersOnly()) startLocalResponse();
-  if (response_ == ResponseState::None) {
-    http2::NvList nva;
-    auto fields = grpc::trailersOnlyHeaders(code, message);
-    for (auto& f : extra_trailers) fields.push_back(std::move(f));
-    nva.addAll(fields);
-    response_ = ResponseState::Ended;
-    checkSent(conn_.respond(stream_id_, nva, true), "Trailers-Only response");
-  } else if (response_ != ResponseState::Ended) {
-    // Headers already went out: end with trailers carrying the status, after
-    // dropping response bytes that can no longer be delivered whole.
-    flow_.discardResponse();
-    local_trailers_ = grpc::trailersFields(code, message);
-    for (auto& f : extra_trailers) local_trailers_.push_back(std::move(f));
-    response_ = ResponseState::TrailersReady;
-    resumeDownstream();
-  }
+  response_.endWithStatus(code, message, std::move(extra_trailers));
 }
 
 void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) {
@@ -775,32 +645,13 @@ void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) 
   finishLocal(StatusCode::ResourceExhausted, messageTooLargeText(direction, counter.oversized(), limit));
 }
 
-// gRPC: a message with the compressed flag set and no grpc-encoding (or
-// "identity") is a protocol error, INTERNAL. The proxy checks it because the
-// gRPC library at the other end may not.
-bool Rpc::isEncoded(std::string_view grpc_encoding) {
-  return !grpc_encoding.empty() && grpc_encoding != "identity";
-}
-
 void Rpc::refuseFraming(const char* what) { finishLocal(StatusCode::Internal, what); }
 
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;
-  http_status_ = status;
   // No grpc-status is sent: log the one a gRPC client derives from the HTTP status.
   status_ = grpc::statusFromHttpStatus(status);
-  std::string code = std::to_string(status);
-  http2::NvList nva;
-  nva.add(":status", code);
-  nva.add("content-type", "text/plain");
-  response_ = ResponseState::Ended;
-  checkSent(conn_.respond(stream_id_, nva, true), "HTTP error response");
-}
-
-void Rpc::checkSent(const Status& sent, const char* what) {
-  if (sent.ok()) return;
-  log::main().warn("cannot send {} on stream {}: {}; resetting it", what, stream_id_, sent.error());
-  (void)conn_.reset(stream_id_, NGHTTP2_INTERNAL_ERROR);
+  response_.replyHttp(status);
 }
 
 void Rpc::cancelUpstream(uint32_t h2_error) {
@@ -819,7 +670,8 @@ void Rpc::discardRequestBuffer() {
 // -------------------------------------------------------------------- retries
 
 bool Rpc::canRetry() const {
-  if (phase_ != Phase::Upstream || response_ != ResponseState::None || !retry_.bodyRetained()) {
+  if (phase_ != Phase::Upstream || response_.state() != ResponseState::None ||
+      !retry_.bodyRetained()) {
     return false;
   }
   return !deadline_at_ || conn_.worker().clock().now() < *deadline_at_;
@@ -898,10 +750,10 @@ void Rpc::logAccess() {
   r.listener = conn_.listener().name;
   if (cluster_index_) r.cluster = cluster().name();
   r.endpoint = attempt_.endpoint();
-  r.http_status = http_status_;
+  r.http_status = response_.httpStatus();
   r.grpc_status = status_ ? static_cast<int>(*status_) : -1;
   r.grpc_message =
-      local_message_.empty() ? resp_trailers_.get("grpc-message") : std::string_view(local_message_);
+      local_message_.empty() ? response_.backendMessage() : std::string_view(local_message_);
   r.duration_ms = std::chrono::duration<double, std::milli>(conn_.worker().clock().now() - start_)
                       .count();
   r.upstream_ms = attempt_.lastDurationMs();
