@@ -16,6 +16,7 @@
 #include "proxy/request_headers_view.h"
 #include "proxy/rest_protocol.h"
 #include "proxy/upstream_failure.h"
+#include "proxy/upstream_request_headers.h"
 #include "proxy/web_protocol.h"
 #include "routing/metric_labels.h"
 
@@ -31,13 +32,6 @@ int parseHttpStatus(std::string_view s) {
 }
 
 }  // namespace
-
-// Storage for the header values the proxy writes into a forwarded request.
-struct UpstreamHeaderValues {
-  std::string attempts;
-  std::string timeout;
-  std::string xff;
-};
 
 Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
     : conn_(conn),
@@ -298,10 +292,11 @@ bool Rpc::startAttempt() {
                 "cannot open a connection to " + std::string(attempt_.endpoint()));
     return false;
   }
-  http2::NvList nva;
-  UpstreamHeaderValues values;
-  buildUpstreamHeaders(nva, values);
-  int rv = attempt_.start(up, this, nva);
+  std::optional<Duration> time_left;
+  if (deadline_at_) time_left = *deadline_at_ - conn_.worker().clock().now();
+  UpstreamRequestHeaders headers({req_headers_, cluster(), route_->request_headers, facts_,
+                                  *protocol_, conn_, identity_, retry_.attempts(), time_left});
+  int rv = attempt_.start(up, this, headers.list());
   if (rv < 0) {
     if (rv == upstream::kSubmitPendingFull) {
       conn_.worker().clusters().countOverflow(cluster().name(), metrics::Overflow::MaxPending);
@@ -313,54 +308,6 @@ bool Rpc::startAttempt() {
     return false;
   }
   return true;
-}
-
-void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const {
-  const auto& cluster = this->cluster();
-  const routing::HeaderEdits& edits = route_->request_headers;
-  nva.reserve(req_headers_.size() + edits.appended().size() + facts_.upstream_headers.size() + 3);
-  std::string_view prior_xff;
-  bool has_xff = false;
-  for (const auto& [n, v] : req_headers_.fields()) {
-    std::string_view name = http2::view(n);
-    std::string_view value = http2::view(v);
-    if (name == ":authority" && !cluster.spec->authority.empty()) {
-      value = cluster.spec->authority;
-    } else if (name == ":scheme") {
-      value = cluster.tls ? "https" : "http";  // how this cluster's backends are reached
-    } else if (name == "grpc-timeout") {
-      continue;  // replaced by the remaining budget below
-    } else if (name == "x-forwarded-for") {
-      prior_xff = value;
-      has_xff = true;
-      continue;
-    } else if (http2::isHopByHop(name) || name == "x-forwarded-client-cert") {
-      continue;  // a client-sent x-forwarded-client-cert is never trusted
-    } else if (edits.drops(name)) {
-      continue;  // the route's request_headers remove or set it
-    }
-    auto forwarded = protocol_->upstreamField(name, value);
-    if (forwarded) nva.add(name, *forwarded);
-  }
-  protocol_->addUpstreamFields(req_headers_, nva);
-  for (const auto& [name, value] : edits.appended()) nva.add(name, value);
-  for (const auto& [name, value] : facts_.upstream_headers) nva.add(name, value);  // e.g. verified JWT claims
-  if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
-    nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
-  }
-  if (retry_.attempts() > 1) {
-    // gRPC A6: tell the backend this is a retry.
-    values.attempts = std::to_string(retry_.attempts() - 1);
-    nva.add("grpc-previous-rpc-attempts", values.attempts);
-  }
-  if (deadline_at_) {
-    // Forward what is left of the caller's budget, not what it started with.
-    values.timeout = grpc::formatGrpcTimeout(*deadline_at_ - conn_.worker().clock().now());
-    nva.add("grpc-timeout", values.timeout);
-  }
-  identity_.appendGenerated(nva);
-  values.xff = has_xff ? std::string(prior_xff) + ", " + conn_.peerIp() : conn_.peerIp();
-  nva.add("x-forwarded-for", values.xff);
 }
 
 // ------------------------------------------------------- request body (flow)

@@ -45,8 +45,6 @@ class RpcSeries;
 
 namespace switchyard::proxy {
 
-struct UpstreamHeaderValues;
-
 class Rpc final : public upstream::StreamHandler {
  public:
   // Where the RPC is in its life.
@@ -114,7 +112,6 @@ class Rpc final : public upstream::StreamHandler {
   bool startAttempt();
   // The cluster's max_active_rpcs breaker: false (and answered) on overflow.
   bool admitToCluster();
-  void buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const;
 
   // The response phase (the response itself is a ClientResponse).
   // JSON transcoding: the request body, converted whole, goes to an attempt.
