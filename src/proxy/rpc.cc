@@ -44,7 +44,7 @@ Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
                    conn.worker().clock()),
       response_(conn, stream_id, flow_, attempt_),
       start_(conn.worker().clock().now()),
-      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }, conn.worker().clock()) {}
+      deadline_(conn.worker().base(), conn.worker().clock(), start_, [this] { onDeadline(); }) {}
 
 Rpc::~Rpc() {
   cancelUpstream(NGHTTP2_CANCEL);
@@ -217,7 +217,7 @@ void Rpc::pumpLocal() {
     phase_ = Phase::Responded;
     status_ = step.end->code;
     if (step.end->code != StatusCode::Ok) local_message_ = step.end->message;
-    deadline_timer_.cancel();
+    deadline_.cancel();
     response_.endBodyWith(step.end->code, step.end->message, /*decided=*/true);
   }
   resumeDownstream();
@@ -238,28 +238,12 @@ bool Rpc::chooseCluster() {
 }
 
 bool Rpc::applyDeadline() {
-  std::optional<Duration> timeout;
-  bool found = false;
-  std::string_view timeout_text = req_headers_.get("grpc-timeout", &found);
-  if (found) {
-    timeout = grpc::parseGrpcTimeout(timeout_text);
-    if (!timeout) {
-      if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
-      finishLocal(StatusCode::Internal,
-                  "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
-      return false;
-    }
-      if (route_ != nullptr && route_->timeout_max && *timeout > *route_->timeout_max) {
-      timeout = route_->timeout_max;
-    }
-  } else if (route_ != nullptr && route_->timeout_default) {
-    timeout = route_->timeout_default;
-  }
-  if (timeout) {
-    deadline_at_ = start_ + *timeout;
-    deadline_timer_.arm(*timeout);
-  }
-  return true;
+  std::string_view timeout_text;
+  if (deadline_.start(req_headers_, route_, &timeout_text)) return true;
+  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+  finishLocal(StatusCode::Internal,
+              "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
+  return false;
 }
 
 bool Rpc::admitToCluster() {
@@ -292,10 +276,9 @@ bool Rpc::startAttempt() {
                 "cannot open a connection to " + std::string(attempt_.endpoint()));
     return false;
   }
-  std::optional<Duration> time_left;
-  if (deadline_at_) time_left = *deadline_at_ - conn_.worker().clock().now();
   UpstreamRequestHeaders headers({req_headers_, cluster(), route_->request_headers, facts_,
-                                  *protocol_, conn_, identity_, retry_.attempts(), time_left});
+                                  *protocol_, conn_, identity_, retry_.attempts(),
+                                  deadline_.left()});
   int rv = attempt_.start(up, this, headers.list());
   if (rv < 0) {
     if (rv == upstream::kSubmitPendingFull) {
@@ -431,7 +414,7 @@ void Rpc::onDownstreamClosed(uint32_t h2_error) {
     status_ = StatusCode::Cancelled;
   }
   discardRequestBuffer();
-  deadline_timer_.cancel();
+  deadline_.cancel();
   phase_ = Phase::Responded;
 }
 
@@ -468,7 +451,7 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
     // Trailers-Only stays Trailers-Only.
     attempt_.setState(UpstreamAttempt::State::Done);
     status_ = code;
-    deadline_timer_.cancel();
+    deadline_.cancel();
   }
   if (!response_.forwardHeaders(headers, end_stream)) refuseResponse();
 }
@@ -497,7 +480,7 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
   if (phase_ != Phase::Upstream || response_.state() == ResponseState::Ended) return;
   bool found = false;
   std::string_view gs = trailers.get("grpc-status", &found);
-  deadline_timer_.cancel();
+  deadline_.cancel();
   attempt_.setState(UpstreamAttempt::State::Done);
   if (!found) {
     // A gRPC response must end with grpc-status; synthesise one rather than
@@ -579,7 +562,7 @@ void Rpc::finishLocal(StatusCode code, std::string message,
   phase_ = Phase::Responded;
   status_ = code;
   local_message_ = message;
-  deadline_timer_.cancel();
+  deadline_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
   response_.endWithStatus(code, message, std::move(extra_trailers));
@@ -621,7 +604,7 @@ bool Rpc::canRetry() const {
       !retry_.bodyRetained()) {
     return false;
   }
-  return !deadline_at_ || conn_.worker().clock().now() < *deadline_at_;
+  return deadline_.allows();
 }
 
 void Rpc::retry(Duration delay, const char* why) {
@@ -638,38 +621,24 @@ void Rpc::retry(Duration delay, const char* why) {
 }
 
 bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
-  if (!route_->retry || retry_.attempts() >= route_->retry->max_attempts || !canRetry()) {
-    return false;
-  }
-  const auto& policy = *route_->retry;
-  if (!retryableStatus(policy, static_cast<int>(code))) return false;
-  if (!retry_.budgetAllows(cluster().spec->retry_budget)) {
-    if (auto* ep = attempt_.endpointStats()) ep->retryBudgetExceeded();
-    return false;
-  }
-  Duration delay;
-  bool has_pushback = false;
-  std::string_view pushback = headers.get("grpc-retry-pushback-ms", &has_pushback);
-  if (has_pushback) {
-    auto asked = pushbackDelay(pushback);
-    if (!asked) return false;
-    delay = *asked;
-  } else {
-    delay = backoffDelay(policy, retry_.attempts(), conn_.worker().random());
-  }
-  if (deadline_at_ && conn_.worker().clock().now() + delay >= *deadline_at_) return false;
+  if (!route_->retry || !canRetry()) return false;
+  auto delay = retry_.policyDelay(*route_->retry, cluster().spec->retry_budget,
+                                  static_cast<int>(code), headers, conn_.worker(),
+                                  attempt_.endpointStats());
+  if (!delay) return false;
+  if (!deadline_.allows(*delay)) return false;
   retry_.enterBudget();
   if (auto* ep = attempt_.endpointStats()) ep->policyRetry();
   // The backend has answered; NO_ERROR tells it we will send nothing more.
   cancelUpstream(NGHTTP2_NO_ERROR);
-  retry(delay, grpc::statusName(code));
+  retry(*delay, grpc::statusName(code));
   return true;
 }
 
 void Rpc::onDeadline() {
   if (phase_ == Phase::Responded) return;
   if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::DeadlineExceeded);
-  auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_at_ - start_);
+  auto budget = deadline_.budget();
   finishLocal(StatusCode::DeadlineExceeded,
               "deadline of " + std::to_string(budget.count()) + "ms exceeded at the proxy");
 }

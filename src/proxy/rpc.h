@@ -35,6 +35,7 @@
 #include "proxy/request_filter.h"
 #include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
+#include "proxy/rpc_deadline.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_attempt.h"
 #include "upstream/stream_handler.h"
@@ -173,8 +174,7 @@ class Rpc final : public upstream::StreamHandler {
   ClientResponse response_;  // toward the client: its state, headers, body and trailers
 
   event::Clock::TimePoint start_;  // by the worker's clock, like the deadline
-  std::optional<event::Clock::TimePoint> deadline_at_;
-  event::Timer deadline_timer_;
+  RpcDeadline deadline_;
 
   std::optional<grpc::StatusCode> status_;
   Traffic in_;   // client -> backend
