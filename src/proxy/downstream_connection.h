@@ -1,5 +1,10 @@
 // DownstreamConnection: one client connection (TLS with ALPN h2, or h2c with
-// prior knowledge) and the RPCs multiplexed on it. Owned by its Worker.
+// prior knowledge) and the RPCs multiplexed on it. Owned by its Worker. It
+// runs the HTTP/2 server side: it creates an Rpc per request stream, hands it
+// the stream's events and offers it the server-stream API (DownstreamSide).
+// How the connection gets to HTTP/2 is ConnectionStart's; how it closes
+// gracefully (drain, max_connection_age) is ConnectionDrain's; its edge
+// limits are in downstream_limits.cc.
 #pragma once
 
 #include <atomic>

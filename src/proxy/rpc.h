@@ -10,10 +10,13 @@
 // and any phase may answer the call itself with a gRPC status. The local
 // phase hands calls the proxy serves itself (merged reflection) to a
 // LocalExchange, which answers them without any upstream attempt. The pieces
-// that are not phases live in their own objects: the backend stream of the
-// current try (UpstreamAttempt), what is needed to send the call again
-// (RetryState), and the buffered bytes with their window accounting
-// (FlowBuffers, which keeps flow control end to end).
+// that are not phases live in their own objects: the response toward the
+// client (ClientResponse: the Rpc decides what to answer, it knows how), the
+// deadline (RpcDeadline), the headers of a forwarded request
+// (UpstreamRequestHeaders), the backend stream of the current try
+// (UpstreamAttempt), what is needed to send the call again and whether a
+// status earns a retry (RetryState), and the buffered bytes with their window
+// accounting (FlowBuffers, which keeps flow control end to end).
 #pragma once
 
 #include <chrono>
