@@ -1,10 +1,7 @@
 #include "proxy/rpc.h"
 
-#include <charconv>
-
 #include "common/log.h"
 #include "grpc/content_type.h"
-#include "grpc/message.h"
 #include "grpc/method_path.h"
 #include "grpc/status_map.h"
 #include "grpc/timeout.h"
@@ -24,12 +21,6 @@ namespace switchyard::proxy {
 namespace {
 
 using grpc::StatusCode;
-
-int parseHttpStatus(std::string_view s) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return (ec == std::errc() && p == s.data() + s.size()) ? v : 0;
-}
 
 }  // namespace
 
@@ -423,27 +414,13 @@ void Rpc::onDownstreamClosed(uint32_t h2_error) {
 void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
   if (phase_ != Phase::Upstream) return;
   attempt_.setState(UpstreamAttempt::State::HeadersReceived);
-  std::string_view status = headers.get(":status");
-  bool has_grpc_status = false;
-  std::string_view grpc_status = headers.get("grpc-status", &has_grpc_status);
-  if (status != "200") {
-    // gRPC spec: the HTTP status maps to a gRPC code only when no grpc-status came.
-    StatusCode code = grpc::statusFromHttpStatus(parseHttpStatus(status));
-    std::string message = "backend answered HTTP " + std::string(status);
-    if (has_grpc_status) {
-      code = grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown);
-      std::string_view m = headers.get("grpc-message");
-      if (!m.empty()) message = grpc::percentDecodeGrpcMessage(m);
-    }
-    finishLocal(code, message);
-    return;
-  }
-  if (!has_grpc_status && !grpc::isGrpcContentType(headers.get("content-type"))) {
-    finishLocal(StatusCode::Unknown, "backend answered with content-type \"" +
-                                         std::string(headers.get("content-type")) + "\"");
+  if (auto refused = answerForResponseHeaders(headers)) {
+    finishLocal(refused->code, std::move(refused->message));
     return;
   }
   if (end_stream) {
+    bool has_grpc_status = false;
+    std::string_view grpc_status = headers.get("grpc-status", &has_grpc_status);
     auto code = has_grpc_status ? grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown)
                                 : StatusCode::Unknown;
     attempt_.recordResult(code == StatusCode::Unavailable, static_cast<int>(code));
@@ -482,19 +459,9 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
   std::string_view gs = trailers.get("grpc-status", &found);
   deadline_.cancel();
   attempt_.setState(UpstreamAttempt::State::Done);
-  if (!found) {
-    // A gRPC response must end with grpc-status; synthesise one rather than
-    // leave the client to guess (spec: clients would report UNKNOWN/INTERNAL).
-    status_ = StatusCode::Unknown;
-    response_.endBodyWith(StatusCode::Unknown, "backend ended the stream without grpc-status",
-                          /*decided=*/false);
-  } else if (out_.messages.partial()) {
-    // gRPC: a response that ends inside a message is INTERNAL, whatever
-    // grpc-status the backend sent (a client would otherwise take a lost
-    // message for a clean end).
-    status_ = StatusCode::Internal;
-    response_.endBodyWith(StatusCode::Internal, "backend response ended inside a gRPC message",
-                          /*decided=*/false);
+  if (auto replaced = answerForTrailers(found, out_.messages.partial())) {
+    status_ = replaced->code;
+    response_.endBodyWith(replaced->code, replaced->message, /*decided=*/false);
   } else {
     status_ = grpc::parseGrpcStatus(gs).value_or(StatusCode::Unknown);
     response_.backendTrailers(std::move(trailers));
