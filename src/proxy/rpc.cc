@@ -34,12 +34,13 @@ Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
                    },
                    conn.worker().clock()),
       response_(conn, stream_id, flow_, attempt_),
-      start_(conn.worker().clock().now()),
-      deadline_(conn.worker().base(), conn.worker().clock(), start_, [this] { onDeadline(); }) {}
+      record_(conn.worker()),
+      deadline_(conn.worker().base(), conn.worker().clock(), record_.start(),
+                [this] { onDeadline(); }) {}
 
 Rpc::~Rpc() {
   cancelUpstream(NGHTTP2_CANCEL);
-  recordMetrics();
+  record_.recordMetrics(status_, in_, out_);
   logAccess();
 }
 
@@ -140,11 +141,8 @@ bool Rpc::matchRoute() {
     route_ = nullptr;
   }
   if (route_ != nullptr) return true;
-  if (auto* stats = conn_.worker().stats()) {
-    series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
-    series_->started();
-    stats->localError(metrics::LocalError::NoRoute);
-  }
+  record_.countAs(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
+  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::NoRoute);
   finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
   return false;
 }
@@ -160,11 +158,8 @@ bool Rpc::applyPolicy() {
                         conn_.peerIdentity(), facts_, scratch,   conn_.worker().stats()};
   for (const auto& filter : *chain) {
     if (auto answer = filter->onRequest(request)) {
-      if (auto* stats = conn_.worker().stats()) {  // counted without a cluster: none was chosen
-        auto labels = routing::metricLabels(*route_, methodPath());
-        series_ = stats->rpc(labels.service, labels.method, "", protocol_->name());
-        series_->started();
-      }
+      auto labels = routing::metricLabels(*route_, methodPath());
+      record_.countAs(labels.service, labels.method, "", protocol_->name());  // no cluster chosen
       finishLocal(answer->code, std::move(answer->message), std::move(answer->trailers));
       return false;
     }
@@ -178,10 +173,7 @@ bool Rpc::serveLocally() {
   auto call = openLocalCall(methodPath(), conn_.listener(), *runtime_,
                             routing::RequestView{headers.authority(), &headers});
   if (call == nullptr) return true;
-  if (auto* stats = conn_.worker().stats()) {
-    series_ = stats->rpc(call->service(), call->method(), "", protocol_->name());
-    series_->started();
-  }
+  record_.countAs(call->service(), call->method(), "", protocol_->name());
   local_ = std::make_unique<LocalExchange>(std::move(call));
   if (!applyDeadline()) return false;
   phase_ = Phase::Local;
@@ -207,7 +199,7 @@ void Rpc::pumpLocal() {
     payClient(local_->release());
     phase_ = Phase::Responded;
     status_ = step.end->code;
-    if (step.end->code != StatusCode::Ok) local_message_ = step.end->message;
+    if (step.end->code != StatusCode::Ok) record_.setLocalMessage(step.end->message);
     deadline_.cancel();
     response_.endBodyWith(step.end->code, step.end->message, /*decided=*/true);
   }
@@ -218,11 +210,8 @@ bool Rpc::chooseCluster() {
   RequestHeadersView headers(req_headers_);
   cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
-  if (auto* stats = conn_.worker().stats()) {
-    auto labels = routing::metricLabels(*route_, methodPath());
-    series_ = stats->rpc(labels.service, labels.method, cluster().name(), protocol_->name());
-    series_->started();
-  }
+  auto labels = routing::metricLabels(*route_, methodPath());
+  record_.countAs(labels.service, labels.method, cluster().name(), protocol_->name());
   in_.messages.setLimit(route_->max_request_message_bytes);
   out_.messages.setLimit(route_->max_response_message_bytes);
   return true;
@@ -528,7 +517,7 @@ void Rpc::finishLocal(StatusCode code, std::string message,
   if (phase_ == Phase::Responded) return;
   phase_ = Phase::Responded;
   status_ = code;
-  local_message_ = message;
+  record_.setLocalMessage(message);
   deadline_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
@@ -612,21 +601,10 @@ void Rpc::onDeadline() {
 
 // ---------------------------------------------------------------- accounting
 
-void Rpc::recordMetrics() {
-  if (series_ == nullptr) return;
-  double secs = std::chrono::duration<double>(conn_.worker().clock().now() - start_).count();
-  series_->messagesReceived(in_.messages.messages());
-  series_->messagesSent(out_.messages.messages());
-  series_->bytesReceived(in_.bytes);
-  series_->bytesSent(out_.bytes);
-  series_->handled(static_cast<int>(status_.value_or(StatusCode::Cancelled)), secs);
-}
-
 void Rpc::logAccess() {
   AccessLogBuffer* log = conn_.worker().accessLog();
   if (log == nullptr || !log->enabled()) return;
   AccessRecord r;
-  r.time = std::chrono::system_clock::now();
   r.client = conn_.peerIp();
   r.authority = identity_.authority();
   r.path = methodPath();
@@ -634,23 +612,14 @@ void Rpc::logAccess() {
   if (cluster_index_) r.cluster = cluster().name();
   r.endpoint = attempt_.endpoint();
   r.http_status = response_.httpStatus();
-  r.grpc_status = status_ ? static_cast<int>(*status_) : -1;
-  r.grpc_message =
-      local_message_.empty() ? response_.backendMessage() : std::string_view(local_message_);
-  r.duration_ms = std::chrono::duration<double, std::milli>(conn_.worker().clock().now() - start_)
-                      .count();
   r.upstream_ms = attempt_.lastDurationMs();
-  r.bytes_in = in_.bytes;
-  r.bytes_out = out_.bytes;
-  r.msgs_in = in_.messages.messages();
-  r.msgs_out = out_.messages.messages();
   r.user_agent = identity_.userAgent();
   r.request_id = identity_.requestId();
   r.traceparent = identity_.traceparent();
   r.attempts = retry_.attempts();
   if (const tls::PeerIdentity* peer = conn_.peerIdentity()) r.client_identity = peer->display();
   r.subject = facts_.subject;
-  log->append(r);
+  record_.logAccess(r, *log, status_, response_.backendMessage(), in_, out_);
 }
 
 }  // namespace switchyard::proxy

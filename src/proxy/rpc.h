@@ -39,13 +39,10 @@
 #include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
 #include "proxy/rpc_deadline.h"
+#include "proxy/rpc_record.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_attempt.h"
 #include "upstream/stream_handler.h"
-
-namespace switchyard::metrics {
-class RpcSeries;
-}
 
 namespace switchyard::proxy {
 
@@ -148,7 +145,6 @@ class Rpc final : public upstream::StreamHandler {
   void cancelUpstream(uint32_t h2_error);
   void discardRequestBuffer();
   void onDeadline();
-  void recordMetrics();
   void logAccess();
   std::string_view methodPath() const;
   const upstream::ClusterSnapshot& cluster() const { return *runtime_->clusters[*cluster_index_]; }
@@ -176,17 +172,15 @@ class Rpc final : public upstream::StreamHandler {
   FlowBuffers flow_;
   ClientResponse response_;  // toward the client: its state, headers, body and trailers
 
-  event::Clock::TimePoint start_;  // by the worker's clock, like the deadline
+  RpcRecord record_;  // its metric series and access-log line; when it began
   RpcDeadline deadline_;
 
   std::optional<grpc::StatusCode> status_;
   Traffic in_;   // client -> backend
   Traffic out_;  // backend -> client
-  metrics::RpcSeries* series_ = nullptr;
 
-  // For the access log.
+  // Request id, tracing and caller fields (forwarded, and in the access log).
   RequestIdentity identity_;
-  std::string local_message_;  // grpc-message of a proxy-made status
 };
 
 }  // namespace switchyard::proxy
