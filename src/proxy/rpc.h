@@ -12,7 +12,8 @@
 // LocalExchange, which answers them without any upstream attempt. The pieces
 // that are not phases live in their own objects: the response toward the
 // client (ClientResponse: the Rpc decides what to answer, it knows how), the
-// deadline (RpcDeadline), the headers of a forwarded request
+// deadline (RpcDeadline), its metrics and access-log line (RpcRecord), the
+// headers of a forwarded request
 // (UpstreamRequestHeaders), the backend stream of the current try
 // (UpstreamAttempt), what is needed to send the call again and whether a
 // status earns a retry (RetryState), and the buffered bytes with their window
