@@ -1,32 +1,10 @@
 #include "proxy/downstream_connection.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
-
-#include <algorithm>
-#include <iterator>
-
 #include "common/log.h"
 #include "metrics/worker_stats.h"
-#include "proxy/tls_handshake.h"
-#include "tls/context.h"
 
 namespace switchyard::proxy {
 namespace {
-
-// RFC 9113 6.8: wait about one round trip between the two GOAWAYs of a graceful close.
-// The round trip is measured with a PING; this is the longest wait for its ACK.
-constexpr auto kGoawayGrace = std::chrono::milliseconds(500);
-// Opaque data of the drain's PING, to know its ACK from others.
-constexpr uint8_t kDrainPing[8] = {'s', 'y', '-', 'd', 'r', 'a', 'i', 'n'};
-
-constexpr std::string_view kNotHttp2Reply =
-    "HTTP/1.1 505 HTTP Version Not Supported\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 60\r\n"
-    "Connection: close\r\n\r\n"
-    "This port speaks HTTP/2 (gRPC) only; use HTTP/2 to connect.\n";
 
 Status submitted(int nghttp2_rv) {
   if (nghttp2_rv == 0) return Status();
@@ -47,16 +25,16 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
                   [this] {
                     if (rpcs_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Timeout);
                   }),
-      goaway_timer_(worker.base(), [this] { sendFinalGoaway(); }),
-      handshake_timer_(worker.base(), [this] {
-        if (started_ || closed()) return;
-        handshake_timed_out_ = true;
-        closeNow(http2::CloseReason::Timeout);
-      }),
+      start_(worker.base(), listener_, peer_,
+             [this] {
+               if (closed()) return false;
+               closeNow(http2::CloseReason::Timeout);
+               return true;
+             }),
+      drain_(worker.base(), *this, session(), listener_, peer_,
+             [this](const char* why, bool shutting_down) { endRpcs(why, shutting_down); }),
       headers_timer_(worker.base(), [this] { onRequestHeadersTimeout(); }),
-      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }),
-      age_timer_(worker.base(), [this] { onMaxConnectionAge(); }),
-      age_grace_timer_(worker.base(), [this] { onAgeGraceExpired(); }) {
+      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }) {
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
 
@@ -67,63 +45,30 @@ DownstreamConnection::~DownstreamConnection() {
 }
 
 void DownstreamConnection::begin() {
-  if (listener_.tls) {
-    // The handshake runs first; onConnected() starts HTTP/2 once ALPN chose h2.
-    bufferevent_enable(bev(), EV_READ | EV_WRITE);
-    handshake_timer_.arm(listener_.handshake_timeout);
-    return;
-  }
-  started_ = true;
-  start();
-  armIdleTimer();
-  armAgeTimer();
+  if (start_.begin(bev())) startHttp2();  // TLS: onConnected(), once ALPN chose h2
 }
 
 void DownstreamConnection::onConnected() {
-  if (!listener_.tls || started_) return;
-  handshake_timer_.cancel();
-  SSL* ssl = bufferevent_openssl_get_ssl(bev());
-  std::string alpn = ssl != nullptr ? tls::negotiatedAlpn(ssl) : "";
-  if (alpn != "h2") {
-    recordNoAlpn(listener_, peer_, alpn);
+  if (!listener_.tls || start_.started()) return;
+  if (!start_.handshakeDone(bev())) {
     closeNow(http2::CloseReason::NotHttp2);
     return;
   }
-  peer_identity_ = recordHandshakeOk(listener_, ssl);
-  started_ = true;
+  startHttp2();
+}
+
+void DownstreamConnection::startHttp2() {
   start();
   armIdleTimer();
-  armAgeTimer();
+  drain_.armAge(worker_.random());
 }
 
-void DownstreamConnection::startDrain() {
-  if (draining_ || closed()) return;
-  draining_ = true;
-  nghttp2_submit_shutdown_notice(session());
-  // The ACK of a PING sent after the notice proves the client has read it.
-  nghttp2_submit_ping(session(), NGHTTP2_FLAG_NONE, kDrainPing);
-  scheduleFlush();
-  goaway_timer_.arm(kGoawayGrace);
-}
-
-void DownstreamConnection::sendFinalGoaway() {
-  goaway_timer_.cancel();
-  if (closed() || final_goaway_sent_) return;
-  final_goaway_sent_ = true;
-  nghttp2_submit_goaway(session(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session()),
-                        NGHTTP2_NO_ERROR, nullptr, 0);
-  scheduleFlush();
-}
-
-void DownstreamConnection::forceClose() {
-  if (closed()) return;
-  // Every RPC still open gets a real status rather than a cut stream.
+void DownstreamConnection::endRpcs(const char* why, bool shutting_down) {
   for (auto& [id, rpc] : rpcs_) {
-    if (auto* stats = worker_.stats()) stats->localError(metrics::LocalError::Draining);
-    rpc->abort(grpc::StatusCode::Unavailable, "proxy is shutting down (drain_timeout passed)");
+    auto* stats = shutting_down ? worker_.stats() : nullptr;
+    if (stats != nullptr) stats->localError(metrics::LocalError::Draining);
+    rpc->abort(grpc::StatusCode::Unavailable, why);
   }
-  draining_ = true;
-  sendFinalGoaway();
 }
 
 Status DownstreamConnection::respond(int32_t stream_id, const http2::NvList& headers,
@@ -210,10 +155,7 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       }
       return 0;
     case NGHTTP2_PING:
-      if (draining_ && (frame->hd.flags & NGHTTP2_FLAG_ACK) &&
-          std::equal(std::begin(kDrainPing), std::end(kDrainPing), frame->ping.opaque_data)) {
-        sendFinalGoaway();
-      }
+      drain_.onPing(*frame);
       return 0;
     default:
       return 0;
@@ -238,7 +180,7 @@ int DownstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) 
   it->second->onDownstreamClosed(error_code);
   rpcs_.erase(it);
   activity_.erase(stream_id);
-  if (rpcs_.empty() && !draining_) armIdleTimer();
+  if (rpcs_.empty() && !drain_.draining()) armIdleTimer();
   return 0;
 }
 
@@ -274,27 +216,13 @@ ssize_t DownstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t
 
 void DownstreamConnection::onProtocolError(int nghttp2_error) {
   // Other violations are counted when their GOAWAY goes out (onFrameSent).
-  if (nghttp2_error == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-    if (listener_.stats != nullptr) listener_.stats->protocolError();
-    log::main().info("listener {}: client {} did not send the HTTP/2 preface (HTTP/1.x or TLS "
-                     "to a cleartext port?); answered 505 and closed",
-                     listener_.name, peer_.toString());
-    evbuffer_add(bufferevent_get_output(bev()), kNotHttp2Reply.data(), kNotHttp2Reply.size());
-    return;
-  }
+  if (start_.answerNotHttp2(nghttp2_error, bev())) return;
   log::main().info("listener {}: client {} broke HTTP/2 ({}); sending GOAWAY", listener_.name,
                    peer_.toString(), nghttp2_strerror(nghttp2_error));
 }
 
 void DownstreamConnection::onClosed(http2::CloseReason reason) {
-  if (listener_.tls && !started_ && reason != http2::CloseReason::NotHttp2) {
-    recordHandshakeFailure(listener_, bev(), peer_, handshake_timed_out_);
-  } else {
-    log::main().debug("listener {}: connection from {} closed ({})", listener_.name,
-                      peer_.toString(), http2::toString(reason));
-    // As nginx does: a connection that ends without close_notify keeps its session.
-    if (listener_.tls) tls::keepSessionResumable(bufferevent_openssl_get_ssl(bev()));
-  }
+  start_.closed(reason, bev());
   // Destroy the RPCs while the session still exists, then the connection.
   rpcs_.clear();
   worker_.connectionClosed(this);

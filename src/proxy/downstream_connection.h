@@ -1,5 +1,10 @@
 // DownstreamConnection: one client connection (TLS with ALPN h2, or h2c with
-// prior knowledge) and the RPCs multiplexed on it. Owned by its Worker.
+// prior knowledge) and the RPCs multiplexed on it. Owned by its Worker. It
+// runs the HTTP/2 server side: it creates an Rpc per request stream, hands it
+// the stream's events and offers it the server-stream API (DownstreamSide).
+// How the connection gets to HTTP/2 is ConnectionStart's; how it closes
+// gracefully (drain, max_connection_age) is ConnectionDrain's; its edge
+// limits are in downstream_limits.cc.
 #pragma once
 
 #include <atomic>
@@ -11,6 +16,8 @@
 #include "event/loop.h"
 #include "event/socket_address.h"
 #include "http2/connection.h"
+#include "proxy/connection_drain.h"
+#include "proxy/connection_start.h"
 #include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
 #include "proxy/worker_context.h"
@@ -30,9 +37,9 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   // Graceful shutdown, as RFC 9113 6.8 suggests: GOAWAY with the maximum stream
   // id first, then, after a round trip, the real last stream id. In-flight
   // RPCs finish; the connection closes when they are done.
-  void startDrain();
+  void startDrain() { drain_.start(); }
   // Drain deadline passed: reset what is left and close.
-  void forceClose();
+  void forceClose() { drain_.forceClose(); }
 
   WorkerContext& worker() override { return worker_; }
   const event::SocketAddress& peer() const { return peer_; }
@@ -40,7 +47,7 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   const ListenerInfo& listener() const override { return listener_; }
   size_t activeRpcs() const { return rpcs_.size(); }
   // The client's verified certificate (TLS listeners with client_auth); null if none.
-  const tls::PeerIdentity* peerIdentity() const override { return peer_identity_.get(); }
+  const tls::PeerIdentity* peerIdentity() const override { return start_.peerIdentity(); }
 
   // DownstreamSide: the server-stream API (frames go out on a later loop pass).
   Status respond(int32_t stream_id, const http2::NvList& headers, bool end_stream) override;
@@ -51,16 +58,16 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
 
  private:
   Rpc* rpc(int32_t stream_id) const;
+  // HTTP/2 begins: our SETTINGS, the idle and age timers.
+  void startHttp2();
+  // Ends every open RPC with UNAVAILABLE (see ConnectionDrain::EndRpcs).
+  void endRpcs(const char* why, bool shutting_down);
   void armIdleTimer();
-  void sendFinalGoaway();
   // Edge limits (downstream_limits.cc).
   void countLimit(metrics::ListenerLimit limit);
   void touchStream(int32_t stream_id);
   void onRequestHeadersTimeout();
   void sweepIdleStreams();
-  void armAgeTimer();
-  void onMaxConnectionAge();
-  void onAgeGraceExpired();
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -86,10 +93,8 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   std::unordered_map<int32_t, std::unique_ptr<Rpc>> rpcs_;
   // Lazy: armed whenever the last RPC ends and cancelled by the next one.
   event::LazyTimer idle_timer_;
-  event::Timer goaway_timer_;
-  event::Timer handshake_timer_;  // TLS: closes a connection whose handshake stalls
-  std::shared_ptr<const tls::PeerIdentity> peer_identity_;
-  bool handshake_timed_out_ = false;
+  ConnectionStart start_;  // TLS handshake and ALPN, or the cleartext preface
+  ConnectionDrain drain_;  // the two-GOAWAY graceful close, and max_connection_age
   // A request header block has begun and not finished (request_headers_timeout).
   // Lazy: armed and cancelled for every request.
   event::LazyTimer headers_timer_;
@@ -100,13 +105,7 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   };
   std::unordered_map<int32_t, StreamActivity> activity_;
   event::Timer idle_sweep_timer_;
-  // max_connection_age, then max_connection_age_grace.
-  event::Timer age_timer_;
-  event::Timer age_grace_timer_;
   int32_t max_client_stream_id_ = 0;
-  bool started_ = false;
-  bool draining_ = false;
-  bool final_goaway_sent_ = false;
 };
 
 }  // namespace switchyard::proxy

@@ -1,9 +1,9 @@
 // DownstreamConnection's edge limits: the request-headers timeout, the stream
 // DownstreamConnection's edge limits: the request-headers timeout, the stream
 // idle timeout, header-list limits, stream-id order, refused excess streams,
-// glitch accounting and the connection's maximum age. Each limit that fires is
-// counted in switchyard_listener_limits_hit_total (age:
-// switchyard_listener_connections_aged_total).
+// and glitch accounting. Each limit that fires is counted in
+// switchyard_listener_limits_hit_total. (The connection's maximum age is
+// ConnectionDrain's.)
 #include <algorithm>
 
 #include "common/log.h"
@@ -22,17 +22,6 @@ constexpr auto kMinIdleSweep = std::chrono::milliseconds(50);
 
 Duration sweepInterval(Duration timeout) {
   return std::max<Duration>(timeout / kIdleSweepsPerTimeout, kMinIdleSweep);
-}
-
-// max_connection_age is spread over ±10 % so that connections a fleet of
-// clients opened together do not all reconnect together.
-constexpr int64_t kAgeJitterPermille = 100;
-
-Duration jittered(Duration age, uint64_t random) {
-  int64_t permille = 1000 - kAgeJitterPermille +
-                     static_cast<int64_t>(random % (2 * kAgeJitterPermille + 1));
-  // Divided first: a value of days times 1,100 would overflow nanoseconds.
-  return std::max<Duration>(std::chrono::milliseconds(1), age / 1000 * permille);
 }
 
 }  // namespace
@@ -114,33 +103,6 @@ void DownstreamConnection::onRequestHeadersTimeout() {
                        listener_.request_headers_timeout)
                        .count());
   terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Timeout);
-}
-
-void DownstreamConnection::armAgeTimer() {
-  if (listener_.max_connection_age <= Duration::zero()) return;
-  age_timer_.arm(jittered(listener_.max_connection_age, worker_.random()));
-}
-
-void DownstreamConnection::onMaxConnectionAge() {
-  if (closed() || draining_) return;
-  if (listener_.stats != nullptr) listener_.stats->connectionAged();
-  log::main().debug("listener {}: connection from {} reached max_connection_age; sending GOAWAY",
-                    listener_.name, peer().toString());
-  // Two-phase GOAWAY: the client stops opening streams here and reconnects;
-  // the RPCs already open finish on this connection.
-  startDrain();
-  if (listener_.max_connection_age_grace > Duration::zero()) {
-    age_grace_timer_.arm(listener_.max_connection_age_grace);
-  }
-}
-
-void DownstreamConnection::onAgeGraceExpired() {
-  if (closed()) return;
-  for (auto& [id, rpc] : rpcs_) {
-    rpc->abort(grpc::StatusCode::Unavailable,
-               "connection reached max_connection_age and its max_connection_age_grace passed");
-  }
-  sendFinalGoaway();
 }
 
 int DownstreamConnection::onBeginFrame(const nghttp2_frame_hd& hd) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "metrics/worker_stats.h"
 #include "proxy/cluster_table.h"
+#include "proxy/worker_context.h"
 
 namespace switchyard::proxy {
 
@@ -51,6 +53,24 @@ void RetryState::leaveBudget() {
   --counters_->active_rpcs;
   if (counted_as_retry_) --counters_->active_retries;
   counters_ = nullptr;
+}
+
+std::optional<Duration> RetryState::policyDelay(const config::RetryPolicySpec& policy,
+                                                const config::RetryBudgetSpec& budget,
+                                                int grpc_status, const http2::HeaderList& response,
+                                                WorkerContext& worker,
+                                                metrics::EndpointSeries* endpoint) const {
+  if (attempts_ >= policy.max_attempts || !retryableStatus(policy, grpc_status)) {
+    return std::nullopt;
+  }
+  if (!budgetAllows(budget)) {
+    if (endpoint != nullptr) endpoint->retryBudgetExceeded();
+    return std::nullopt;
+  }
+  bool has_pushback = false;
+  std::string_view pushback = response.get("grpc-retry-pushback-ms", &has_pushback);
+  if (has_pushback) return pushbackDelay(pushback);
+  return backoffDelay(policy, attempts_, worker.random());
 }
 
 bool retryableStatus(const config::RetryPolicySpec& policy, int grpc_status) {

@@ -2,8 +2,9 @@
 // copy of the request bytes already sent upstream (up to the cluster's
 // retry_buffer; past that the RPC is committed to its backend), counts
 // attempts and transparent retries, holds the RPC's place in the retry budget,
-// and computes policy-retry delays (gRPC A6: server pushback, or exponential
-// backoff with full jitter drawn from an injected random value). No I/O.
+// and decides policy retries (gRPC A6: a listed status, attempts and budget
+// left; server pushback, or exponential backoff with full jitter drawn from
+// the worker's random source). No I/O.
 #pragma once
 
 #include <cstddef>
@@ -13,11 +14,17 @@
 
 #include "common/duration.h"
 #include "config/spec.h"
+#include "http2/headers.h"
 #include "proxy/byte_queue.h"
+
+namespace switchyard::metrics {
+class EndpointSeries;
+}
 
 namespace switchyard::proxy {
 
 struct ClusterCounters;
+class WorkerContext;
 
 class RetryState {
  public:
@@ -49,6 +56,17 @@ class RetryState {
   bool budgetAllows(const config::RetryBudgetSpec& budget) const;
   // Counts this RPC as a retry in flight (once) until it ends.
   void enterBudget();
+
+  // --- policy retries (gRPC A6)
+  // The delay before sending again a call the backend answered with
+  // `grpc_status` and `response` (its Trailers-Only headers), or nullopt
+  // when the policy does not retry it: the status is not listed, the
+  // attempts are used up, the server's pushback says no, or the budget is
+  // spent (counted on `endpoint`). The backoff jitter comes from `worker`.
+  std::optional<Duration> policyDelay(const config::RetryPolicySpec& policy,
+                                      const config::RetryBudgetSpec& budget, int grpc_status,
+                                      const http2::HeaderList& response, WorkerContext& worker,
+                                      metrics::EndpointSeries* endpoint) const;
 
  private:
   void leaveBudget();

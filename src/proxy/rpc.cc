@@ -1,10 +1,7 @@
 #include "proxy/rpc.h"
 
-#include <charconv>
-
 #include "common/log.h"
 #include "grpc/content_type.h"
-#include "grpc/message.h"
 #include "grpc/method_path.h"
 #include "grpc/status_map.h"
 #include "grpc/timeout.h"
@@ -16,6 +13,7 @@
 #include "proxy/request_headers_view.h"
 #include "proxy/rest_protocol.h"
 #include "proxy/upstream_failure.h"
+#include "proxy/upstream_request_headers.h"
 #include "proxy/web_protocol.h"
 #include "routing/metric_labels.h"
 
@@ -24,30 +22,7 @@ namespace {
 
 using grpc::StatusCode;
 
-int parseHttpStatus(std::string_view s) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return (ec == std::errc() && p == s.data() + s.size()) ? v : 0;
-}
-
 }  // namespace
-
-// Storage for the header values the proxy writes into a forwarded request.
-struct UpstreamHeaderValues {
-  std::string attempts;
-  std::string timeout;
-  std::string xff;
-};
-
-const char* toString(Rpc::ResponseState s) {
-  switch (s) {
-    case Rpc::ResponseState::None: return "none";
-    case Rpc::ResponseState::HeadersSent: return "headers sent";
-    case Rpc::ResponseState::TrailersReady: return "trailers ready";
-    case Rpc::ResponseState::Ended: return "ended";
-  }
-  return "unknown";
-}
 
 Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
     : conn_(conn),
@@ -58,12 +33,14 @@ Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
                      if (phase_ == Phase::Upstream && !attempt_.open()) startAttempt();
                    },
                    conn.worker().clock()),
-      start_(conn.worker().clock().now()),
-      deadline_timer_(conn.worker().base(), [this] { onDeadline(); }, conn.worker().clock()) {}
+      response_(conn, stream_id, flow_, attempt_, [this] { refuseResponse(); }),
+      record_(conn.worker()),
+      deadline_(conn.worker().base(), conn.worker().clock(), record_.start(),
+                [this] { onDeadline(); }) {}
 
 Rpc::~Rpc() {
   cancelUpstream(NGHTTP2_CANCEL);
-  recordMetrics();
+  record_.recordMetrics(status_, in_, out_);
   logAccess();
 }
 
@@ -129,6 +106,7 @@ bool Rpc::selectProtocol() {
     owned_protocol_ = std::make_unique<WebProtocol>(std::move(*web), conn_.listener().cors.get(),
                                                     req_headers_.get("origin"));
     protocol_ = owned_protocol_.get();
+    response_.setProtocol(*protocol_);
     return true;
   }
   // gRPC-Web where the listener does not serve it stays a 415, as without transcoding.
@@ -137,6 +115,7 @@ bool Rpc::selectProtocol() {
   owned_protocol_ = RestProtocol::select(*runtime_->transcoding, req_headers_.get(":method"),
                                          req_headers_.get(":path"));
   protocol_ = owned_protocol_.get();
+  response_.setProtocol(*protocol_);
   if (const auto& refused = protocol_->failure()) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::NoRoute);
     finishLocal(refused->code, refused->message);
@@ -146,23 +125,9 @@ bool Rpc::selectProtocol() {
 
 bool Rpc::answerPreflight() {
   phase_ = Phase::Responded;
-  response_ = ResponseState::Ended;
-  std::string_view origin = req_headers_.get("origin");
-  const routing::CorsPolicy* cors = conn_.listener().cors.get();
-  http2::NvList nva;
-  std::vector<grpc::HeaderField> fields;
-  if (cors != nullptr && cors->allows(origin)) {
-    http_status_ = 204;
-    fields = cors->preflightHeaders(origin);
-  } else {
-    // No CORS headers: the browser refuses the call.
-    http_status_ = 403;
+  if (!response_.answerPreflight(conn_.listener().cors.get(), req_headers_.get("origin"))) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
   }
-  std::string code = std::to_string(http_status_);
-  nva.add(":status", code);
-  nva.addAll(fields);
-  checkSent(conn_.respond(stream_id_, nva, true), "CORS preflight answer");
   return false;
 }
 
@@ -176,11 +141,8 @@ bool Rpc::matchRoute() {
     route_ = nullptr;
   }
   if (route_ != nullptr) return true;
-  if (auto* stats = conn_.worker().stats()) {
-    series_ = stats->rpc(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
-    series_->started();
-    stats->localError(metrics::LocalError::NoRoute);
-  }
+  record_.countAs(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
+  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::NoRoute);
   finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
   return false;
 }
@@ -196,11 +158,8 @@ bool Rpc::applyPolicy() {
                         conn_.peerIdentity(), facts_, scratch,   conn_.worker().stats()};
   for (const auto& filter : *chain) {
     if (auto answer = filter->onRequest(request)) {
-      if (auto* stats = conn_.worker().stats()) {  // counted without a cluster: none was chosen
-        auto labels = routing::metricLabels(*route_, methodPath());
-        series_ = stats->rpc(labels.service, labels.method, "", protocol_->name());
-        series_->started();
-      }
+      auto labels = routing::metricLabels(*route_, methodPath());
+      record_.countAs(labels.service, labels.method, "", protocol_->name());  // no cluster chosen
       finishLocal(answer->code, std::move(answer->message), std::move(answer->trailers));
       return false;
     }
@@ -214,14 +173,11 @@ bool Rpc::serveLocally() {
   auto call = openLocalCall(methodPath(), conn_.listener(), *runtime_,
                             routing::RequestView{headers.authority(), &headers});
   if (call == nullptr) return true;
-  if (auto* stats = conn_.worker().stats()) {
-    series_ = stats->rpc(call->service(), call->method(), "", protocol_->name());
-    series_->started();
-  }
+  record_.countAs(call->service(), call->method(), "", protocol_->name());
   local_ = std::make_unique<LocalExchange>(std::move(call));
   if (!applyDeadline()) return false;
   phase_ = Phase::Local;
-  startLocalResponse();
+  response_.startLocal();
   if (request_ == RequestState::HalfClosedRemote) local_->requestEnded();
   pumpLocal();
   return false;
@@ -243,10 +199,9 @@ void Rpc::pumpLocal() {
     payClient(local_->release());
     phase_ = Phase::Responded;
     status_ = step.end->code;
-    if (step.end->code != StatusCode::Ok) local_message_ = step.end->message;
-    deadline_timer_.cancel();
-    local_trailers_ = grpc::trailersFields(step.end->code, step.end->message);
-    response_ = ResponseState::TrailersReady;
+    if (step.end->code != StatusCode::Ok) record_.setLocalMessage(step.end->message);
+    deadline_.cancel();
+    response_.endBodyWith(step.end->code, step.end->message, /*decided=*/true);
   }
   resumeDownstream();
 }
@@ -255,39 +210,20 @@ bool Rpc::chooseCluster() {
   RequestHeadersView headers(req_headers_);
   cluster_index_ = conn_.worker().clusters().choice().choose(*runtime_, *route_, headers);
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
-  if (auto* stats = conn_.worker().stats()) {
-    auto labels = routing::metricLabels(*route_, methodPath());
-    series_ = stats->rpc(labels.service, labels.method, cluster().name(), protocol_->name());
-    series_->started();
-  }
+  auto labels = routing::metricLabels(*route_, methodPath());
+  record_.countAs(labels.service, labels.method, cluster().name(), protocol_->name());
   in_.messages.setLimit(route_->max_request_message_bytes);
   out_.messages.setLimit(route_->max_response_message_bytes);
   return true;
 }
 
 bool Rpc::applyDeadline() {
-  std::optional<Duration> timeout;
-  bool found = false;
-  std::string_view timeout_text = req_headers_.get("grpc-timeout", &found);
-  if (found) {
-    timeout = grpc::parseGrpcTimeout(timeout_text);
-    if (!timeout) {
-      if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
-      finishLocal(StatusCode::Internal,
-                  "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
-      return false;
-    }
-      if (route_ != nullptr && route_->timeout_max && *timeout > *route_->timeout_max) {
-      timeout = route_->timeout_max;
-    }
-  } else if (route_ != nullptr && route_->timeout_default) {
-    timeout = route_->timeout_default;
-  }
-  if (timeout) {
-    deadline_at_ = start_ + *timeout;
-    deadline_timer_.arm(*timeout);
-  }
-  return true;
+  std::string_view timeout_text;
+  if (deadline_.start(req_headers_, route_, &timeout_text)) return true;
+  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+  finishLocal(StatusCode::Internal,
+              "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
+  return false;
 }
 
 bool Rpc::admitToCluster() {
@@ -320,10 +256,10 @@ bool Rpc::startAttempt() {
                 "cannot open a connection to " + std::string(attempt_.endpoint()));
     return false;
   }
-  http2::NvList nva;
-  UpstreamHeaderValues values;
-  buildUpstreamHeaders(nva, values);
-  int rv = attempt_.start(up, this, nva);
+  UpstreamRequestHeaders headers({req_headers_, cluster(), route_->request_headers, facts_,
+                                  *protocol_, conn_, identity_, retry_.attempts(),
+                                  deadline_.left()});
+  int rv = attempt_.start(up, this, headers.list());
   if (rv < 0) {
     if (rv == upstream::kSubmitPendingFull) {
       conn_.worker().clusters().countOverflow(cluster().name(), metrics::Overflow::MaxPending);
@@ -335,54 +271,6 @@ bool Rpc::startAttempt() {
     return false;
   }
   return true;
-}
-
-void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const {
-  const auto& cluster = this->cluster();
-  const routing::HeaderEdits& edits = route_->request_headers;
-  nva.reserve(req_headers_.size() + edits.appended().size() + facts_.upstream_headers.size() + 3);
-  std::string_view prior_xff;
-  bool has_xff = false;
-  for (const auto& [n, v] : req_headers_.fields()) {
-    std::string_view name = http2::view(n);
-    std::string_view value = http2::view(v);
-    if (name == ":authority" && !cluster.spec->authority.empty()) {
-      value = cluster.spec->authority;
-    } else if (name == ":scheme") {
-      value = cluster.tls ? "https" : "http";  // how this cluster's backends are reached
-    } else if (name == "grpc-timeout") {
-      continue;  // replaced by the remaining budget below
-    } else if (name == "x-forwarded-for") {
-      prior_xff = value;
-      has_xff = true;
-      continue;
-    } else if (http2::isHopByHop(name) || name == "x-forwarded-client-cert") {
-      continue;  // a client-sent x-forwarded-client-cert is never trusted
-    } else if (edits.drops(name)) {
-      continue;  // the route's request_headers remove or set it
-    }
-    auto forwarded = protocol_->upstreamField(name, value);
-    if (forwarded) nva.add(name, *forwarded);
-  }
-  protocol_->addUpstreamFields(req_headers_, nva);
-  for (const auto& [name, value] : edits.appended()) nva.add(name, value);
-  for (const auto& [name, value] : facts_.upstream_headers) nva.add(name, value);  // e.g. verified JWT claims
-  if (conn_.listener().forward_client_cert && conn_.peerIdentity() != nullptr) {
-    nva.add("x-forwarded-client-cert", conn_.peerIdentity()->xfcc);
-  }
-  if (retry_.attempts() > 1) {
-    // gRPC A6: tell the backend this is a retry.
-    values.attempts = std::to_string(retry_.attempts() - 1);
-    nva.add("grpc-previous-rpc-attempts", values.attempts);
-  }
-  if (deadline_at_) {
-    // Forward what is left of the caller's budget, not what it started with.
-    values.timeout = grpc::formatGrpcTimeout(*deadline_at_ - conn_.worker().clock().now());
-    nva.add("grpc-timeout", values.timeout);
-  }
-  identity_.appendGenerated(nva);
-  values.xff = has_xff ? std::string(prior_xff) + ", " + conn_.peerIp() : conn_.peerIp();
-  nva.add("x-forwarded-for", values.xff);
 }
 
 // ------------------------------------------------------- request body (flow)
@@ -426,7 +314,8 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
     return;
   }
   if (in_.messages.oversized() != 0) refuseOversized("request", in_.messages);
-  if (in_.messages.compressed() && phase_ != Phase::Responded && !isEncoded(req_headers_.get("grpc-encoding"))) {
+  if (in_.messages.compressed() && phase_ != Phase::Responded &&
+      !isEncoded(req_headers_.get("grpc-encoding"))) {
     if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
     refuseFraming("request message is compressed but the request has no grpc-encoding");
   }
@@ -501,11 +390,11 @@ void Rpc::onDownstreamClosed(uint32_t h2_error) {
   // its call cancelled. If the backend had already finished, say so with NO_ERROR.
   cancelUpstream(attempt_.state() == UpstreamAttempt::State::Done ? NGHTTP2_NO_ERROR
                                                                    : NGHTTP2_CANCEL);
-  if (!status_ || (response_ != ResponseState::Ended && h2_error != NGHTTP2_NO_ERROR)) {
+  if (!status_ || (response_.state() != ResponseState::Ended && h2_error != NGHTTP2_NO_ERROR)) {
     status_ = StatusCode::Cancelled;
   }
   discardRequestBuffer();
-  deadline_timer_.cancel();
+  deadline_.cancel();
   phase_ = Phase::Responded;
 }
 
@@ -514,27 +403,13 @@ void Rpc::onDownstreamClosed(uint32_t h2_error) {
 void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
   if (phase_ != Phase::Upstream) return;
   attempt_.setState(UpstreamAttempt::State::HeadersReceived);
-  std::string_view status = headers.get(":status");
-  bool has_grpc_status = false;
-  std::string_view grpc_status = headers.get("grpc-status", &has_grpc_status);
-  if (status != "200") {
-    // gRPC spec: the HTTP status maps to a gRPC code only when no grpc-status came.
-    StatusCode code = grpc::statusFromHttpStatus(parseHttpStatus(status));
-    std::string message = "backend answered HTTP " + std::string(status);
-    if (has_grpc_status) {
-      code = grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown);
-      std::string_view m = headers.get("grpc-message");
-      if (!m.empty()) message = grpc::percentDecodeGrpcMessage(m);
-    }
-    finishLocal(code, message);
-    return;
-  }
-  if (!has_grpc_status && !grpc::isGrpcContentType(headers.get("content-type"))) {
-    finishLocal(StatusCode::Unknown, "backend answered with content-type \"" +
-                                         std::string(headers.get("content-type")) + "\"");
+  if (auto refused = answerForResponseHeaders(headers)) {
+    finishLocal(refused->code, std::move(refused->message));
     return;
   }
   if (end_stream) {
+    bool has_grpc_status = false;
+    std::string_view grpc_status = headers.get("grpc-status", &has_grpc_status);
     auto code = has_grpc_status ? grpc::parseGrpcStatus(grpc_status).value_or(StatusCode::Unknown)
                                 : StatusCode::Unknown;
     attempt_.recordResult(code == StatusCode::Unavailable, static_cast<int>(code));
@@ -542,49 +417,13 @@ void Rpc::onUpstreamHeaders(http2::HeaderList&& headers, bool end_stream) {
     // Trailers-Only stays Trailers-Only.
     attempt_.setState(UpstreamAttempt::State::Done);
     status_ = code;
-    deadline_timer_.cancel();
+    deadline_.cancel();
   }
-  response_encoded_ = isEncoded(headers.get("grpc-encoding"));
-  forwardResponseHeaders(headers, end_stream);
-}
-
-void Rpc::forwardResponseHeaders(http2::HeaderList& headers, bool end_stream) {
-  if (end_stream && !protocol_->trailersOnly()) {
-    // The status travels in the body: the backend's headers become the trailers.
-    resp_trailers_ = std::move(headers);
-    startLocalResponse();
-    response_ = ResponseState::TrailersReady;
-    resumeDownstream();
-    return;
-  }
-  if (protocol_->wholeMessages()) {
-    protocol_->keepResponseHeaders(headers);
-    startLocalResponse();  // nothing is sent before the status (or a stream's first message)
-    return;
-  }
-  http2::NvList nva;
-  protocol_->addResponseHeaders(headers, nva);
-  response_ = end_stream ? ResponseState::Ended : ResponseState::HeadersSent;
-  checkSent(conn_.respond(stream_id_, nva, end_stream), "response headers");
-}
-
-void Rpc::startLocalResponse() {
-  if (protocol_->wholeMessages()) {
-    // The response has begun, but its headers depend on the status: they go
-    // with the whole body (renderWhole).
-    response_ = ResponseState::HeadersSent;
-    return;
-  }
-  http2::NvList nva;
-  protocol_->addLocalResponseHeaders(nva);
-  response_ = ResponseState::HeadersSent;
-  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
+  response_.forwardHeaders(headers, end_stream);
 }
 
 void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
-  bool forwarding =
-      response_ == ResponseState::HeadersSent || response_ == ResponseState::TrailersReady;
-  if (phase_ != Phase::Upstream || !forwarding) {
+  if (phase_ != Phase::Upstream || !response_.flowing()) {
     attempt_.consume(len);
     return;
   }
@@ -594,7 +433,7 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
     refuseOversized("response", out_.messages);
     return;
   }
-  if (out_.messages.compressed() && !response_encoded_) {
+  if (out_.messages.compressed() && !response_.encoded()) {
     attempt_.consume(len);
     refuseFraming("backend sent a compressed message without grpc-encoding");
     return;
@@ -604,28 +443,17 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
 }
 
 void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
-  if (phase_ != Phase::Upstream || response_ == ResponseState::Ended) return;
+  if (phase_ != Phase::Upstream || response_.state() == ResponseState::Ended) return;
   bool found = false;
   std::string_view gs = trailers.get("grpc-status", &found);
-  deadline_timer_.cancel();
+  deadline_.cancel();
   attempt_.setState(UpstreamAttempt::State::Done);
-  response_ = ResponseState::TrailersReady;
-  if (!found) {
-    // A gRPC response must end with grpc-status; synthesise one rather than
-    // leave the client to guess (spec: clients would report UNKNOWN/INTERNAL).
-    status_ = StatusCode::Unknown;
-    local_trailers_ =
-        grpc::trailersFields(StatusCode::Unknown, "backend ended the stream without grpc-status");
-  } else if (out_.messages.partial()) {
-    // gRPC: a response that ends inside a message is INTERNAL, whatever
-    // grpc-status the backend sent (a client would otherwise take a lost
-    // message for a clean end).
-    status_ = StatusCode::Internal;
-    local_trailers_ =
-        grpc::trailersFields(StatusCode::Internal, "backend response ended inside a gRPC message");
+  if (auto replaced = answerForTrailers(found, out_.messages.partial())) {
+    status_ = replaced->code;
+    response_.endBodyWith(replaced->code, replaced->message, /*decided=*/false);
   } else {
     status_ = grpc::parseGrpcStatus(gs).value_or(StatusCode::Unknown);
-    resp_trailers_ = std::move(trailers);
+    response_.backendTrailers(std::move(trailers));
   }
   // Outlier detection sees the status in trailers too, not only in Trailers-Only.
   attempt_.recordResult(status_ == StatusCode::Unavailable, static_cast<int>(*status_));
@@ -633,84 +461,22 @@ void Rpc::onUpstreamTrailers(http2::HeaderList&& trailers) {
 }
 
 ssize_t Rpc::readResponseBody(uint8_t* buf, size_t len, uint32_t* flags) {
-  if (response_ == ResponseState::Ended && protocol_->trailersInBody()) {
-    // The trailers are the last bytes of the body.
-    bool done = false;
-    size_t n = protocol_->readBodyEnd(buf, len, &done);
-    if (done) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
-  }
   // Answers drained: requests held back for room can go on.
   if (local_ != nullptr && local_->waiting() && flow_.responsePending() == 0) pumpLocal();
-  size_t written = 0;
-  size_t n = protocol_->readResponse(flow_, buf, len, &written);
-  if (n > 0) attempt_.consume(n);
-  if (phase_ != Phase::Responded && protocol_->failure()) refuseConverted();
-  if (flow_.responsePending() == 0 && protocol_->responseDrained() &&
-      response_ == ResponseState::TrailersReady) {
-    if (protocol_->trailersInBody()) {
-      sendTrailers();
-      // nghttp2 asks again for the rest (the trailer frame) while this returns data.
-      if (written > 0) return static_cast<ssize_t>(written);
-      return readResponseBody(buf, len, flags);
-    }
-    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    sendTrailers();
-    return static_cast<ssize_t>(written);
-  }
-  if (written == 0) return NGHTTP2_ERR_DEFERRED;
-  return static_cast<ssize_t>(written);
-}
-
-void Rpc::sendTrailers() {
-  http2::NvList nva;
-  if (!local_trailers_.empty()) {
-    nva.addAll(local_trailers_);
-  } else {
-    nva.addForwardable(resp_trailers_);
-  }
-  response_ = ResponseState::Ended;
-  if (protocol_->trailersInBody()) {
-    protocol_->endBody(nva);
-    return;
-  }
-  checkSent(conn_.sendTrailers(stream_id_, nva), "trailers");
+  return response_.readBody(buf, len, flags);
 }
 
 void Rpc::resumeDownstream() {
-  if (response_ == ResponseState::HeadersSent || response_ == ResponseState::TrailersReady) {
-    if (protocol_->wholeMessages() && !protocol_->responseStarted()) {
-      renderWhole();
-      return;
-    }
-    conn_.resumeResponse(stream_id_);
-  }
+  response_.resume();
 }
 
-void Rpc::renderWhole() {
-  size_t written = 0;
-  size_t taken = protocol_->readResponse(flow_, nullptr, 0, &written);
-  if (taken > 0) attempt_.consume(taken);
-  if (phase_ != Phase::Responded && protocol_->failure()) {
-    refuseConverted();  // comes back here to answer
-    return;
-  }
-  bool started = protocol_->responseStarted();  // a stream's first message is ready
-  if (response_ != ResponseState::TrailersReady && !started) return;
-  if (!started) sendTrailers();  // the adapter renders the whole body from the status
-  http2::NvList nva;
-  protocol_->addLocalResponseHeaders(nva);
-  http_status_ = protocol_->httpStatus();
-  checkSent(conn_.respond(stream_id_, nva, false), "response headers");
-}
-
-void Rpc::refuseConverted() {
+void Rpc::refuseResponse() {
   const auto& failure = protocol_->failure();
   if (auto* stats = conn_.worker().stats()) {
     stats->localError(failure->too_large ? metrics::LocalError::BodyTooLarge
                                          : metrics::LocalError::TranscodeFailed);
   }
-  finishLocal(failure->code, failure->message);
+  finishLocal(failure->code, failure->message);  // the response renders the status
 }
 
 void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
@@ -751,27 +517,11 @@ void Rpc::finishLocal(StatusCode code, std::string message,
   if (phase_ == Phase::Responded) return;
   phase_ = Phase::Responded;
   status_ = code;
-  local_message_ = message;
-  deadline_timer_.cancel();
+  record_.setLocalMessage(message);
+  deadline_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
   discardRequestBuffer();
-  if (response_ == ResponseState::None && !protocol_->trailersOnly()) startLocalResponse();
-  if (response_ == ResponseState::None) {
-    http2::NvList nva;
-    auto fields = grpc::trailersOnlyHeaders(code, message);
-    for (auto& f : extra_trailers) fields.push_back(std::move(f));
-    nva.addAll(fields);
-    response_ = ResponseState::Ended;
-    checkSent(conn_.respond(stream_id_, nva, true), "Trailers-Only response");
-  } else if (response_ != ResponseState::Ended) {
-    // Headers already went out: end with trailers carrying the status, after
-    // dropping response bytes that can no longer be delivered whole.
-    flow_.discardResponse();
-    local_trailers_ = grpc::trailersFields(code, message);
-    for (auto& f : extra_trailers) local_trailers_.push_back(std::move(f));
-    response_ = ResponseState::TrailersReady;
-    resumeDownstream();
-  }
+  response_.endWithStatus(code, message, std::move(extra_trailers));
 }
 
 void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) {
@@ -781,32 +531,13 @@ void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) 
   finishLocal(StatusCode::ResourceExhausted, messageTooLargeText(direction, counter.oversized(), limit));
 }
 
-// gRPC: a message with the compressed flag set and no grpc-encoding (or
-// "identity") is a protocol error, INTERNAL. The proxy checks it because the
-// gRPC library at the other end may not.
-bool Rpc::isEncoded(std::string_view grpc_encoding) {
-  return !grpc_encoding.empty() && grpc_encoding != "identity";
-}
-
 void Rpc::refuseFraming(const char* what) { finishLocal(StatusCode::Internal, what); }
 
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;
-  http_status_ = status;
   // No grpc-status is sent: log the one a gRPC client derives from the HTTP status.
   status_ = grpc::statusFromHttpStatus(status);
-  std::string code = std::to_string(status);
-  http2::NvList nva;
-  nva.add(":status", code);
-  nva.add("content-type", "text/plain");
-  response_ = ResponseState::Ended;
-  checkSent(conn_.respond(stream_id_, nva, true), "HTTP error response");
-}
-
-void Rpc::checkSent(const Status& sent, const char* what) {
-  if (sent.ok()) return;
-  log::main().warn("cannot send {} on stream {}: {}; resetting it", what, stream_id_, sent.error());
-  (void)conn_.reset(stream_id_, NGHTTP2_INTERNAL_ERROR);
+  response_.replyHttp(status);
 }
 
 void Rpc::cancelUpstream(uint32_t h2_error) {
@@ -825,10 +556,11 @@ void Rpc::discardRequestBuffer() {
 // -------------------------------------------------------------------- retries
 
 bool Rpc::canRetry() const {
-  if (phase_ != Phase::Upstream || response_ != ResponseState::None || !retry_.bodyRetained()) {
+  if (phase_ != Phase::Upstream || response_.state() != ResponseState::None ||
+      !retry_.bodyRetained()) {
     return false;
   }
-  return !deadline_at_ || conn_.worker().clock().now() < *deadline_at_;
+  return deadline_.allows();
 }
 
 void Rpc::retry(Duration delay, const char* why) {
@@ -845,83 +577,49 @@ void Rpc::retry(Duration delay, const char* why) {
 }
 
 bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
-  if (!route_->retry || retry_.attempts() >= route_->retry->max_attempts || !canRetry()) {
-    return false;
-  }
-  const auto& policy = *route_->retry;
-  if (!retryableStatus(policy, static_cast<int>(code))) return false;
-  if (!retry_.budgetAllows(cluster().spec->retry_budget)) {
-    if (auto* ep = attempt_.endpointStats()) ep->retryBudgetExceeded();
-    return false;
-  }
-  Duration delay;
-  bool has_pushback = false;
-  std::string_view pushback = headers.get("grpc-retry-pushback-ms", &has_pushback);
-  if (has_pushback) {
-    auto asked = pushbackDelay(pushback);
-    if (!asked) return false;
-    delay = *asked;
-  } else {
-    delay = backoffDelay(policy, retry_.attempts(), conn_.worker().random());
-  }
-  if (deadline_at_ && conn_.worker().clock().now() + delay >= *deadline_at_) return false;
+  if (!route_->retry || !canRetry()) return false;
+  auto delay = retry_.policyDelay(*route_->retry, cluster().spec->retry_budget,
+                                  static_cast<int>(code), headers, conn_.worker(),
+                                  attempt_.endpointStats());
+  if (!delay) return false;
+  if (!deadline_.allows(*delay)) return false;
   retry_.enterBudget();
   if (auto* ep = attempt_.endpointStats()) ep->policyRetry();
   // The backend has answered; NO_ERROR tells it we will send nothing more.
   cancelUpstream(NGHTTP2_NO_ERROR);
-  retry(delay, grpc::statusName(code));
+  retry(*delay, grpc::statusName(code));
   return true;
 }
 
 void Rpc::onDeadline() {
   if (phase_ == Phase::Responded) return;
   if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::DeadlineExceeded);
-  auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_at_ - start_);
+  auto budget = deadline_.budget();
   finishLocal(StatusCode::DeadlineExceeded,
               "deadline of " + std::to_string(budget.count()) + "ms exceeded at the proxy");
 }
 
 // ---------------------------------------------------------------- accounting
 
-void Rpc::recordMetrics() {
-  if (series_ == nullptr) return;
-  double secs = std::chrono::duration<double>(conn_.worker().clock().now() - start_).count();
-  series_->messagesReceived(in_.messages.messages());
-  series_->messagesSent(out_.messages.messages());
-  series_->bytesReceived(in_.bytes);
-  series_->bytesSent(out_.bytes);
-  series_->handled(static_cast<int>(status_.value_or(StatusCode::Cancelled)), secs);
-}
-
 void Rpc::logAccess() {
   AccessLogBuffer* log = conn_.worker().accessLog();
   if (log == nullptr || !log->enabled()) return;
   AccessRecord r;
-  r.time = std::chrono::system_clock::now();
   r.client = conn_.peerIp();
   r.authority = identity_.authority();
   r.path = methodPath();
   r.listener = conn_.listener().name;
   if (cluster_index_) r.cluster = cluster().name();
   r.endpoint = attempt_.endpoint();
-  r.http_status = http_status_;
-  r.grpc_status = status_ ? static_cast<int>(*status_) : -1;
-  r.grpc_message =
-      local_message_.empty() ? resp_trailers_.get("grpc-message") : std::string_view(local_message_);
-  r.duration_ms = std::chrono::duration<double, std::milli>(conn_.worker().clock().now() - start_)
-                      .count();
+  r.http_status = response_.httpStatus();
   r.upstream_ms = attempt_.lastDurationMs();
-  r.bytes_in = in_.bytes;
-  r.bytes_out = out_.bytes;
-  r.msgs_in = in_.messages.messages();
-  r.msgs_out = out_.messages.messages();
   r.user_agent = identity_.userAgent();
   r.request_id = identity_.requestId();
   r.traceparent = identity_.traceparent();
   r.attempts = retry_.attempts();
   if (const tls::PeerIdentity* peer = conn_.peerIdentity()) r.client_identity = peer->display();
   r.subject = facts_.subject;
-  log->append(r);
+  record_.logAccess(r, *log, status_, response_.backendMessage(), in_, out_);
 }
 
 }  // namespace switchyard::proxy

@@ -10,10 +10,14 @@
 // and any phase may answer the call itself with a gRPC status. The local
 // phase hands calls the proxy serves itself (merged reflection) to a
 // LocalExchange, which answers them without any upstream attempt. The pieces
-// that are not phases live in their own objects: the backend stream of the
-// current try (UpstreamAttempt), what is needed to send the call again
-// (RetryState), and the buffered bytes with their window accounting
-// (FlowBuffers, which keeps flow control end to end).
+// that are not phases live in their own objects: the response toward the
+// client (ClientResponse: the Rpc decides what to answer, it knows how), the
+// deadline (RpcDeadline), its metrics and access-log line (RpcRecord), the
+// headers of a forwarded request
+// (UpstreamRequestHeaders), the backend stream of the current try
+// (UpstreamAttempt), what is needed to send the call again and whether a
+// status earns a retry (RetryState), and the buffered bytes with their window
+// accounting (FlowBuffers, which keeps flow control end to end).
 #pragma once
 
 #include <chrono>
@@ -26,6 +30,7 @@
 #include "grpc/local_reply.h"
 #include "grpc/status_code.h"
 #include "http2/headers.h"
+#include "proxy/client_response.h"
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
 #include "proxy/local_exchange.h"
@@ -34,17 +39,13 @@
 #include "proxy/request_filter.h"
 #include "proxy/request_identity.h"
 #include "proxy/retry_state.h"
+#include "proxy/rpc_deadline.h"
+#include "proxy/rpc_record.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_attempt.h"
 #include "upstream/stream_handler.h"
 
-namespace switchyard::metrics {
-class RpcSeries;
-}
-
 namespace switchyard::proxy {
-
-struct UpstreamHeaderValues;
 
 class Rpc final : public upstream::StreamHandler {
  public:
@@ -60,13 +61,8 @@ class Rpc final : public upstream::StreamHandler {
     Open,              // the client may send more
     HalfClosedRemote,  // the client sent END_STREAM
   };
-  // What went to the client on this stream.
-  enum class ResponseState {
-    None,           // nothing yet: a failure can still be a Trailers-Only response
-    HeadersSent,    // response HEADERS queued; the body flows
-    TrailersReady,  // the body is complete; trailers go once the buffered body drained
-    Ended,          // END_STREAM queued (trailers, Trailers-Only or an HTTP error)
-  };
+  // What went to the client on this stream (ClientResponse).
+  using ResponseState = ClientResponse::State;
 
   Rpc(DownstreamSide& conn, int32_t stream_id);
   ~Rpc() override;
@@ -77,7 +73,7 @@ class Rpc final : public upstream::StreamHandler {
   int32_t streamId() const { return stream_id_; }
   bool requestEnded() const { return request_ == RequestState::HalfClosedRemote; }
   Phase phase() const { return phase_; }
-  ResponseState responseState() const { return response_; }
+  ResponseState responseState() const { return response_.state(); }
   UpstreamAttempt::State upstreamState() const { return attempt_.state(); }
   // The status the RPC ended with (seen from the backend or made here), once known.
   std::optional<grpc::StatusCode> status() const { return status_; }
@@ -118,25 +114,13 @@ class Rpc final : public upstream::StreamHandler {
   bool startAttempt();
   // The cluster's max_active_rpcs breaker: false (and answered) on overflow.
   bool admitToCluster();
-  void buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values) const;
 
-  // The response phase.
-  void forwardResponseHeaders(http2::HeaderList& headers, bool end_stream);
-  // Starts a response with the adapter's headers for a proxy-made response;
-  // its status follows as trailers (in the body for gRPC-Web).
-  void startLocalResponse();
+  // The response phase (the response itself is a ClientResponse).
   // JSON transcoding: the request body, converted whole, goes to an attempt.
   void startWholeRequest();
-  // JSON transcoding: the adapter takes the response bytes; once the status
-  // is known it renders the body, and the headers go with it. A server
-  // stream's headers go as soon as its first message is converted; its body
-  // then flows (readResponseBody).
-  void renderWhole();
-  // The adapter could not convert the response: ends the RPC with its failure.
-  void refuseConverted();
   // The client's window reopens for what `forwarded` decoded bytes cost it.
   void payClient(size_t forwarded);
-  void sendTrailers();
+  // More response body or the trailers can go to the client.
   void resumeDownstream();
   // Moves the LocalExchange on: handles queued requests, queues the answers.
   void pumpLocal();
@@ -147,10 +131,9 @@ class Rpc final : public upstream::StreamHandler {
   void refuseOversized(const char* direction, const MessageCounter& counter);
   // Ends the RPC INTERNAL for broken gRPC framing (what says which).
   void refuseFraming(const char* what);
-  static bool isEncoded(std::string_view grpc_encoding);
+  // JSON transcoding: the adapter refused the response (too large, does not convert).
+  void refuseResponse();
   void replyHttp(int status);
-  // A frame toward the client was refused: reset the stream so the client is not left waiting.
-  void checkSent(const Status& sent, const char* what);
 
   // Retries.
   // Whether the RPC may still be sent again: nothing went to the client, the
@@ -163,7 +146,6 @@ class Rpc final : public upstream::StreamHandler {
   void cancelUpstream(uint32_t h2_error);
   void discardRequestBuffer();
   void onDeadline();
-  void recordMetrics();
   void logAccess();
   std::string_view methodPath() const;
   const upstream::ClusterSnapshot& cluster() const { return *runtime_->clusters[*cluster_index_]; }
@@ -172,9 +154,7 @@ class Rpc final : public upstream::StreamHandler {
   const int32_t stream_id_;
   Phase phase_ = Phase::Headers;
   RequestState request_ = RequestState::Open;
-  ResponseState response_ = ResponseState::None;
   bool headers_too_large_ = false;
-  bool response_encoded_ = false;  // the backend's response headers name a grpc-encoding
   http2::HeaderList req_headers_;
   // How the client speaks (native gRPC unless the content type says otherwise).
   ProtocolAdapter* protocol_ = &nativeProtocol();
@@ -191,24 +171,17 @@ class Rpc final : public upstream::StreamHandler {
   RetryState retry_;
   event::Timer retry_timer_;
   FlowBuffers flow_;
-  http2::HeaderList resp_trailers_;             // the backend's trailers, forwarded as they are
-  std::vector<grpc::HeaderField> local_trailers_;  // if set, sent instead of resp_trailers_
+  ClientResponse response_;  // toward the client: its state, headers, body and trailers
 
-  event::Clock::TimePoint start_;  // by the worker's clock, like the deadline
-  std::optional<event::Clock::TimePoint> deadline_at_;
-  event::Timer deadline_timer_;
+  RpcRecord record_;  // its metric series and access-log line; when it began
+  RpcDeadline deadline_;
 
   std::optional<grpc::StatusCode> status_;
   Traffic in_;   // client -> backend
   Traffic out_;  // backend -> client
-  metrics::RpcSeries* series_ = nullptr;
 
-  // For the access log.
+  // Request id, tracing and caller fields (forwarded, and in the access log).
   RequestIdentity identity_;
-  int http_status_ = 200;      // :status sent to the client
-  std::string local_message_;  // grpc-message of a proxy-made status
 };
-
-const char* toString(Rpc::ResponseState s);
 
 }  // namespace switchyard::proxy

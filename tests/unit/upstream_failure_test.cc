@@ -74,5 +74,20 @@ TEST(UpstreamFailure, OnlyUnsentRequestsRetryTransparently) {
   EXPECT_FALSE(neverReachedBackend(StreamFailure::None));
 }
 
+// Trailers without grpc-status become UNKNOWN, a body cut inside a message
+// INTERNAL (which wins over what the trailers say); others go through.
+TEST(UpstreamFailure, TrailersThatCannotEndAGrpcResponseAreReplaced) {
+  auto missing = answerForTrailers(/*has_grpc_status=*/false, /*partial_message=*/false);
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->code, StatusCode::Unknown);
+  EXPECT_EQ(missing->message, "backend ended the stream without grpc-status");
+  EXPECT_FALSE(missing->cause);
+  auto cut = answerForTrailers(/*has_grpc_status=*/true, /*partial_message=*/true);
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->code, StatusCode::Internal);
+  EXPECT_EQ(cut->message, "backend response ended inside a gRPC message");
+  EXPECT_FALSE(answerForTrailers(/*has_grpc_status=*/true, /*partial_message=*/false));
+}
+
 }  // namespace
 }  // namespace switchyard::proxy

@@ -1,0 +1,55 @@
+#include "proxy/upstream_request_headers.h"
+
+#include "grpc/timeout.h"
+
+namespace switchyard::proxy {
+
+UpstreamRequestHeaders::UpstreamRequestHeaders(const UpstreamRequestInputs& in) {
+  const auto& cluster = in.cluster;
+  const routing::HeaderEdits& edits = in.edits;
+  nva_.reserve(in.request.size() + edits.appended().size() + in.facts.upstream_headers.size() + 3);
+  std::string_view prior_xff;
+  bool has_xff = false;
+  for (const auto& [n, v] : in.request.fields()) {
+    std::string_view name = http2::view(n);
+    std::string_view value = http2::view(v);
+    if (name == ":authority" && !cluster.spec->authority.empty()) {
+      value = cluster.spec->authority;
+    } else if (name == ":scheme") {
+      value = cluster.tls ? "https" : "http";  // how this cluster's backends are reached
+    } else if (name == "grpc-timeout") {
+      continue;  // replaced by the remaining budget below
+    } else if (name == "x-forwarded-for") {
+      prior_xff = value;
+      has_xff = true;
+      continue;
+    } else if (http2::isHopByHop(name) || name == "x-forwarded-client-cert") {
+      continue;  // a client-sent x-forwarded-client-cert is never trusted
+    } else if (edits.drops(name)) {
+      continue;  // the route's request_headers remove or set it
+    }
+    auto forwarded = in.protocol.upstreamField(name, value);
+    if (forwarded) nva_.add(name, *forwarded);
+  }
+  in.protocol.addUpstreamFields(in.request, nva_);
+  for (const auto& [name, value] : edits.appended()) nva_.add(name, value);
+  for (const auto& [name, value] : in.facts.upstream_headers) nva_.add(name, value);  // e.g. verified JWT claims
+  if (in.client.listener().forward_client_cert && in.client.peerIdentity() != nullptr) {
+    nva_.add("x-forwarded-client-cert", in.client.peerIdentity()->xfcc);
+  }
+  if (in.attempts > 1) {
+    // gRPC A6: tell the backend this is a retry.
+    attempts_ = std::to_string(in.attempts - 1);
+    nva_.add("grpc-previous-rpc-attempts", attempts_);
+  }
+  if (in.time_left) {
+    // Forward what is left of the caller's budget, not what it started with.
+    timeout_ = grpc::formatGrpcTimeout(*in.time_left);
+    nva_.add("grpc-timeout", timeout_);
+  }
+  in.identity.appendGenerated(nva_);
+  xff_ = has_xff ? std::string(prior_xff) + ", " + in.client.peerIp() : in.client.peerIp();
+  nva_.add("x-forwarded-for", xff_);
+}
+
+}  // namespace switchyard::proxy
