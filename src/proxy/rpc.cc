@@ -70,12 +70,9 @@ void Rpc::onRequestHeaders(bool end_stream) {
 }
 
 bool Rpc::validate() {
-  auto* stats = conn_.worker().stats();
   if (headers_too_large_) {
-    if (stats != nullptr) stats->localError(metrics::LocalError::HeadersTooLarge);
-    finishLocal(StatusCode::ResourceExhausted,
-                "request headers exceed " + std::to_string(conn_.listener().h2.max_header_list_size) +
-                    " bytes");
+    fail(metrics::LocalError::HeadersTooLarge, StatusCode::ResourceExhausted,
+         "request headers exceed " + std::to_string(conn_.listener().h2.max_header_list_size) + " bytes");
     return false;
   }
   if (conn_.listener().grpc_web && req_headers_.get(":method") == "OPTIONS" &&
@@ -84,14 +81,14 @@ bool Rpc::validate() {
   }
   if (!selectProtocol()) {
     // gRPC spec: a server SHOULD answer a non-gRPC content-type with HTTP 415.
-    if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
+    count(metrics::LocalError::BadRequest);
     replyHttp(415);
     return false;
   }
   if (phase_ == Phase::Responded) return false;  // the adapter refused it (no JSON binding)
   auto method = protocol_->upstreamField(":method", req_headers_.get(":method"));
   if (!method || *method != "POST") {
-    if (stats != nullptr) stats->localError(metrics::LocalError::MethodNotAllowed);
+    count(metrics::LocalError::MethodNotAllowed);
     replyHttp(405);
     return false;
   }
@@ -117,8 +114,7 @@ bool Rpc::selectProtocol() {
   protocol_ = owned_protocol_.get();
   response_.setProtocol(*protocol_);
   if (const auto& refused = protocol_->failure()) {
-    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::NoRoute);
-    finishLocal(refused->code, refused->message);
+    fail(metrics::LocalError::NoRoute, refused->code, refused->message);
   }
   return true;
 }
@@ -126,7 +122,7 @@ bool Rpc::selectProtocol() {
 bool Rpc::answerPreflight() {
   phase_ = Phase::Responded;
   if (!response_.answerPreflight(conn_.listener().cors.get(), req_headers_.get("origin"))) {
-    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    count(metrics::LocalError::BadRequest);
   }
   return false;
 }
@@ -142,8 +138,7 @@ bool Rpc::matchRoute() {
   }
   if (route_ != nullptr) return true;
   record_.countAs(routing::kUnmatched, routing::kUnmatched, "", protocol_->name());
-  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::NoRoute);
-  finishLocal(StatusCode::Unimplemented, "no route for method " + std::string(path));
+  fail(metrics::LocalError::NoRoute, StatusCode::Unimplemented, "no route for method " + std::string(path));
   return false;
 }
 
@@ -220,9 +215,8 @@ bool Rpc::chooseCluster() {
 bool Rpc::applyDeadline() {
   std::string_view timeout_text;
   if (deadline_.start(req_headers_, route_, &timeout_text)) return true;
-  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
-  finishLocal(StatusCode::Internal,
-              "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
+  fail(metrics::LocalError::BadRequest, StatusCode::Internal,
+       "malformed grpc-timeout header: \"" + std::string(timeout_text) + "\"");
   return false;
 }
 
@@ -242,10 +236,8 @@ bool Rpc::startAttempt() {
   if (!admitToCluster()) return false;
   auto pick = conn_.worker().clusters().pick(*runtime_, *cluster_index_, attempt_.endpointIndex());
   if (!pick) {
-    if (auto* stats = conn_.worker().stats()) {
-      stats->localError(metrics::LocalError::NoHealthyEndpoint);
-    }
-    finishLocal(StatusCode::Unavailable, "no healthy endpoint in cluster " + cluster().name());
+    fail(metrics::LocalError::NoHealthyEndpoint, StatusCode::Unavailable,
+         "no healthy endpoint in cluster " + cluster().name());
     return false;
   }
   attempt_.picked(*pick);
@@ -285,15 +277,12 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
   auto grpc_bytes = protocol_->decodeRequest(data, len);
   if (!grpc_bytes) {
     conn_.consume(stream_id_, len);
-    const auto& failure = protocol_->failure();
-    if (auto* stats = conn_.worker().stats()) {
-      stats->localError(failure && failure->too_large ? metrics::LocalError::BodyTooLarge
-                                                      : metrics::LocalError::BadRequest);
-    }
-    if (failure) {
-      finishLocal(failure->code, failure->message);
+    if (const auto& failure = protocol_->failure()) {
+      fail(failure->too_large ? metrics::LocalError::BodyTooLarge : metrics::LocalError::BadRequest,
+           failure->code, failure->message);
     } else {
-      finishLocal(StatusCode::Internal, "malformed " + std::string(protocol_->name()) + " request body");
+      fail(metrics::LocalError::BadRequest, StatusCode::Internal,
+           "malformed " + std::string(protocol_->name()) + " request body");
     }
     return;
   }
@@ -316,7 +305,7 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
   if (in_.messages.oversized() != 0) refuseOversized("request", in_.messages);
   if (in_.messages.compressed() && phase_ != Phase::Responded &&
       !isEncoded(req_headers_.get("grpc-encoding"))) {
-    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
+    count(metrics::LocalError::BadRequest);
     refuseFraming("request message is compressed but the request has no grpc-encoding");
   }
   if (phase_ == Phase::Responded) {
@@ -332,9 +321,8 @@ void Rpc::onRequestData(const uint8_t* data, size_t len) {
 void Rpc::onRequestEnd() {
   request_ = RequestState::HalfClosedRemote;
   if (!protocol_->requestComplete() && phase_ != Phase::Responded) {
-    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::BadRequest);
-    finishLocal(StatusCode::Internal,
-                std::string(protocol_->name()) + " request body ends inside a base64 group");
+    fail(metrics::LocalError::BadRequest, StatusCode::Internal,
+         std::string(protocol_->name()) + " request body ends inside a base64 group");
     return;
   }
   if (phase_ == Phase::Local) {
@@ -352,8 +340,7 @@ void Rpc::onRequestEnd() {
 void Rpc::startWholeRequest() {
   auto message = protocol_->finishRequest();
   if (!message.ok()) {
-    if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::TranscodeFailed);
-    finishLocal(StatusCode::InvalidArgument, message.error());
+    fail(metrics::LocalError::TranscodeFailed, StatusCode::InvalidArgument, message.error());
     return;
   }
   const auto* bytes = reinterpret_cast<const uint8_t*>(message->data());
@@ -472,11 +459,8 @@ void Rpc::resumeDownstream() {
 
 void Rpc::refuseResponse() {
   const auto& failure = protocol_->failure();
-  if (auto* stats = conn_.worker().stats()) {
-    stats->localError(failure->too_large ? metrics::LocalError::BodyTooLarge
-                                         : metrics::LocalError::TranscodeFailed);
-  }
-  finishLocal(failure->code, failure->message);  // the response renders the status
+  fail(failure->too_large ? metrics::LocalError::BodyTooLarge : metrics::LocalError::TranscodeFailed,
+       failure->code, failure->message);  // the response renders the status
 }
 
 void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
@@ -504,9 +488,7 @@ void Rpc::onUpstreamClosed(upstream::StreamFailure failure, uint32_t h2_error) {
   }
   FailureAnswer answer = answerForUpstreamFailure(failure, h2_error, attempt_.endpoint());
   if (failure == upstream::StreamFailure::ConnectFailed) answer.message += connect_detail;
-  if (answer.cause) {
-    if (auto* stats = conn_.worker().stats()) stats->localError(*answer.cause);
-  }
+  if (answer.cause) count(*answer.cause);
   finishLocal(answer.code, std::move(answer.message));
 }
 
@@ -525,13 +507,22 @@ void Rpc::finishLocal(StatusCode code, std::string message,
 }
 
 void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) {
-  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::MessageTooLarge);
   uint64_t limit = &counter == &in_.messages ? route_->max_request_message_bytes
                                              : route_->max_response_message_bytes;
-  finishLocal(StatusCode::ResourceExhausted, messageTooLargeText(direction, counter.oversized(), limit));
+  fail(metrics::LocalError::MessageTooLarge, StatusCode::ResourceExhausted,
+       messageTooLargeText(direction, counter.oversized(), limit));
 }
 
 void Rpc::refuseFraming(const char* what) { finishLocal(StatusCode::Internal, what); }
+
+void Rpc::fail(metrics::LocalError cause, StatusCode code, std::string message) {
+  count(cause);
+  finishLocal(code, std::move(message));
+}
+
+void Rpc::count(metrics::LocalError cause) {
+  if (auto* stats = conn_.worker().stats()) stats->localError(cause);
+}
 
 void Rpc::replyHttp(int status) {
   phase_ = Phase::Responded;
@@ -593,10 +584,8 @@ bool Rpc::policyRetry(StatusCode code, const http2::HeaderList& headers) {
 
 void Rpc::onDeadline() {
   if (phase_ == Phase::Responded) return;
-  if (auto* stats = conn_.worker().stats()) stats->localError(metrics::LocalError::DeadlineExceeded);
-  auto budget = deadline_.budget();
-  finishLocal(StatusCode::DeadlineExceeded,
-              "deadline of " + std::to_string(budget.count()) + "ms exceeded at the proxy");
+  fail(metrics::LocalError::DeadlineExceeded, StatusCode::DeadlineExceeded,
+       "deadline of " + std::to_string(deadline_.budget().count()) + "ms exceeded at the proxy");
 }
 
 // ---------------------------------------------------------------- accounting

@@ -30,6 +30,7 @@
 #include "grpc/local_reply.h"
 #include "grpc/status_code.h"
 #include "http2/headers.h"
+#include "metrics/worker_stats.h"
 #include "proxy/client_response.h"
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
@@ -131,6 +132,9 @@ class Rpc final : public upstream::StreamHandler {
   void refuseOversized(const char* direction, const MessageCounter& counter);
   // Ends the RPC INTERNAL for broken gRPC framing (what says which).
   void refuseFraming(const char* what);
+  // finishLocal for a failure the proxy counts in local_errors_total{cause}.
+  void fail(metrics::LocalError cause, grpc::StatusCode code, std::string message);
+  void count(metrics::LocalError cause);
   // JSON transcoding: the adapter refused the response (too large, does not convert).
   void refuseResponse();
   void replyHttp(int status);
