@@ -343,9 +343,9 @@ void Rpc::buildUpstreamHeaders(http2::NvList& nva, UpstreamHeaderValues& values)
   nva.reserve(req_headers_.size() + edits.appended().size() + facts_.upstream_headers.size() + 3);
   std::string_view prior_xff;
   bool has_xff = false;
-  for (const auto& [n, v] : req_headers_.fields()) {
-    std::string_view name = http2::view(n);
-    std::string_view value = http2::view(v);
+  for (const auto& field : req_headers_.fields()) {
+    std::string_view name = field.name;
+    std::string_view value = field.value;
     if (name == ":authority" && !cluster.spec->authority.empty()) {
       value = cluster.spec->authority;
     } else if (name == ":scheme") {
