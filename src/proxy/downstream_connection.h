@@ -11,6 +11,7 @@
 #include "event/loop.h"
 #include "event/socket_address.h"
 #include "http2/connection.h"
+#include "proxy/client_connection.h"
 #include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
 #include "proxy/worker_context.h"
@@ -18,7 +19,9 @@
 
 namespace switchyard::proxy {
 
-class DownstreamConnection final : public http2::Connection, public DownstreamSide {
+class DownstreamConnection final : public http2::Connection,
+                                   public DownstreamSide,
+                                   public ClientConnection {
  public:
   // `bev` is a connected socket or an accepting OpenSSL bufferevent.
   DownstreamConnection(WorkerContext& worker, bufferevent* bev, const event::SocketAddress& peer,
@@ -30,9 +33,9 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   // Graceful shutdown, as RFC 9113 6.8 suggests: GOAWAY with the maximum stream
   // id first, then, after a round trip, the real last stream id. In-flight
   // RPCs finish; the connection closes when they are done.
-  void startDrain();
+  void startDrain() override;
   // Drain deadline passed: reset what is left and close.
-  void forceClose();
+  void forceClose() override;
 
   WorkerContext& worker() override { return worker_; }
   const event::SocketAddress& peer() const { return peer_; }

@@ -41,6 +41,7 @@ struct ListenerInfo {
   Duration max_connection_age = Duration::zero();                // zero: never (±10 % jitter)
   Duration max_connection_age_grace = std::chrono::seconds(30);  // zero: wait for the RPCs
   bool merged_reflection = false;  // the proxy answers reflection from the descriptor sets
+  uint64_t http1_max_request_body_bytes = 4 * 1024 * 1024;  // http1.max_request_body_bytes
   // Open connections of this listener over all workers (shared by them).
   std::shared_ptr<std::atomic<uint32_t>> open_connections;
   metrics::ListenerSeries* stats = nullptr;

@@ -17,6 +17,7 @@ class WorkerStats;
 
 namespace switchyard::proxy {
 
+class ClientConnection;
 class DownstreamConnection;
 class AccessLogBuffer;
 
@@ -32,6 +33,9 @@ class WorkerContext {
   virtual AccessLogBuffer* accessLog() { return nullptr; }
   // The connection is finished: destroy it (called from the top of a libevent callback).
   virtual void connectionClosed(DownstreamConnection* conn) = 0;
+  // Any other client connection (HTTP/1.x, or not yet known) is finished:
+  // destroy it (called from the top of a libevent callback).
+  virtual void clientConnectionClosed(ClientConnection* conn) = 0;
   // A pseudo-random value for retry jitter (not for secrets); tests inject their own.
   virtual uint64_t random();
   // The time source of this worker's loop: RPC deadlines, retry backoff and

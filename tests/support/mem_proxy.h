@@ -72,6 +72,8 @@ class InMemoryProxy final : public switchyard::proxy::WorkerContext {
   switchyard::proxy::ClusterTable& clusters() override { return *clusters_; }
   switchyard::metrics::WorkerStats* stats() override { return nullptr; }
   void connectionClosed(switchyard::proxy::DownstreamConnection* conn) override;
+  // No HTTP/1.x connections are made in memory.
+  void clientConnectionClosed(switchyard::proxy::ClientConnection*) override {}
 
  private:
   std::unique_ptr<switchyard::upstream::UpstreamConnection> OpenUpstream(
