@@ -62,6 +62,7 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
 
 DownstreamConnection::~DownstreamConnection() {
   rpcs_.clear();
+  if (handed_off_) return;  // counted by the connection that took over
   if (listener_.stats != nullptr) listener_.stats->connectionClosed();
   if (listener_.open_connections) listener_.open_connections->fetch_sub(1, std::memory_order_relaxed);
 }
@@ -84,6 +85,14 @@ void DownstreamConnection::onConnected() {
   handshake_timer_.cancel();
   SSL* ssl = bufferevent_openssl_get_ssl(bev());
   std::string alpn = ssl != nullptr ? tls::negotiatedAlpn(ssl) : "";
+  if (alpn == "http/1.1" || alpn.empty()) {
+    // HTTP/1.1 over TLS: the worker gives the connection to an Http1Connection.
+    auto identity = recordHandshakeOk(listener_, ssl);
+    handed_off_ = true;
+    worker_.adoptHttp1(releaseBufferevent(http2::CloseReason::NotHttp2), peer_, listener_,
+                       std::move(identity));
+    return;
+  }
   if (alpn != "h2") {
     recordNoAlpn(listener_, peer_, alpn);
     closeNow(http2::CloseReason::NotHttp2);
@@ -287,7 +296,9 @@ void DownstreamConnection::onProtocolError(int nghttp2_error) {
 }
 
 void DownstreamConnection::onClosed(http2::CloseReason reason) {
-  if (listener_.tls && !started_ && reason != http2::CloseReason::NotHttp2) {
+  if (handed_off_) {
+    // The socket lives on in an Http1Connection.
+  } else if (listener_.tls && !started_ && reason != http2::CloseReason::NotHttp2) {
     recordHandshakeFailure(listener_, bev(), peer_, handshake_timed_out_);
   } else {
     log::main().debug("listener {}: connection from {} closed ({})", listener_.name,

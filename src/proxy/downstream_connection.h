@@ -110,6 +110,7 @@ class DownstreamConnection final : public http2::Connection,
   bool started_ = false;
   bool draining_ = false;
   bool final_goaway_sent_ = false;
+  bool handed_off_ = false;  // TLS chose HTTP/1.1: the socket went to an Http1Connection
 };
 
 }  // namespace switchyard::proxy

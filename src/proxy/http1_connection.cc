@@ -50,7 +50,7 @@ bool startsWith(std::string_view s, std::string_view prefix) {
 
 Http1Connection::Http1Connection(WorkerContext& worker, bufferevent* bev,
                                  const event::SocketAddress& peer, const ListenerInfo& listener,
-                                 std::shared_ptr<const tls::PeerIdentity> identity)
+                                 std::shared_ptr<const tls::PeerIdentity> identity, bool counted)
     : worker_(worker),
       bev_(bev),
       peer_(peer),
@@ -61,7 +61,7 @@ Http1Connection::Http1Connection(WorkerContext& worker, bufferevent* bev,
       work_(worker.base(), [this] { run(); }),
       headers_timer_(worker.base(), [this] { onHeadersTimeout(); }),
       idle_timer_(worker.base(), [this] { onIdleTimeout(); }) {
-  if (listener_.stats != nullptr) listener_.stats->connectionOpened();
+  if (listener_.stats != nullptr && !counted) listener_.stats->connectionOpened();
 }
 
 Http1Connection::~Http1Connection() {

@@ -48,9 +48,12 @@ class Http1Connection final : public DownstreamSide,
  public:
   // `bev`: a connected socket, or a TLS bufferevent whose handshake is done
   // (then `identity` is the client's verified certificate, if any).
+  // `counted`: its opening was already counted (by the TLS connection it
+  // was handed over from).
   Http1Connection(WorkerContext& worker, bufferevent* bev, const event::SocketAddress& peer,
                   const ListenerInfo& listener,
-                  std::shared_ptr<const tls::PeerIdentity> identity = nullptr);
+                  std::shared_ptr<const tls::PeerIdentity> identity = nullptr,
+                  bool counted = false);
   ~Http1Connection() override;
   Http1Connection(const Http1Connection&) = delete;
   Http1Connection& operator=(const Http1Connection&) = delete;

@@ -195,6 +195,18 @@ void Worker::startSniffed(ProtocolSniffer& sniffer, SniffedProtocol protocol,
   }
 }
 
+void Worker::adoptHttp1(bufferevent* bev, const event::SocketAddress& peer,
+                        const proxy::ListenerInfo& listener,
+                        std::shared_ptr<const tls::PeerIdentity> identity) {
+  auto conn = std::make_unique<proxy::Http1Connection>(*this, bev, peer, listener, std::move(identity),
+                                                       /*counted=*/true);
+  auto* raw = conn.get();
+  others_.emplace(raw, std::move(conn));
+  conn_count_.fetch_add(1, std::memory_order_relaxed);  // the HTTP/2 one is counted down when it goes
+  raw->begin();
+  if (draining_) raw->startDrain();
+}
+
 void Worker::clientConnectionClosed(proxy::ClientConnection* conn) {
   auto it = others_.find(conn);
   if (it == others_.end()) return;

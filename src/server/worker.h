@@ -57,6 +57,9 @@ class Worker final : public proxy::WorkerContext {
   proxy::AccessLogBuffer* accessLog() override { return &access_log_; }
   void connectionClosed(proxy::DownstreamConnection* conn) override;
   void clientConnectionClosed(proxy::ClientConnection* conn) override;
+  void adoptHttp1(bufferevent* bev, const event::SocketAddress& peer,
+                  const proxy::ListenerInfo& listener,
+                  std::shared_ptr<const tls::PeerIdentity> identity) override;
 
  private:
   struct Listener {

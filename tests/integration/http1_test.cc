@@ -173,9 +173,13 @@ WebResponse WebBody(const std::string& body) {
 class Http1Test : public OpsTest {
  protected:
   void SetUp() override {
+    std::string error;
+    ASSERT_TRUE(MakeTestPki(dir_.path(), &pki_, &error)) << error;
     Backend& b = StartBackend("backend-a");
     ProxyConfig c = DefaultConfig({&b});
     c.admin_address = Loopback();
+    c.listeners.push_back({"secure", "127.0.0.1:0", pki_.server_cert.string(), pki_.server_key.string()});
+    c.listener_extra["secure"] = {"grpc_web: {}"};
     c.listener_extra["public"] = {
         "grpc_web: { cors: { allow_origins: [\"https://app.example.com\"] } }",
         "http1: { max_request_body_bytes: 64KiB }",
@@ -186,7 +190,12 @@ class Http1Test : public OpsTest {
         "    cluster: " + c.clusters[0].name + "\n"
         "    json_transcoding: true\n";
     StartProxyWith(c, "descriptor_sets: [\"" + std::string(SY_TEST_DESCRIPTORS) + "/echo_http.pb\"]\n");
+    secure_address_ = BoundAddress(*proxy(), "secure");
+    ASSERT_FALSE(secure_address_.empty());
   }
+
+  TestPki pki_;
+  std::string secure_address_;
 
   WebResponse CurlWeb(const std::string& method, const EchoRequest& req, bool text,
                       std::vector<std::string> extra_args = {}) {
@@ -466,6 +475,25 @@ TEST_F(Http1Test, MalformedRequestGets400WithoutAffectingOthers) {
   WebResponse w = WebBody(responses[1].body);
   ASSERT_EQ(w.messages.size(), 1u) << w.error;
   EXPECT_EQ(ParseEcho(w.messages[0]).payload(), "second");
+}
+
+// Over TLS, ALPN http/1.1 (curl --http1.1) gets HTTP/1.1: gRPC-Web and REST.
+TEST_F(Http1Test, TlsWithAlpnHttp11) {
+  EchoRequest req;
+  req.set_payload("tls http/1.1");
+  CurlRequest c;
+  c.url = "https://" + secure_address_ + "/switchyard.test.Echo/Unary";
+  c.http2 = false;
+  c.headers = {"content-type: application/grpc-web+proto"};
+  c.body = WebFrame(req.SerializeAsString());
+  c.extra_args = {"--cacert", pki_.ca_cert.string()};
+  WebResponse r = RunCurl(c, dir());
+  ASSERT_EQ(r.http_status, 200) << r.curl_err;
+  EXPECT_EQ(r.headers["transfer-encoding"], "chunked");
+  ASSERT_EQ(r.messages.size(), 1u) << r.error;
+  EXPECT_EQ(ParseEcho(r.messages[0]).payload(), "tls http/1.1");
+  EXPECT_EQ(r.trailers["grpc-status"], "0");
+  EXPECT_GE(Sum(Scrape(), "switchyard_tls_handshakes_total", {{"listener", "secure"}, {"result", "ok"}}), 1);
 }
 
 // The same port still speaks HTTP/2 to native gRPC clients.
