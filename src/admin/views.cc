@@ -89,6 +89,7 @@ std::string configJson(const config::Config& config, size_t workers) {
     w.key("stream_idle_timeout").value(formatDuration(l.stream_idle_timeout));
     w.key("max_connections").value(l.max_connections);
     if (l.grpc_web) writeGrpcWeb(w, *l.grpc_web);
+    w.key("http1").beginObject().key("max_request_body_bytes").value(l.http1.max_request_body_bytes).endObject();
     w.endObject();
   }
   w.endArray();

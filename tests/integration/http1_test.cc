@@ -357,6 +357,30 @@ TEST_F(Http1Test, ExpectContinue) {
   EXPECT_EQ(ParseEcho(w.messages[0]).payload(), "after continue");
 }
 
+// An h2c upgrade request is answered as plain HTTP/1.1 (no 101), and the
+// connection goes on with the next request.
+TEST_F(Http1Test, H2cUpgradeIsAnsweredAsHttp11) {
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  EchoRequest req;
+  req.set_payload("no upgrade");
+  std::string body = WebFrame(req.SerializeAsString());
+  conn.Send(WebRequest("/switchyard.test.Echo/Unary", body,
+                       "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                       "HTTP2-Settings: AAMAAABkAAQAAP__\r\n") +
+            WebRequest("/switchyard.test.Echo/Unary", body, "Connection: close\r\n"));
+  ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  EXPECT_EQ(conn.bytes().find("101"), std::string::npos) << conn.bytes();
+  auto responses = ParseResponses(conn.bytes());
+  ASSERT_EQ(responses.size(), 2u) << conn.bytes();
+  for (const auto& r : responses) {
+    EXPECT_EQ(r.status, 200);
+    WebResponse w = WebBody(r.body);
+    ASSERT_EQ(w.messages.size(), 1u) << w.error;
+    EXPECT_EQ(ParseEcho(w.messages[0]).payload(), "no upgrade");
+  }
+}
+
 // HTTP/1.0 has no chunked coding: the body ends with the connection.
 TEST_F(Http1Test, Http10ResponseIsDelimitedByTheClose) {
   RawHttp1 conn(proxy_address());
