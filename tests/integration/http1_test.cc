@@ -179,7 +179,7 @@ class Http1Test : public OpsTest {
     ProxyConfig c = DefaultConfig({&b});
     c.admin_address = Loopback();
     c.listeners.push_back({"secure", "127.0.0.1:0", pki_.server_cert.string(), pki_.server_key.string()});
-    c.listener_extra["secure"] = {"grpc_web: {}"};
+    c.listener_extra["secure"] = {"grpc_web: {}", "http2: { initial_stream_window: 1024 }"};
     c.listener_extra["public"] = {
         "grpc_web: { cors: { allow_origins: [\"https://app.example.com\"] } }",
         "http1: { max_request_body_bytes: 64KiB }",
@@ -518,6 +518,27 @@ TEST_F(Http1Test, TlsWithAlpnHttp11) {
   EXPECT_EQ(ParseEcho(r.messages[0]).payload(), "tls http/1.1");
   EXPECT_EQ(r.trailers["grpc-status"], "0");
   EXPECT_GE(Sum(Scrape(), "switchyard_tls_handshakes_total", {{"listener", "secure"}, {"result", "ok"}}), 1);
+}
+
+// A chunked body hundreds of times the listener's stream window (1 KiB on
+// the TLS listener here) and a response as large: reading pauses until the
+// backend has taken the bytes, and the whole message arrives.
+TEST_F(Http1Test, BodyLargerThanTheStreamWindow) {
+  EchoRequest req;
+  std::string payload(900 * 1024, 'w');
+  for (size_t i = 0; i < payload.size(); i += 13) payload[i] = static_cast<char>('a' + i % 26);
+  req.set_payload(payload);
+  CurlRequest c;
+  c.url = "https://" + secure_address_ + "/switchyard.test.Echo/Unary";
+  c.http2 = false;
+  c.headers = {"content-type: application/grpc-web+proto", "Transfer-Encoding: chunked"};
+  c.body = WebFrame(req.SerializeAsString());
+  c.extra_args = {"--cacert", pki_.ca_cert.string()};
+  WebResponse r = RunCurl(c, dir());
+  ASSERT_EQ(r.http_status, 200) << r.curl_err;
+  ASSERT_EQ(r.messages.size(), 1u) << r.error;
+  EXPECT_TRUE(ParseEcho(r.messages[0]).payload() == payload);
+  EXPECT_EQ(r.trailers["grpc-status"], "0");
 }
 
 // The same port still speaks HTTP/2 to native gRPC clients.
