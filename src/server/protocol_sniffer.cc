@@ -13,9 +13,11 @@ namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 // Bytes that match the start of the preface but are too few to tell: look
-// again after this long (the rest of a request line is normally in the same
-// segment, so this almost never happens).
-constexpr auto kRetry = std::chrono::milliseconds(5);
+// again after this long, doubling up to kMaxRetry (the rest of a request line
+// is normally in the same segment, so this almost never happens; a client
+// that stalls there costs a few wake-ups, and request_headers_timeout ends it).
+constexpr auto kFirstRetry = std::chrono::milliseconds(5);
+constexpr auto kMaxRetry = std::chrono::milliseconds(1000);
 
 }  // namespace
 
@@ -81,7 +83,21 @@ void ProtocolSniffer::check() {
   }
   auto protocol = sniffProtocol(std::string_view(buf.data(), static_cast<size_t>(got)));
   if (!protocol) {
-    retry_timer_.arm(kRetry);
+    if (!partial_since_) {
+      partial_since_ = std::chrono::steady_clock::now();
+      retry_delay_ = kFirstRetry;
+    }
+    auto waited = std::chrono::steady_clock::now() - *partial_since_;
+    if (listener_.request_headers_timeout > Duration::zero() &&
+        waited >= listener_.request_headers_timeout) {
+      if (listener_.stats != nullptr) {
+        listener_.stats->limitHit(metrics::ListenerLimit::RequestHeadersTimeout);
+      }
+      giveUp();
+      return;
+    }
+    retry_timer_.arm(retry_delay_);
+    retry_delay_ = std::min<Duration>(retry_delay_ * 2, kMaxRetry);
     return;
   }
   decided_(*this, *protocol);  // may destroy this

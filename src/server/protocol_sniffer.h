@@ -9,11 +9,13 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string_view>
 
 #include "common/c_handle.h"
+#include "common/duration.h"
 #include "event/loop.h"
 #include "proxy/client_connection.h"
 #include "proxy/downstream_side.h"
@@ -61,6 +63,9 @@ class ProtocolSniffer final : public proxy::ClientConnection {
   event::Timer idle_timer_;
   event::Deferred close_;
   bool handed_off_ = false;
+  // Since when the first bytes have been too few to tell, and the next wait.
+  std::optional<std::chrono::steady_clock::time_point> partial_since_;
+  Duration retry_delay_ = Duration::zero();
 };
 
 }  // namespace switchyard::server

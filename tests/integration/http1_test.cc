@@ -474,6 +474,17 @@ TEST_F(Http1Test, SlowHeadersGet408) {
   EXPECT_EQ(ListenerLimit("request_headers_timeout"), 1);
 }
 
+// One byte that could start either protocol ("P": POST or the HTTP/2
+// preface) and nothing more: the connection is closed once
+// request_headers_timeout passes, and counted.
+TEST_F(Http1Test, StallInsideTheFirstBytesIsBounded) {
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  conn.Send("P");
+  ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  EXPECT_EQ(ListenerLimit("request_headers_timeout"), 1);
+}
+
 // A malformed request gets 400 and its connection closes; a kept-alive
 // connection next to it goes on serving.
 TEST_F(Http1Test, MalformedRequestGets400WithoutAffectingOthers) {
