@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "common/log.h"
@@ -50,6 +51,9 @@ size_t Count(const std::string& hay, const std::string& needle) {
   return n;
 }
 
+// The client's end of the pipe: owned by the test.
+using PeerEnd = std::unique_ptr<bufferevent, decltype(&bufferevent_free)>;
+
 class Http1MemoryTest : public ::testing::Test {
  protected:
   void SetUp() override { switchyard::log::setLevel("off"); }
@@ -57,7 +61,8 @@ class Http1MemoryTest : public ::testing::Test {
 
 TEST_F(Http1MemoryTest, BackendSeesGrpcWithPseudoFieldsFromTheRequestLine) {
   InMemoryProxy proxy(Config());
-  bufferevent* client = proxy.ConnectHttp1();
+  PeerEnd peer(proxy.ConnectHttp1(), &bufferevent_free);  // freed before the proxy (declared after it)
+  bufferevent* client = peer.get();
   std::string body = GrpcFrame("hello");
   std::string req = WebRequest(body, "Connection: keep-alive\r\nX-Tenant: blue\r\n");
   bufferevent_write(client, req.data(), req.size());
@@ -88,7 +93,8 @@ TEST_F(Http1MemoryTest, BackendSeesGrpcWithPseudoFieldsFromTheRequestLine) {
 
 TEST_F(Http1MemoryTest, PipelinedRequestsAreAnsweredInOrder) {
   InMemoryProxy proxy(Config());
-  bufferevent* client = proxy.ConnectHttp1();
+  PeerEnd peer(proxy.ConnectHttp1(), &bufferevent_free);  // freed before the proxy (declared after it)
+  bufferevent* client = peer.get();
   std::string all = WebRequest(GrpcFrame("first")) + WebRequest(GrpcFrame("second")) +
                     WebRequest(GrpcFrame("third"), "Connection: close\r\n");
   bufferevent_write(client, all.data(), all.size());
@@ -105,7 +111,8 @@ TEST_F(Http1MemoryTest, PipelinedRequestsAreAnsweredInOrder) {
 
 TEST_F(Http1MemoryTest, ChunkedBodyFarLargerThanTheStreamWindow) {
   InMemoryProxy proxy(Config("    http2: { initial_stream_window: 1024 }\n"));
-  bufferevent* client = proxy.ConnectHttp1();
+  PeerEnd peer(proxy.ConnectHttp1(), &bufferevent_free);  // freed before the proxy (declared after it)
+  bufferevent* client = peer.get();
   // 100 KiB: far beyond the 1 KiB window, and below what the in-memory pipe
   // and the echo backend's own windows hold at once (larger bodies are
   // covered over real sockets by Http1Test.BodyLargerThanTheStreamWindow).
@@ -136,7 +143,8 @@ TEST_F(Http1MemoryTest, ChunkedBodyFarLargerThanTheStreamWindow) {
 
 TEST_F(Http1MemoryTest, PlainGrpcGets415AndTheConnectionCloses) {
   InMemoryProxy proxy(Config());
-  bufferevent* client = proxy.ConnectHttp1();
+  PeerEnd peer(proxy.ConnectHttp1(), &bufferevent_free);  // freed before the proxy (declared after it)
+  bufferevent* client = peer.get();
   std::string body = GrpcFrame("x");
   std::string req = "POST /switchyard.test.Echo/Unary HTTP/1.1\r\nHost: h\r\nContent-Type: application/grpc\r\n"
                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
