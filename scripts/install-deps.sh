@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config ca-certificates openssl
   libevent-dev libssl-dev libnghttp2-dev libyaml-cpp-dev libspdlog-dev
   prometheus-cpp-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libsystemd-dev libre2-dev
+  libsystemd-dev libre2-dev libhttp-parser-dev
 )
 if [[ ${SY_DEPS:-all} != build ]]; then
   packages+=(

@@ -91,6 +91,7 @@ std::string configJson(const config::Config& config, size_t workers) {
     w.key("connection_balance")
         .value(l.connection_balance == config::ConnectionBalance::Exact ? "exact" : "kernel");
     if (l.grpc_web) writeGrpcWeb(w, *l.grpc_web);
+    w.key("http1").beginObject().key("max_request_body_bytes").value(l.http1.max_request_body_bytes).endObject();
     w.endObject();
   }
   w.endArray();

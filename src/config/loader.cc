@@ -345,7 +345,7 @@ class Loader {
     Fields f(r_, n, "listener", {"name", "address", "tls", "http2", "idle_timeout", "request_headers_timeout",
                                           "stream_idle_timeout", "max_connections", "max_connection_age",
                                           "max_connection_age_grace", "reflection", "grpc_web",
-                                          "connection_balance"});
+                                          "connection_balance", "http1"});
     l.mark = f.mark();
     if (!f.isMap()) return l;
     if (const YAML::Node* v = f.require("name")) {
@@ -377,6 +377,7 @@ class Loader {
     }
     readListenerLimits(f, l);
     if (const YAML::Node* v = f.find("grpc_web")) l.grpc_web = readGrpcWeb(*v);
+    if (const YAML::Node* v = f.find("http1")) readHttp1(*v, l.http1);
     if (const YAML::Node* v = f.find("reflection")) {
       info.reflection_mark = detail::markOf(*v);
       if (auto s = r_.str(*v, "reflection")) {
@@ -397,6 +398,14 @@ class Loader {
       }
     }
     return l;
+  }
+
+  void readHttp1(const YAML::Node& n, Http1Spec& h) {
+    Fields f(r_, n, "listener.http1", {"max_request_body_bytes"});
+    if (const YAML::Node* v = f.find("max_request_body_bytes")) {
+      assign(h.max_request_body_bytes,
+             r_.size(*v, "http1.max_request_body_bytes", 1, 1ULL << 40));
+    }
   }
 
   GrpcWebSpec readGrpcWeb(const YAML::Node& n) {

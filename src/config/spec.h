@@ -114,6 +114,15 @@ enum class ReflectionMode {
   Merged,       // answered by the proxy from the descriptor sets, for every routed service
 };
 
+// listeners[].http1: limits of HTTP/1.1 requests (gRPC-Web and REST/JSON
+// clients). Header size, field count and the header timeout are the
+// listener's http2.max_header_list_size, http2.max_header_fields and
+// request_headers_timeout.
+struct Http1Spec {
+  uint64_t max_request_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
+  bool operator==(const Http1Spec&) const = default;
+};
+
 struct ListenerSpec {
   std::string name;
   std::string address;  // "host:port" or "[v6]:port"
@@ -131,6 +140,7 @@ struct ListenerSpec {
   Duration max_connection_age_grace = std::chrono::seconds(30);
   ReflectionMode reflection = ReflectionMode::Passthrough;
   ConnectionBalance connection_balance = ConnectionBalance::Kernel;
+  Http1Spec http1;
   Mark mark;
 };
 

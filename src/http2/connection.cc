@@ -347,6 +347,13 @@ void Connection::closeNow(CloseReason reason) {
   scheduleFlush();  // reports onClosed() from the top of the loop
 }
 
+bufferevent* Connection::releaseBufferevent(CloseReason reason) {
+  closeNow(reason);
+  read_event_.reset();
+  bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  return bev_.release();
+}
+
 bool Connection::chargeGlitch(metrics::Glitch cause, uint32_t cost) {
   if (calmed_) return false;
   onGlitch(cause);

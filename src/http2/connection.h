@@ -134,6 +134,10 @@ class Connection {
 
   // Closes now (no more reads or writes) and reports reason via onClosed().
   void closeNow(CloseReason reason);
+  // Gives the bufferevent (with its socket) to another owner, which speaks
+  // another protocol on it (TLS with ALPN http/1.1); this connection is then
+  // closed as if by closeNow(reason) and bev() is null from here on.
+  bufferevent* releaseBufferevent(CloseReason reason);
   // Called by subclasses after a connect attempt completes on client role.
   Role role() const { return role_; }
   // Time of last frame activity, for idle timeouts.

@@ -1,10 +1,14 @@
 // HeaderList: the header fields of one HEADERS block as nghttp2 handed them
 // to us, kept by reference (nghttp2_rcbuf) so that forwarding a header never
-// copies its bytes until nghttp2 serialises the outgoing block.
+// copies its bytes until nghttp2 serialises the outgoing block. Fields of an
+// HTTP/1.1 request (which nghttp2 never saw) are copied into storage of the
+// list's own (addOwned); the HTTP/2 path never touches that storage.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
 
+#include <cstring>
+#include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -22,64 +26,94 @@ inline nghttp2_nv makeNv(std::string_view name, std::string_view value, uint8_t 
                     value.size(), flags};
 }
 
+// One field of a HeaderList: its bytes, and the nghttp2 buffers holding them
+// (null for a field the list owns).
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+  nghttp2_rcbuf* name_buf = nullptr;
+  nghttp2_rcbuf* value_buf = nullptr;
+};
+
 class HeaderList {
  public:
   HeaderList() = default;
   ~HeaderList() { clear(); }
   HeaderList(const HeaderList&) = delete;
   HeaderList& operator=(const HeaderList&) = delete;
-  HeaderList(HeaderList&& o) noexcept : fields_(std::move(o.fields_)), bytes_(o.bytes_) {
+  HeaderList(HeaderList&& o) noexcept
+      : fields_(std::move(o.fields_)), owned_(std::move(o.owned_)), bytes_(o.bytes_) {
     o.fields_.clear();
+    o.owned_.clear();
     o.bytes_ = 0;
   }
   HeaderList& operator=(HeaderList&& o) noexcept {
     if (this != &o) {
       clear();
       fields_ = std::move(o.fields_);
+      owned_ = std::move(o.owned_);
       bytes_ = o.bytes_;
       o.fields_.clear();
+      o.owned_.clear();
       o.bytes_ = 0;
     }
     return *this;
   }
 
+  // A field nghttp2 decoded: kept by reference.
   void add(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
     // One allocation for a typical block (a gRPC request has about ten
     // fields) instead of one per doubling.
     if (fields_.capacity() == 0) fields_.reserve(kTypicalFields);
     nghttp2_rcbuf_incref(name);
     nghttp2_rcbuf_incref(value);
-    fields_.emplace_back(name, value);
-    bytes_ += view(name).size() + view(value).size() + 32;  // RFC 7541 4.1 accounting
+    std::string_view n = view(name);
+    std::string_view v = view(value);
+    fields_.push_back(HeaderField{n, v, name, value});
+    bytes_ += n.size() + v.size() + 32;  // RFC 7541 4.1 accounting
+  }
+  // A field that did not come from nghttp2 (HTTP/1.1): its bytes are copied
+  // into storage the list owns. `name` must already be lower case.
+  void addOwned(std::string_view name, std::string_view value) {
+    if (fields_.capacity() == 0) fields_.reserve(kTypicalFields);
+    auto bytes = std::make_unique<char[]>(name.size() + value.size() + 1);
+    std::memcpy(bytes.get(), name.data(), name.size());
+    std::memcpy(bytes.get() + name.size(), value.data(), value.size());
+    const char* base = bytes.get();
+    owned_.push_back(std::move(bytes));
+    fields_.push_back(HeaderField{std::string_view(base, name.size()),
+                                  std::string_view(base + name.size(), value.size())});
+    bytes_ += name.size() + value.size() + 32;
   }
   void clear() {
-    for (auto& [n, v] : fields_) {
-      nghttp2_rcbuf_decref(n);
-      nghttp2_rcbuf_decref(v);
+    for (auto& f : fields_) {
+      if (f.name_buf != nullptr) nghttp2_rcbuf_decref(f.name_buf);
+      if (f.value_buf != nullptr) nghttp2_rcbuf_decref(f.value_buf);
     }
     fields_.clear();
+    owned_.clear();
     bytes_ = 0;
   }
 
   // First value of `name`, or empty view with found=false.
   std::string_view get(std::string_view name, bool* found = nullptr) const {
-    for (const auto& [n, v] : fields_) {
-      if (view(n) == name) {
+    for (const auto& f : fields_) {
+      if (f.name == name) {
         if (found) *found = true;
-        return view(v);
+        return f.value;
       }
     }
     if (found) *found = false;
     return {};
   }
-  // Drops every field named `name`.
+  // Drops every field named `name` (owned bytes stay until clear()).
   void remove(std::string_view name) {
     size_t kept = 0;
     for (auto& field : fields_) {
-      if (view(field.first) == name) {
-        bytes_ -= view(field.first).size() + view(field.second).size() + 32;
-        nghttp2_rcbuf_decref(field.first);
-        nghttp2_rcbuf_decref(field.second);
+      if (field.name == name) {
+        bytes_ -= field.name.size() + field.value.size() + 32;
+        if (field.name_buf != nullptr) nghttp2_rcbuf_decref(field.name_buf);
+        if (field.value_buf != nullptr) nghttp2_rcbuf_decref(field.value_buf);
       } else {
         fields_[kept++] = field;
       }
@@ -95,11 +129,12 @@ class HeaderList {
   size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }
   size_t hpackBytes() const { return bytes_; }
-  const std::vector<std::pair<nghttp2_rcbuf*, nghttp2_rcbuf*>>& fields() const { return fields_; }
+  const std::vector<HeaderField>& fields() const { return fields_; }
 
  private:
   static constexpr size_t kTypicalFields = 16;
-  std::vector<std::pair<nghttp2_rcbuf*, nghttp2_rcbuf*>> fields_;
+  std::vector<HeaderField> fields_;
+  std::vector<std::unique_ptr<char[]>> owned_;  // bytes of the addOwned fields
   size_t bytes_ = 0;
 };
 
@@ -119,8 +154,8 @@ class NvList {
   // Every field of `fields` that may cross a hop (see isHopByHop).
   void addForwardable(const HeaderList& fields) {
     nv_.reserve(nv_.size() + fields.size());
-    for (const auto& [name, value] : fields.fields()) {
-      if (!isHopByHop(view(name))) add(view(name), view(value));
+    for (const auto& f : fields.fields()) {
+      if (!isHopByHop(f.name)) add(f.name, f.value);
     }
   }
   void addForwardable(const HeaderList&& fields) = delete;  // would point into a temporary

@@ -11,7 +11,7 @@ constexpr std::array<const char*, kGlitchCount> kGlitchLabels = {
 constexpr std::array<const char*, kListenerLimitCount> kListenerLimitLabels = {
     "max_glitches",        "header_list_size", "header_fields",  "request_headers_timeout",
     "stream_idle_timeout", "max_connections",  "accept_paused", "stream_id_regression",
-    "max_concurrent_streams"};
+    "max_concurrent_streams", "request_body_size"};
 
 constexpr std::array<const char*, kUpstreamLimitCount> kUpstreamLimitLabels = {
     "response_headers", "request_headers", "pending_full", "pending_timeout"};

@@ -32,8 +32,9 @@ enum class ListenerLimit {
   AcceptPaused,           // accept() failed (e.g. out of file descriptors); accepting paused
   StreamIdRegression,     // a new stream id lower than one already used (connection error)
   MaxConcurrentStreams,   // a new stream over http2.max_concurrent_streams: RST_STREAM(REFUSED_STREAM)
+  RequestBodySize,        // an HTTP/1.1 request body over http1.max_request_body_bytes: 413
 };
-inline constexpr size_t kListenerLimitCount = 9;
+inline constexpr size_t kListenerLimitCount = 10;
 const char* listenerLimitLabel(ListenerLimit l);
 
 // Limits toward one backend endpoint.

@@ -45,17 +45,19 @@ bool ConnectionStart::begin(bufferevent* bev) {
   return true;
 }
 
-bool ConnectionStart::handshakeDone(bufferevent* bev) {
+ConnectionStart::Next ConnectionStart::handshakeDone(bufferevent* bev) {
   handshake_timer_.cancel();
   SSL* ssl = bufferevent_openssl_get_ssl(bev);
   std::string alpn = ssl != nullptr ? tls::negotiatedAlpn(ssl) : "";
-  if (alpn != "h2") {
+  if (alpn != "h2" && alpn != "http/1.1" && !alpn.empty()) {
     recordNoAlpn(listener_, peer_, alpn);
-    return false;
+    return Next::Refused;
   }
   peer_identity_ = recordHandshakeOk(listener_, ssl);
   started_ = true;
-  return true;
+  if (alpn == "h2") return Next::Http2;
+  handed_off_ = true;
+  return Next::Http1;
 }
 
 bool ConnectionStart::answerNotHttp2(int nghttp2_error, bufferevent* bev) const {
@@ -69,6 +71,7 @@ bool ConnectionStart::answerNotHttp2(int nghttp2_error, bufferevent* bev) const 
 }
 
 void ConnectionStart::closed(http2::CloseReason reason, bufferevent* bev) const {
+  if (handed_off_) return;  // the socket lives on in an Http1Connection
   if (listener_.tls && !started_ && reason != http2::CloseReason::NotHttp2) {
     recordHandshakeFailure(listener_, bev, peer_, handshake_timed_out_);
     return;

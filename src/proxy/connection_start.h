@@ -3,9 +3,10 @@
 // client that then does not send the HTTP/2 preface (HTTP/1.x, or TLS to a
 // cleartext port) gets an HTTP/1.1 505 text before the connection closes. A
 // TLS connection first completes its handshake within the listener's
-// handshake_timeout, and ALPN must choose h2; the result is counted and
-// logged (tls_handshake.h) and the client's verified identity kept for its
-// RPCs. The connection owns it and closes itself when told to.
+// handshake_timeout, and ALPN chooses h2 or http/1.1 (a client offering
+// none is served HTTP/1.1, as nghttpx does; the worker then hands the socket
+// to an Http1Connection); the result is counted and logged (tls_handshake.h)
+// and the client's verified identity kept for its RPCs. The connection owns it and closes itself when told to.
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -34,11 +35,19 @@ class ConnectionStart {
   // True when HTTP/2 may start now (cleartext); for TLS the handshake runs
   // first, under handshake_timeout, and handshakeDone() reports its end.
   bool begin(bufferevent* bev);
-  // The TLS handshake completed: true when ALPN chose h2 (HTTP/2 starts),
-  // false when the connection must close (counted and logged).
-  bool handshakeDone(bufferevent* bev);
+  // What the completed TLS handshake leads to.
+  enum class Next {
+    Http2,    // ALPN chose h2: HTTP/2 starts
+    Http1,    // ALPN chose http/1.1, or the client offered none: HTTP/1.1 takes over
+    Refused,  // ALPN chose something else: the connection closes (counted and logged)
+  };
+  Next handshakeDone(bufferevent* bev);
   // The client's verified certificate (TLS listeners with client_auth); null if none.
   const tls::PeerIdentity* peerIdentity() const { return peer_identity_.get(); }
+  std::shared_ptr<const tls::PeerIdentity> sharedPeerIdentity() const { return peer_identity_; }
+  // After Next::Http1: the socket went to an HTTP/1.1 connection, which
+  // counts and reports it from here on.
+  bool handedOff() const { return handed_off_; }
 
   // nghttp2 refused the client's first bytes as not the HTTP/2 preface:
   // counted, logged, and answered with a 505 text. False for other errors.
@@ -56,6 +65,7 @@ class ConnectionStart {
   std::shared_ptr<const tls::PeerIdentity> peer_identity_;
   bool started_ = false;
   bool handshake_timed_out_ = false;
+  bool handed_off_ = false;
 };
 
 }  // namespace switchyard::proxy

@@ -40,6 +40,7 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
 
 DownstreamConnection::~DownstreamConnection() {
   rpcs_.clear();
+  if (start_.handedOff()) return;  // counted by the connection that took over
   if (listener_.stats != nullptr) listener_.stats->connectionClosed();
   if (listener_.open_connections) listener_.open_connections->fetch_sub(1, std::memory_order_relaxed);
 }
@@ -50,7 +51,14 @@ void DownstreamConnection::begin() {
 
 void DownstreamConnection::onConnected() {
   if (!listener_.tls || start_.started()) return;
-  if (!start_.handshakeDone(bev())) {
+  auto next = start_.handshakeDone(bev());
+  if (next == ConnectionStart::Next::Http1) {
+    // HTTP/1.1 over TLS: the worker gives the connection to an Http1Connection.
+    worker_.adoptHttp1(releaseBufferevent(http2::CloseReason::NotHttp2), peer_, listener_,
+                       start_.sharedPeerIdentity());
+    return;
+  }
+  if (next == ConnectionStart::Next::Refused) {
     closeNow(http2::CloseReason::NotHttp2);
     return;
   }

@@ -16,6 +16,7 @@
 #include "event/loop.h"
 #include "event/socket_address.h"
 #include "http2/connection.h"
+#include "proxy/client_connection.h"
 #include "proxy/connection_drain.h"
 #include "proxy/connection_start.h"
 #include "proxy/downstream_side.h"
@@ -25,7 +26,9 @@
 
 namespace switchyard::proxy {
 
-class DownstreamConnection final : public http2::Connection, public DownstreamSide {
+class DownstreamConnection final : public http2::Connection,
+                                   public DownstreamSide,
+                                   public ClientConnection {
  public:
   // `bev` is a connected socket or an accepting OpenSSL bufferevent.
   DownstreamConnection(WorkerContext& worker, bufferevent* bev, const event::SocketAddress& peer,
@@ -37,9 +40,9 @@ class DownstreamConnection final : public http2::Connection, public DownstreamSi
   // Graceful shutdown, as RFC 9113 6.8 suggests: GOAWAY with the maximum stream
   // id first, then, after a round trip, the real last stream id. In-flight
   // RPCs finish; the connection closes when they are done.
-  void startDrain() { drain_.start(); }
+  void startDrain() override { drain_.start(); }
   // Drain deadline passed: reset what is left and close.
-  void forceClose() { drain_.forceClose(); }
+  void forceClose() override { drain_.forceClose(); }
 
   WorkerContext& worker() override { return worker_; }
   const event::SocketAddress& peer() const { return peer_; }

@@ -44,6 +44,7 @@ struct ListenerInfo {
   // connection_balance: exact: each new connection goes to the worker with the
   // fewest client connections, not to the one the kernel chose.
   bool exact_balance = false;
+  uint64_t http1_max_request_body_bytes = 4 * 1024 * 1024;  // http1.max_request_body_bytes
   // Open connections of this listener over all workers (shared by them).
   std::shared_ptr<std::atomic<uint32_t>> open_connections;
   metrics::ListenerSeries* stats = nullptr;

@@ -80,18 +80,18 @@ std::string makeTraceparent() {
 void RequestIdentity::resolve(const http2::HeaderList& headers, const config::TracingSpec& tracing) {
   bool has_id = false;
   bool has_trace = false;
-  for (const auto& [n, v] : headers.fields()) {
-    std::string_view name = http2::view(n);
+  for (const auto& field : headers.fields()) {
+    std::string_view name = field.name;
     if (name == "x-request-id" && !has_id) {
-      client_id_ = http2::view(v);
+      client_id_ = field.value;
       has_id = true;
     } else if (name == "traceparent" && !has_trace) {
-      client_trace_ = http2::view(v);
+      client_trace_ = field.value;
       has_trace = true;
     } else if (name == ":authority") {
-      authority_ = http2::view(v);
+      authority_ = field.value;
     } else if (name == "user-agent") {
-      user_agent_ = http2::view(v);
+      user_agent_ = field.value;
     }
   }
   has_id_ = !has_id && tracing.generate_request_id;

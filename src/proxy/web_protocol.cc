@@ -59,10 +59,10 @@ size_t WebProtocol::clientBytesFor(size_t forwarded) {
 // ----------------------------------------------------------------- response
 
 void WebProtocol::addResponseHeaders(const http2::HeaderList& backend, http2::NvList& nva) const {
-  for (const auto& [n, v] : backend.fields()) {
-    std::string_view name = http2::view(n);
+  for (const auto& field : backend.fields()) {
+    std::string_view name = field.name;
     if (http2::isHopByHop(name) || name == "content-type" || name == "content-length") continue;
-    nva.add(name, http2::view(v));
+    nva.add(name, field.value);
   }
   nva.add("content-type", web_content_type_);
   nva.addAll(cors_headers_);

@@ -2,11 +2,15 @@
 // Implemented by server::Worker; kept abstract so proxy/ does not depend on server/.
 #pragma once
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "event/clock.h"
+#include "event/socket_address.h"
+#include "tls/peer_identity.h"
 #include "proxy/cluster_table.h"
 #include "proxy/policy_scratch.h"
 #include "proxy/runtime.h"
@@ -17,7 +21,9 @@ class WorkerStats;
 
 namespace switchyard::proxy {
 
+class ClientConnection;
 class DownstreamConnection;
+struct ListenerInfo;
 class AccessLogBuffer;
 
 class WorkerContext {
@@ -32,6 +38,20 @@ class WorkerContext {
   virtual AccessLogBuffer* accessLog() { return nullptr; }
   // The connection is finished: destroy it (called from the top of a libevent callback).
   virtual void connectionClosed(DownstreamConnection* conn) = 0;
+  // Any other client connection (HTTP/1.x, or not yet known) is finished:
+  // destroy it (called from the top of a libevent callback).
+  virtual void clientConnectionClosed(ClientConnection* conn) = 0;
+  // A TLS connection whose handshake chose HTTP/1.1 (or no ALPN): serve it
+  // as HTTP/1.x from now on. `bev` has completed its handshake; the
+  // connection it came from was already counted as opened.
+  virtual void adoptHttp1(bufferevent* bev, const event::SocketAddress& peer,
+                          const ListenerInfo& listener,
+                          std::shared_ptr<const tls::PeerIdentity> identity) {
+    (void)peer;
+    (void)listener;
+    (void)identity;
+    bufferevent_free(bev);
+  }
   // A pseudo-random value for retry jitter (not for secrets); tests inject their own.
   virtual uint64_t random();
   // The time source of this worker's loop: RPC deadlines, retry backoff and

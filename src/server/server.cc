@@ -208,6 +208,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg) {
     info.max_connection_age_grace = l.max_connection_age_grace;
     info.merged_reflection = l.reflection == config::ReflectionMode::Merged;
     info.exact_balance = l.connection_balance == config::ConnectionBalance::Exact;
+    info.http1_max_request_body_bytes = l.http1.max_request_body_bytes;
     if (l.tls) {
       info.handshake_timeout = l.tls->handshake_timeout;
       info.forward_client_cert = l.tls->forward_client_cert;

@@ -10,6 +10,7 @@
 #include "common/access_log_target.h"
 #include "common/log.h"
 #include "metrics/worker_stats.h"
+#include "proxy/http1_connection.h"
 
 namespace switchyard::server {
 
@@ -24,6 +25,7 @@ Worker::Worker(size_t index, metrics::WorkerStats* stats)
 Worker::~Worker() {
   join();
   conns_.clear();
+  others_.clear();
   listeners_.clear();
 }
 
@@ -101,6 +103,7 @@ void Worker::drain() {
     draining_ = true;
     listeners_.clear();  // closes the listening sockets: no new connections here
     for (auto& [ptr, conn] : conns_) conn->startDrain();
+    for (auto& [ptr, conn] : others_) conn->startDrain();
     clusters_.drainAll();
   });
 }
@@ -108,6 +111,7 @@ void Worker::drain() {
 void Worker::forceClose() {
   loop_.post([this] {
     for (auto& [ptr, conn] : conns_) conn->forceClose();
+    for (auto& [ptr, conn] : others_) conn->forceClose();
   });
 }
 
@@ -189,10 +193,67 @@ void Worker::serve(Listener& l, evutil_socket_t fd, const event::SocketAddress& 
     conn_count_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
+  if (!l.tls) {
+    // Cleartext: HTTP/2 (prior knowledge) or HTTP/1.x, told by the first bytes.
+    auto sniffer = std::make_unique<ProtocolSniffer>(
+        loop_.base(), bev, l.info,
+        [this, peer](ProtocolSniffer& s, SniffedProtocol p) { startSniffed(s, p, peer); },
+        [this](ProtocolSniffer& s) { clientConnectionClosed(&s); });
+    auto* raw = sniffer.get();
+    others_.emplace(raw, std::move(sniffer));
+    raw->begin();
+    return;
+  }
   auto conn = std::make_unique<proxy::DownstreamConnection>(*this, bev, peer, l.info);
   auto* raw = conn.get();
   conns_.emplace(raw, std::move(conn));
   raw->begin();
+}
+
+void Worker::startSniffed(ProtocolSniffer& sniffer, SniffedProtocol protocol,
+                          const event::SocketAddress& peer) {
+  bufferevent* bev = sniffer.releaseBufferevent();
+  proxy::DownstreamConnection* h2 = nullptr;
+  proxy::Http1Connection* h1 = nullptr;
+  if (protocol == SniffedProtocol::Http2) {
+    auto conn = std::make_unique<proxy::DownstreamConnection>(*this, bev, peer, sniffer.listener());
+    h2 = conn.get();
+    conns_.emplace(h2, std::move(conn));
+  } else {
+    auto conn = std::make_unique<proxy::Http1Connection>(*this, bev, peer, sniffer.listener());
+    h1 = conn.get();
+    others_.emplace(h1, std::move(conn));
+  }
+  // The sniffer goes, from its own event's callback (the event is not persistent).
+  others_.erase(&sniffer);
+  if (h2 != nullptr) {
+    h2->begin();
+    if (draining_) h2->startDrain();
+  } else {
+    h1->begin();
+    if (draining_) h1->startDrain();
+  }
+}
+
+void Worker::adoptHttp1(bufferevent* bev, const event::SocketAddress& peer,
+                        const proxy::ListenerInfo& listener,
+                        std::shared_ptr<const tls::PeerIdentity> identity) {
+  auto conn = std::make_unique<proxy::Http1Connection>(*this, bev, peer, listener, std::move(identity),
+                                                       /*counted=*/true);
+  auto* raw = conn.get();
+  others_.emplace(raw, std::move(conn));
+  conn_count_.fetch_add(1, std::memory_order_relaxed);  // the HTTP/2 one is counted down when it goes
+  raw->begin();
+  if (draining_) raw->startDrain();
+}
+
+void Worker::clientConnectionClosed(proxy::ClientConnection* conn) {
+  auto it = others_.find(conn);
+  if (it == others_.end()) return;
+  auto doomed = std::move(it->second);
+  others_.erase(it);
+  conn_count_.fetch_sub(1, std::memory_order_relaxed);
+  doomed.reset();
 }
 
 void Worker::connectionClosed(proxy::DownstreamConnection* conn) {

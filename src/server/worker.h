@@ -20,6 +20,7 @@
 #include "proxy/downstream_connection.h"
 #include "proxy/worker_context.h"
 #include "server/connection_limit.h"
+#include "server/protocol_sniffer.h"
 #include "tls/context.h"
 
 namespace switchyard::server {
@@ -58,6 +59,10 @@ class Worker final : public proxy::WorkerContext {
   metrics::WorkerStats* stats() override { return stats_; }
   proxy::AccessLogBuffer* accessLog() override { return &access_log_; }
   void connectionClosed(proxy::DownstreamConnection* conn) override;
+  void clientConnectionClosed(proxy::ClientConnection* conn) override;
+  void adoptHttp1(bufferevent* bev, const event::SocketAddress& peer,
+                  const proxy::ListenerInfo& listener,
+                  std::shared_ptr<const tls::PeerIdentity> identity) override;
 
  private:
   struct Listener {
@@ -79,6 +84,9 @@ class Worker final : public proxy::WorkerContext {
   // Serves an accepted connection (counted already).
   void serve(Listener& l, evutil_socket_t fd, const event::SocketAddress& peer);
   bufferevent* newBufferevent(Listener& l, evutil_socket_t fd);
+  // Starts the connection for the protocol its first bytes showed.
+  void startSniffed(ProtocolSniffer& sniffer, SniffedProtocol protocol,
+                    const event::SocketAddress& peer);
 
   size_t index_;
   metrics::WorkerStats* stats_;
@@ -90,6 +98,8 @@ class Worker final : public proxy::WorkerContext {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<proxy::DownstreamConnection*, std::unique_ptr<proxy::DownstreamConnection>>
       conns_;
+  // Cleartext connections whose protocol is being sniffed, and HTTP/1.x ones.
+  std::unordered_map<proxy::ClientConnection*, std::unique_ptr<proxy::ClientConnection>> others_;
   // Client connections on this worker, counted from the moment a worker
   // decides to serve one here (so a concurrent balancing decision sees it).
   std::atomic<size_t> conn_count_{0};

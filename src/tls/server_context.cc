@@ -20,13 +20,14 @@ constexpr const char* kDefaultCiphers =
 
 constexpr unsigned char kSessionIdContext[] = "switchyard";
 
-// RFC 7301 server selection: "h2" if the client offers it, otherwise a fatal
-// no_application_protocol alert. gRPC needs HTTP/2.
+// RFC 7301 server selection: "h2" if the client offers it, else "http/1.1"
+// (gRPC-Web and REST/JSON clients), otherwise a fatal no_application_protocol
+// alert. A client that sends no ALPN at all speaks HTTP/1.1 (as nghttpx has it).
 int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
-  static const unsigned char kH2[] = {2, 'h', '2'};
+  static const unsigned char kProtocols[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   unsigned char* selected = nullptr;
-  int rc = SSL_select_next_proto(&selected, outlen, kH2, sizeof kH2, in, inlen);
+  int rc = SSL_select_next_proto(&selected, outlen, kProtocols, sizeof kProtocols, in, inlen);
   if (rc != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = selected;
   return SSL_TLSEXT_ERR_OK;

@@ -96,7 +96,8 @@ TEST_F(MalformedTest, GarbageFramesGetGoawayWithoutDisturbingOthers) {
   EXPECT_GE(good.calls(), 50);
 }
 
-// An HTTP/1.1 request and plain garbage instead of the preface get the
+// Plain gRPC over HTTP/1.1, an HTTP/1.1 request the listener does not serve
+// and plain garbage instead of the preface get an HTTP/1.1 4xx answer and the
 // connection closed (promptly, not by idle timeout) while a concurrent gRPC
 // client is unaffected.
 TEST_F(MalformedTest, NonHttp2ClientsAreDisconnected) {
@@ -104,7 +105,7 @@ TEST_F(MalformedTest, NonHttp2ClientsAreDisconnected) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"HTTP/1.1 request", "POST /switchyard.test.Echo/Unary HTTP/1.1\r\nHost: localhost\r\n"
                            "Content-Type: application/grpc\r\nContent-Length: 5\r\n\r\n\0\0\0\0\0"s},
-      {"HTTP/1.1 GET", "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+      {"HTTP/1.1 GET", "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"},
       {"binary garbage", std::string(64, '\x17')},
   };
   for (int round = 0; round < 3; ++round) {
@@ -117,6 +118,7 @@ TEST_F(MalformedTest, NonHttp2ClientsAreDisconnected) {
       RawReadResult r = ReadUntilClosed(fd, 5000ms);
       ::close(fd);
       EXPECT_TRUE(r.closed) << "connection still open after 5 s; got " << r.bytes.size() << " bytes";
+      EXPECT_EQ(r.bytes.substr(0, 10), "HTTP/1.1 4") << r.bytes;
       EXPECT_LT(Clock::now() - start, 5000ms);
     }
   }

@@ -74,10 +74,24 @@ TEST_F(TlsSniTest, EcdsaAndRsaCertificatesForTheSameName) {
   EXPECT_EQ(rsa.peer_cn, "api.example.com rsa");
 }
 
-TEST_F(TlsSniTest, ClientOfferingOnlyHttp11FailsTheHandshakeAndIsCounted) {
+// HTTP/1.1 is served too (gRPC-Web and REST/JSON clients).
+TEST_F(TlsSniTest, ClientOfferingOnlyHttp11GetsHttp11) {
   Start();
   ProbeOptions o;
   o.alpn = {"http/1.1"};
+  ProbeResult r = TlsProbe(proxy_address(), o);
+  ASSERT_TRUE(r.handshake_ok) << r.error;
+  EXPECT_EQ(r.alpn, "http/1.1");
+  o.alpn = {"http/1.1", "h2"};
+  r = TlsProbe(proxy_address(), o);
+  ASSERT_TRUE(r.handshake_ok) << r.error;
+  EXPECT_EQ(r.alpn, "h2");  // preferred when offered
+}
+
+TEST_F(TlsSniTest, ClientOfferingOnlyUnknownProtocolsFailsTheHandshakeAndIsCounted) {
+  Start();
+  ProbeOptions o;
+  o.alpn = {"spdy/3.1"};
   ProbeResult r = TlsProbe(proxy_address(), o);
   EXPECT_FALSE(r.handshake_ok);
   EXPECT_NE(r.error.find("no application protocol"), std::string::npos) << r.error;

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "config/loader.h"
+#include "proxy/http1_connection.h"
 #include "proxy/route_policies.h"
 #include "routing/route_table.h"
 #include "server/runtime_builder.h"
@@ -56,6 +57,8 @@ InMemoryProxy::InMemoryProxy(const std::string& yaml) : base_(event_base_new()) 
     listener_.h2.initial_connection_window = l.http2.initial_connection_window;
     listener_.h2.max_frame_size = l.http2.max_frame_size;
     listener_.h2.max_header_list_size = l.http2.max_header_list_size;
+    listener_.h2.max_header_fields = l.http2.max_header_fields;
+    listener_.http1_max_request_body_bytes = l.http1.max_request_body_bytes;
     listener_.idle_timeout = l.idle_timeout;
     listener_.grpc_web = l.grpc_web.has_value();
     if (l.grpc_web && l.grpc_web->cors) {
@@ -69,6 +72,8 @@ InMemoryProxy::~InMemoryProxy() {
   // the pools, then the backends' ends, then the loop.
   for (auto* c : conns_) delete c;
   conns_.clear();
+  for (auto* c : http1_) delete c;
+  http1_.clear();
   clusters_.reset();
   echo_.clear();
   runtime_.reset();
@@ -82,6 +87,22 @@ bufferevent* InMemoryProxy::Connect() {
   conns_.insert(conn);
   conn->begin();
   return pipe.peer_end;
+}
+
+bufferevent* InMemoryProxy::ConnectHttp1() {
+  Pipe pipe = MakePipe(base_);
+  auto peer = sy::event::parseIpPort("127.0.0.1:40001");
+  auto* conn = new sy::proxy::Http1Connection(*this, pipe.proxy_end, *peer, listener_);
+  http1_.insert(conn);
+  conn->begin();
+  bufferevent_enable(pipe.peer_end, EV_READ | EV_WRITE);
+  return pipe.peer_end;
+}
+
+void InMemoryProxy::clientConnectionClosed(sy::proxy::ClientConnection* conn) {
+  if (http1_.erase(conn) == 0) return;
+  ++closed_;
+  delete conn;
 }
 
 bool InMemoryProxy::Pump(std::vector<H2Peer*> peers, int max_rounds) {

@@ -63,7 +63,7 @@ class InMemoryProxy final : public switchyard::proxy::WorkerContext {
   std::function<H2Peer*(const std::string& address, bufferevent* backend_end)> on_upstream;
 
   const std::vector<std::unique_ptr<EchoBackend>>& echo_backends() const { return echo_; }
-  size_t open_connections() const { return conns_.size(); }
+  size_t open_connections() const { return conns_.size() + http1_.size(); }
   size_t closed_connections() const { return closed_; }
 
   // --- proxy::WorkerContext
@@ -72,6 +72,10 @@ class InMemoryProxy final : public switchyard::proxy::WorkerContext {
   switchyard::proxy::ClusterTable& clusters() override { return *clusters_; }
   switchyard::metrics::WorkerStats* stats() override { return nullptr; }
   void connectionClosed(switchyard::proxy::DownstreamConnection* conn) override;
+  void clientConnectionClosed(switchyard::proxy::ClientConnection* conn) override;
+  // Opens an HTTP/1.x client connection (Http1Connection) on the first
+  // listener; returns the peer end of its pipe for raw bytes (read enabled).
+  bufferevent* ConnectHttp1();
 
  private:
   std::unique_ptr<switchyard::upstream::UpstreamConnection> OpenUpstream(
@@ -88,6 +92,7 @@ class InMemoryProxy final : public switchyard::proxy::WorkerContext {
   // Declared last: destroyed first, while the peers above still exist.
   std::unique_ptr<switchyard::proxy::ClusterTable> clusters_;
   std::set<switchyard::proxy::DownstreamConnection*> conns_;
+  std::set<switchyard::proxy::ClientConnection*> http1_;
   size_t closed_ = 0;
 };
 

@@ -294,6 +294,7 @@ class FakeWorker final : public WorkerContext {
   ClusterTable& clusters() override { return clusters_; }
   metrics::WorkerStats* stats() override { return nullptr; }
   void connectionClosed(DownstreamConnection*) override {}
+  void clientConnectionClosed(ClientConnection*) override {}
   uint64_t random() override { return random_value; }
   event::Clock& clock() override { return manual_clock; }
 

@@ -1,0 +1,485 @@
+#include "proxy/http1_connection.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+
+#include <algorithm>
+#include <array>
+
+#include "common/log.h"
+#include "grpc/content_type.h"
+#include "metrics/worker_stats.h"
+#include "tls/context.h"
+
+namespace switchyard::proxy {
+namespace {
+
+// Response bytes are pulled from the Rpc only while less than this is queued
+// toward the client; the write callback runs again once it drains to kLowWater.
+constexpr size_t kHighWater = 256 * 1024;
+constexpr size_t kLowWater = 64 * 1024;
+// The bufferevent stops reading once this much input waits unparsed (a
+// pipelined request waits behind the one in flight; a body waits for the Rpc).
+constexpr size_t kInputHighWater = 64 * 1024;
+constexpr size_t kPullChunk = 16 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+constexpr std::string_view kGrpcNeedsHttp2 =
+    "gRPC (application/grpc) needs HTTP/2. Over HTTP/1.1 this listener serves gRPC-Web "
+    "(application/grpc-web*) and REST/JSON requests.\n";
+
+http1::RequestLimits limitsFor(const ListenerInfo& l) {
+  http1::RequestLimits r;
+  r.max_header_bytes = l.h2.max_header_list_size;
+  r.max_header_fields = l.h2.max_header_fields;
+  r.max_body_bytes = l.http1_max_request_body_bytes;
+  return r;
+}
+
+// Fields that describe the HTTP/1.1 connection or framing, never forwarded.
+bool isConnectionField(std::string_view name) {
+  return http2::isHopByHop(name) || name == "te" || name == "expect" ||
+         name == "http2-settings" || name == "content-length" || name == "trailer";
+}
+
+bool startsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+Http1Connection::Http1Connection(WorkerContext& worker, bufferevent* bev,
+                                 const event::SocketAddress& peer, const ListenerInfo& listener,
+                                 std::shared_ptr<const tls::PeerIdentity> identity, bool counted)
+    : worker_(worker),
+      bev_(bev),
+      peer_(peer),
+      peer_ip_(peer.ip()),
+      listener_(listener),
+      identity_(std::move(identity)),
+      parser_(limitsFor(listener), *this),
+      work_(worker.base(), [this] { run(); }),
+      headers_timer_(worker.base(), [this] { onHeadersTimeout(); }),
+      idle_timer_(worker.base(), [this] { onIdleTimeout(); }) {
+  if (listener_.stats != nullptr && !counted) listener_.stats->connectionOpened();
+}
+
+Http1Connection::~Http1Connection() {
+  if (rpc_) endRpc(NGHTTP2_CANCEL);
+  if (listener_.stats != nullptr) listener_.stats->connectionClosed();
+  if (listener_.open_connections) listener_.open_connections->fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Http1Connection::begin() {
+  bufferevent_setcb(bev_.get(), &Http1Connection::readCb, &Http1Connection::writeCb,
+                    &Http1Connection::eventCb, this);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, kLowWater, 0);
+  bufferevent_setwatermark(bev_.get(), EV_READ, 0, kInputHighWater);
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  armIdleTimer();
+  work_.schedule();  // bytes may have arrived already (the protocol was sniffed from them)
+}
+
+void Http1Connection::readCb(bufferevent*, void* arg) { static_cast<Http1Connection*>(arg)->run(); }
+void Http1Connection::writeCb(bufferevent*, void* arg) { static_cast<Http1Connection*>(arg)->run(); }
+
+void Http1Connection::eventCb(bufferevent*, short what, void* arg) {
+  auto* self = static_cast<Http1Connection*>(arg);
+  if (what & BEV_EVENT_EOF) {
+    self->peer_eof_ = true;
+  } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    self->closeNow();
+  }
+  self->run();
+}
+
+// ---------------------------------------------------------------- the pass
+
+void Http1Connection::run() {
+  if (!closed_) {
+    parseInput();
+    pullResponse();
+    finishExchangeIfDone();
+    if (!closed_ && peer_eof_) {
+      // The client closed its side. Browsers and HTTP tools do so only when
+      // they are gone (as nginx assumes): an Rpc still answering is
+      // cancelled, as for an HTTP/2 client's RST_STREAM, and requests not yet
+      // read are dropped. A finished answer is still written out.
+      if (exchange_ && !response_done_) {
+        closeNow();
+      } else {
+        closeAfterWrite();
+      }
+    }
+    if (!closed_ && closing_ && outputPending() == 0) closeNow();
+  }
+  if (closed_) worker_.clientConnectionClosed(this);  // destroys this; nothing may follow
+}
+
+void Http1Connection::parseInput() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  const size_t window = std::max<size_t>(listener_.h2.initial_stream_window, 1);
+  while (!closed_ && !closing_) {
+    if (parser_.paused()) {
+      if (exchange_) break;  // the next request waits for this one's response
+      parser_.resume();
+    }
+    if (unconsumed_ >= window) break;  // the Rpc has not taken what it was given
+    if (evbuffer_get_length(in) == 0) break;
+    evbuffer_iovec vec;
+    if (evbuffer_peek(in, -1, nullptr, &vec, 1) < 1) break;
+    size_t len = std::min(vec.iov_len, window - unconsumed_);
+    size_t used = parser_.feed(static_cast<const uint8_t*>(vec.iov_base), len);
+    evbuffer_drain(in, used);
+    if (parser_.error() != http1::ParseError::None) {
+      onParseError();
+      return;
+    }
+    if (used == 0) break;
+  }
+  if (closed_ || closing_) return;
+  if (parser_.inRequest() && !parser_.headDone()) {
+    idle_timer_.cancel();
+    if (!headers_timer_.armed() && listener_.request_headers_timeout > Duration::zero()) {
+      headers_timer_.arm(listener_.request_headers_timeout);
+    }
+  }
+}
+
+void Http1Connection::pullResponse() {
+  static thread_local std::array<uint8_t, kPullChunk> buf;
+  while (rpc_ && response_head_ && !response_done_ && !closing_ && !closed_ &&
+         outputPending() < kHighWater) {
+    uint32_t flags = 0;
+    ssize_t n = rpc_->readResponseBody(buf.data(), buf.size(), &flags);
+    if (n == NGHTTP2_ERR_DEFERRED) break;
+    if (n < 0) {
+      // The Rpc cannot go on; the client sees the connection end early.
+      closing_ = true;
+      keep_alive_ = false;
+      break;
+    }
+    if (n > 0) {
+      auto* out = bufferevent_get_output(bev_.get());
+      if (framing_ == http1::BodyFraming::Chunked) {
+        std::string head;
+        http1::appendChunkHeader(head, static_cast<size_t>(n));
+        evbuffer_add(out, head.data(), head.size());
+        evbuffer_add(out, buf.data(), static_cast<size_t>(n));
+        evbuffer_add(out, http1::kChunkEnd.data(), http1::kChunkEnd.size());
+      } else {
+        evbuffer_add(out, buf.data(), static_cast<size_t>(n));
+      }
+    }
+    if (flags & NGHTTP2_DATA_FLAG_EOF) {
+      // With NO_END_STREAM the Rpc has sent trailers (sendTrailers ended the body).
+      if (!(flags & NGHTTP2_DATA_FLAG_NO_END_STREAM) && !response_done_) {
+        if (framing_ == http1::BodyFraming::Chunked) {
+          std::string last;
+          http1::appendLastChunk(last, {});
+          write(last);
+        }
+        response_done_ = true;
+      }
+      break;
+    }
+  }
+}
+
+void Http1Connection::finishExchangeIfDone() {
+  if (closed_ || !exchange_ || !response_done_) return;
+  if (rpc_) endRpc(NGHTTP2_NO_ERROR);
+  if (framing_ == http1::BodyFraming::UntilClose) keep_alive_ = false;
+  if (!keep_alive_ || draining_) {
+    closeAfterWrite();
+    return;
+  }
+  // The rest of the request body (answered early) is read and dropped first.
+  if (!request_done_) return;
+  exchange_ = false;
+  ++served_;
+  armIdleTimer();
+  // A pipelined request may be waiting in the input.
+  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0) work_.schedule();
+}
+
+// ---------------------------------------------------------------- requests
+
+void Http1Connection::onRequestHead(http1::RequestHead&& head) {
+  headers_timer_.cancel();
+  idle_timer_.cancel();
+  exchange_ = true;
+  request_done_ = false;
+  response_head_ = false;
+  response_done_ = false;
+  framing_ = http1::BodyFraming::None;
+  unconsumed_ = 0;
+  http10_ = head.version_major == 1 && head.version_minor == 0;
+  keep_alive_ = head.keep_alive && !draining_;
+  keep_alive_header_ = http10_ && keep_alive_;
+  expect_continue_ = head.expect_continue && head.has_body && !http10_;
+  body_expected_ = head.has_body;
+  stream_id_ = next_stream_id_;
+  next_stream_id_ = next_stream_id_ >= (1 << 30) ? 1 : next_stream_id_ + 2;
+
+  auto* stats = worker_.stats();
+  if (head.method == "CONNECT") {
+    if (stats != nullptr) stats->localError(metrics::LocalError::MethodNotAllowed);
+    keep_alive_ = false;
+    answer(405, "CONNECT is not supported.\n", true);
+    return;
+  }
+  if (grpc::isGrpcContentType(head.get("content-type"))) {
+    if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
+    // Its body may be a stream that never ends: the connection closes after the answer.
+    answer(415, kGrpcNeedsHttp2, true);
+    return;
+  }
+  std::string_view target = head.target;
+  std::string_view authority = head.get("host");
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (startsWith(target, scheme)) {
+      // absolute-form (RFC 9112 3.2.2): the target names the authority.
+      std::string_view rest = target.substr(scheme.size());
+      size_t slash = rest.find('/');
+      authority = rest.substr(0, slash);
+      target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    }
+  }
+  if (target.empty() || target[0] != '/') {
+    if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
+    if (listener_.stats != nullptr) listener_.stats->protocolError();
+    keep_alive_ = false;
+    answer(400, "The request target must be a path.\n", true);
+    return;
+  }
+  rpc_ = std::make_unique<Rpc>(*this, stream_id_);
+  http2::HeaderList& h = rpc_->requestHeaders();
+  h.addOwned(":method", head.method);
+  h.addOwned(":scheme", listener_.tls ? "https" : "http");
+  if (!authority.empty()) h.addOwned(":authority", authority);
+  h.addOwned(":path", target);
+  for (const auto& [name, value] : head.fields) {
+    if (!isConnectionField(name)) h.addOwned(name, value);
+  }
+  rpc_->onRequestHeaders(!head.has_body);
+  if (expect_continue_ && !response_head_ && !closing_) write(kContinue);
+}
+
+void Http1Connection::onRequestBody(const uint8_t* data, size_t len) {
+  if (!rpc_ || response_done_) return;  // answered already: the rest is dropped
+  unconsumed_ += len;
+  rpc_->onRequestData(data, len);
+}
+
+void Http1Connection::onRequestComplete() {
+  request_done_ = true;
+  if (rpc_ && body_expected_ && !response_done_) rpc_->onRequestEnd();
+  work_.schedule();
+}
+
+void Http1Connection::onParseError() {
+  http1::ParseError error = parser_.error();
+  int status = 400;
+  std::string text = parser_.errorText();
+  switch (error) {
+    case http1::ParseError::HeadersTooLarge:
+      status = 431;
+      limitHit(metrics::ListenerLimit::HeaderListSize);
+      text += " (limit " + std::to_string(listener_.h2.max_header_list_size) + " bytes)";
+      break;
+    case http1::ParseError::TooManyFields:
+      status = 431;
+      limitHit(metrics::ListenerLimit::HeaderFields);
+      text += " (limit " + std::to_string(listener_.h2.max_header_fields) + " fields)";
+      break;
+    case http1::ParseError::BodyTooLarge:
+      status = 413;
+      limitHit(metrics::ListenerLimit::RequestBodySize);
+      text += " (limit " + std::to_string(listener_.http1_max_request_body_bytes) + " bytes)";
+      break;
+    default:
+      if (listener_.stats != nullptr) listener_.stats->protocolError();
+      break;
+  }
+  log::main().info("listener {}: HTTP/1.1 client {}: {}; answered {} and closed", listener_.name,
+                   peer_.toString(), text, status);
+  keep_alive_ = false;
+  if (response_head_ && !response_done_) {
+    // A response is on its way: it cannot be replaced; the client sees it cut.
+    closeNow();
+    return;
+  }
+  if (rpc_) endRpc(NGHTTP2_CANCEL);
+  if (!response_head_) answer(status, text + "\n", true);
+  closeAfterWrite();
+}
+
+// ----------------------------------------------------------- DownstreamSide
+
+Status Http1Connection::respond(int32_t stream_id, const http2::NvList& headers, bool end_stream) {
+  if (stream_id != stream_id_ || response_head_ || closed_) return Error{"no response is expected"};
+  int status = 200;
+  http1::Fields fields;
+  fields.reserve(headers.size());
+  bool has_length = false;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const nghttp2_nv& nv = headers.data()[i];
+    std::string_view name(reinterpret_cast<const char*>(nv.name), nv.namelen);
+    std::string_view value(reinterpret_cast<const char*>(nv.value), nv.valuelen);
+    if (name == ":status") {
+      status = std::atoi(std::string(value).c_str());
+      continue;
+    }
+    if (name == "content-length") has_length = true;
+    fields.emplace_back(name, value);
+  }
+  // A client that waits for 100 Continue may never send its body now.
+  if (!request_done_ && expect_continue_) keep_alive_ = false;
+  if (end_stream) {
+    framing_ = http1::BodyFraming::None;
+  } else if (has_length) {
+    framing_ = http1::BodyFraming::ContentLength;
+  } else if (http10_) {
+    framing_ = http1::BodyFraming::UntilClose;
+    keep_alive_ = false;
+  } else {
+    framing_ = http1::BodyFraming::Chunked;
+  }
+  std::string out;
+  out.reserve(256);
+  http1::appendHead(out, status, fields, framing_, !keep_alive_ || draining_, keep_alive_header_);
+  write(out);
+  response_head_ = true;
+  if (end_stream) response_done_ = true;
+  work_.schedule();
+  return Status();
+}
+
+Status Http1Connection::sendTrailers(int32_t stream_id, const http2::NvList& trailers) {
+  if (stream_id != stream_id_ || !response_head_ || response_done_) {
+    return Error{"no response in progress"};
+  }
+  if (framing_ == http1::BodyFraming::Chunked) {
+    http1::Fields fields;
+    for (size_t i = 0; i < trailers.size(); ++i) {
+      const nghttp2_nv& nv = trailers.data()[i];
+      fields.emplace_back(std::string_view(reinterpret_cast<const char*>(nv.name), nv.namelen),
+                          std::string_view(reinterpret_cast<const char*>(nv.value), nv.valuelen));
+    }
+    std::string last;
+    http1::appendLastChunk(last, fields);
+    write(last);
+  }
+  response_done_ = true;
+  work_.schedule();
+  return Status();
+}
+
+void Http1Connection::resumeResponse(int32_t stream_id) {
+  if (stream_id == stream_id_) work_.schedule();
+}
+
+Status Http1Connection::reset(int32_t stream_id, uint32_t) {
+  if (stream_id != stream_id_) return Status();
+  // HTTP/1.1 has no stream to reset: the connection ends, cutting the response.
+  keep_alive_ = false;
+  if (!response_done_) closing_ = true;
+  work_.schedule();
+  return Status();
+}
+
+void Http1Connection::consume(int32_t stream_id, size_t n) {
+  if (stream_id != stream_id_ || n == 0) return;
+  unconsumed_ -= std::min(n, unconsumed_);
+  work_.schedule();
+}
+
+// ------------------------------------------------------------------ helpers
+
+void Http1Connection::answer(int status, std::string_view text, bool close) {
+  if (close) keep_alive_ = false;
+  write(http1::textResponse(status, text, !keep_alive_ || draining_));
+  response_head_ = true;
+  response_done_ = true;
+  framing_ = http1::BodyFraming::ContentLength;
+  work_.schedule();
+}
+
+void Http1Connection::limitHit(metrics::ListenerLimit limit) {
+  if (listener_.stats != nullptr) listener_.stats->limitHit(limit);
+}
+
+void Http1Connection::onHeadersTimeout() {
+  if (closed_ || closing_ || !parser_.inRequest() || parser_.headDone()) return;
+  limitHit(metrics::ListenerLimit::RequestHeadersTimeout);
+  log::main().info("listener {}: HTTP/1.1 client {} did not finish its request headers within "
+                   "request_headers_timeout; answered 408 and closed",
+                   listener_.name, peer_.toString());
+  keep_alive_ = false;
+  write(http1::textResponse(408, "Request headers not received in time.\n", true));
+  closeAfterWrite();
+  work_.schedule();
+}
+
+void Http1Connection::onIdleTimeout() {
+  if (closed_ || exchange_ || parser_.inRequest()) return;
+  closeNow();
+  work_.schedule();
+}
+
+void Http1Connection::armIdleTimer() {
+  if (listener_.idle_timeout > Duration::zero()) idle_timer_.arm(listener_.idle_timeout);
+}
+
+void Http1Connection::startDrain() {
+  if (draining_ || closed_) return;
+  draining_ = true;
+  keep_alive_ = false;
+  if (!exchange_ && !parser_.inRequest()) closeAfterWrite();
+  work_.schedule();
+}
+
+void Http1Connection::forceClose() {
+  if (closed_) return;
+  draining_ = true;
+  keep_alive_ = false;
+  if (rpc_ && !response_done_) {
+    if (auto* stats = worker_.stats()) stats->localError(metrics::LocalError::Draining);
+    rpc_->abort(grpc::StatusCode::Unavailable, "proxy is shutting down (drain_timeout passed)");
+  }
+  closeAfterWrite();
+  work_.schedule();
+}
+
+void Http1Connection::write(std::string_view bytes) {
+  evbuffer_add(bufferevent_get_output(bev_.get()), bytes.data(), bytes.size());
+}
+
+size_t Http1Connection::outputPending() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_.get()));
+}
+
+void Http1Connection::endRpc(uint32_t h2_error) {
+  std::unique_ptr<Rpc> rpc = std::move(rpc_);
+  unconsumed_ = 0;
+  if (rpc) rpc->onDownstreamClosed(h2_error);
+}
+
+void Http1Connection::closeAfterWrite() {
+  closing_ = true;
+  bufferevent_disable(bev_.get(), EV_READ);
+}
+
+void Http1Connection::closeNow() {
+  if (closed_) return;
+  closed_ = true;
+  headers_timer_.cancel();
+  idle_timer_.cancel();
+  if (rpc_) endRpc(NGHTTP2_CANCEL);
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  // As nginx does: a connection that ends without close_notify keeps its session.
+  if (listener_.tls) tls::keepSessionResumable(bufferevent_openssl_get_ssl(bev_.get()));
+}
+
+}  // namespace switchyard::proxy
