@@ -51,18 +51,13 @@ void DownstreamConnection::begin() {
 
 void DownstreamConnection::onConnected() {
   if (!listener_.tls || start_.started()) return;
-  auto next = start_.handshakeDone(bev());
-  if (next == ConnectionStart::Next::Http1) {
-    // HTTP/1.1 over TLS: the worker gives the connection to an Http1Connection.
-    worker_.adoptHttp1(releaseBufferevent(http2::CloseReason::NotHttp2), peer_, listener_,
-                       start_.sharedPeerIdentity());
-    return;
+  switch (start_.handshakeDone(bev())) {
+    case ConnectionStart::Next::Http2: return startHttp2();
+    case ConnectionStart::Next::Refused: return closeNow(http2::CloseReason::NotHttp2);
+    case ConnectionStart::Next::Http1:  // the worker gives the socket to an Http1Connection
+      return worker_.adoptHttp1(releaseBufferevent(http2::CloseReason::NotHttp2), peer_, listener_,
+                                start_.sharedPeerIdentity());
   }
-  if (next == ConnectionStart::Next::Refused) {
-    closeNow(http2::CloseReason::NotHttp2);
-    return;
-  }
-  startHttp2();
 }
 
 void DownstreamConnection::startHttp2() {

@@ -98,10 +98,6 @@ class TempDir {
   bool keep_ = false;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind :0, read, close).
-// Racy: prefer port 0 with the real port read back (BoundAddress) or a ClosedPort.
-int FreePort();
-
 // A loopback address where connections are refused for as long as this object
 // lives: a socket bound to 127.0.0.1:0 that never listens, so no other process
 // can take the port meanwhile.
