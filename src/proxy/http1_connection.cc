@@ -173,7 +173,6 @@ void Http1Connection::parseInput() {
     if (!parser_.inRequest()) {
       // These bytes start a request: what the access log knows of it so far.
       request_start_ = worker_.clock().now();
-      log_method_.clear();
       log_path_.clear();
       log_authority_.clear();
       log_user_agent_.clear();
@@ -275,7 +274,6 @@ void Http1Connection::onRequestHead(http1::RequestHead&& head) {
   body_expected_ = head.has_body;
   head_request_ = head.method == "HEAD";
   idle_aborted_ = false;
-  log_method_ = head.method;
   log_path_ = head.target.substr(0, std::min<size_t>(head.target.size(), 512));
   log_authority_ = head.get("host");
   log_user_agent_ = head.get("user-agent");
@@ -374,6 +372,13 @@ void Http1Connection::onParseError() {
     // A response is on its way: it cannot be replaced; the client sees it cut.
     closeNow();
     return;
+  }
+  if (!parser_.headDone()) {
+    // The head was refused: the access log shows what was read of it.
+    const http1::RequestHead& partial = parser_.partialHead();
+    log_path_ = partial.target.substr(0, std::min<size_t>(partial.target.size(), 512));
+    log_authority_ = partial.get("host");
+    log_user_agent_ = partial.get("user-agent");
   }
   // An Rpc already under way logs its own line.
   bool logged = rpc_ != nullptr;

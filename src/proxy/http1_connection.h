@@ -147,7 +147,6 @@ class Http1Connection final : public DownstreamSide,
 
   // What the access log says of an answer made without an Rpc.
   event::Clock::TimePoint request_start_;
-  std::string log_method_;
   std::string log_path_;
   std::string log_authority_;
   std::string log_user_agent_;

@@ -702,6 +702,16 @@ TEST_F(Http1EdgeTest, ConnectionAnswersAreAccessLogged) {
     conn.Send("GET /x HTTP/1.1\r\nX-Big: " + std::string(5000, 'b') + "\r\n\r\n");
     ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
   }
+  {
+    RawHttp1 conn(proxy_address());
+    ASSERT_TRUE(conn.ok());
+    conn.Send("POST /switchyard.test.Echo/Unary HTTP/1.1\r\nHost: localhost\r\n"
+              "Content-Type: application/grpc-web\r\nContent-Length: 100000000\r\n\r\n");
+    ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  }
+  std::string l413 = WaitLogLine({"http_status=413"});
+  EXPECT_NE(l413.find("request body too large"), std::string::npos) << l413;
+  EXPECT_NE(l413.find("\"/switchyard.test.Echo/Unary\""), std::string::npos) << l413;
   std::string l415 = WaitLogLine({"http_status=415"});
   ASSERT_FALSE(l415.empty()) << (std::filesystem::exists(log_) ? ReadFile(log_) : "no log");
   EXPECT_NE(l415.find("\"/switchyard.test.Echo/Unary\""), std::string::npos) << l415;
@@ -714,6 +724,7 @@ TEST_F(Http1EdgeTest, ConnectionAnswersAreAccessLogged) {
   EXPECT_NE(l405.find("CONNECT"), std::string::npos) << l405;
   std::string l431 = WaitLogLine({"http_status=431"});
   EXPECT_NE(l431.find("listener=public"), std::string::npos) << l431;
+  EXPECT_NE(l431.find("\"/x\""), std::string::npos) << l431;
   EXPECT_EQ(ListenerLimit("header_list_size"), 1);
 }
 
