@@ -777,6 +777,28 @@ TEST_F(Http1EdgeTest, MaxConnectionAgeClosesAfterTheResponseInFlight) {
   EXPECT_TRUE(idle.WaitClosed());
 }
 
+// A response still running when max_connection_age_grace passes after the
+// age ends with UNAVAILABLE, and the connection closes.
+TEST_F(Http1EdgeTest, MaxConnectionAgeGraceEndsTheResponse) {
+  ASSERT_NO_FATAL_FAILURE(Start({"max_connection_age: 200ms", "max_connection_age_grace: 300ms"}));
+  EchoRequest req;
+  req.set_count(2);
+  req.set_interval_ms(60000);
+  req.set_response_size(10);
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  conn.Send(WebRequest("/switchyard.test.Echo/ServerStream", WebFrame(req.SerializeAsString())));
+  ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  auto responses = ParseResponses(conn.bytes());
+  ASSERT_EQ(responses.size(), 1u) << conn.bytes();
+  ASSERT_TRUE(responses[0].complete) << conn.bytes();
+  WebResponse w = WebBody(responses[0].body);
+  EXPECT_EQ(w.messages.size(), 1u) << w.error;
+  EXPECT_EQ(w.trailers["grpc-status"], "14") << responses[0].body;
+  EXPECT_NE(w.trailers["grpc-message"].find("max_connection_age_grace"), std::string::npos);
+  EXPECT_TRUE(WaitUntil([&] { return backends_[0]->Stats().cancellations() >= 1; }, 10000ms, 50ms));
+}
+
 // The same port still speaks HTTP/2 to native gRPC clients.
 TEST_F(Http1Test, NativeGrpcOnTheSamePort) {
   auto stub = EchoStub();
