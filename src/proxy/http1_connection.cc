@@ -9,9 +9,9 @@
 
 #include "common/log.h"
 #include "grpc/content_type.h"
+#include "metrics/worker_stats.h"
 #include "proxy/access_log_buffer.h"
 #include "proxy/access_log_format.h"
-#include "metrics/worker_stats.h"
 #include "tls/context.h"
 
 namespace switchyard::proxy {
@@ -373,13 +373,7 @@ void Http1Connection::onParseError() {
     closeNow();
     return;
   }
-  if (!parser_.headDone()) {
-    // The head was refused: the access log shows what was read of it.
-    const http1::RequestHead& partial = parser_.partialHead();
-    log_path_ = partial.target.substr(0, std::min<size_t>(partial.target.size(), 512));
-    log_authority_ = partial.get("host");
-    log_user_agent_ = partial.get("user-agent");
-  }
+  if (!parser_.headDone()) rememberPartialHead();  // the head was refused
   // An Rpc already under way logs its own line.
   bool logged = rpc_ != nullptr;
   if (rpc_) endRpc(NGHTTP2_CANCEL);
@@ -499,6 +493,7 @@ void Http1Connection::onHeadersTimeout() {
                    listener_.name, peer_.toString());
   keep_alive_ = false;
   write(http1::textResponse(408, "Request headers not received in time.\n", true));
+  rememberPartialHead();
   logLocalAnswer(408, "request headers not received within request_headers_timeout");
   closeAfterWrite();
   work_.schedule();
@@ -576,6 +571,13 @@ void Http1Connection::logLocalAnswer(int status, std::string_view message) {
   r.user_agent = log_user_agent_;
   if (identity_) r.client_identity = identity_->display();
   log->append(r);
+}
+
+void Http1Connection::rememberPartialHead() {
+  const http1::RequestHead& partial = parser_.partialHead();
+  log_path_ = partial.target.substr(0, std::min<size_t>(partial.target.size(), 512));
+  log_authority_ = partial.get("host");
+  log_user_agent_ = partial.get("user-agent");
 }
 
 bool Http1Connection::isHopByHopField(std::string_view name, const http1::RequestHead& head) const {

@@ -120,6 +120,8 @@ class Http1Connection final : public DownstreamSide,
   void onAgeGraceExpired();
   // An access-log line for an answer the connection made without an Rpc.
   void logLocalAnswer(int status, std::string_view message);
+  // The access log's path, authority and user agent from a head not handed out.
+  void rememberPartialHead();
   // Whether `name` must not be forwarded (connection-specific, RFC 9110 7.6.1).
   bool isHopByHopField(std::string_view name, const http1::RequestHead& head) const;
   void write(std::string_view bytes);

@@ -682,7 +682,7 @@ class Http1EdgeTest : public OpsTest {
 
 // Answers the connection makes itself are access-logged like RPCs, and still counted.
 TEST_F(Http1EdgeTest, ConnectionAnswersAreAccessLogged) {
-  ASSERT_NO_FATAL_FAILURE(Start({"http2: { max_header_list_size: 4096 }"}));
+  ASSERT_NO_FATAL_FAILURE(Start({"http2: { max_header_list_size: 4096 }", "request_headers_timeout: 300ms"}));
   {
     RawHttp1 conn(proxy_address());
     ASSERT_TRUE(conn.ok());
@@ -726,6 +726,14 @@ TEST_F(Http1EdgeTest, ConnectionAnswersAreAccessLogged) {
   EXPECT_NE(l431.find("listener=public"), std::string::npos) << l431;
   EXPECT_NE(l431.find("\"/x\""), std::string::npos) << l431;
   EXPECT_EQ(ListenerLimit("header_list_size"), 1);
+  // Headers cut short: 408, logged with what was read of them.
+  RawHttp1 slow(proxy_address());
+  ASSERT_TRUE(slow.ok());
+  slow.Send("POST /slow.Svc/Call HTTP/1.1\r\nHost: slow.test\r\nX-Part");
+  ASSERT_TRUE(slow.WaitClosed(20000ms)) << slow.bytes();
+  std::string l408 = WaitLogLine({"http_status=408"});
+  EXPECT_NE(l408.find("\"/slow.Svc/Call\""), std::string::npos) << l408;
+  EXPECT_NE(l408.find("authority=\"slow.test\""), std::string::npos) << l408;
 }
 
 // stream_idle_timeout ends an HTTP/1.1 exchange whose RPC moves nothing, as on HTTP/2.
