@@ -79,6 +79,10 @@ class RequestParser {
   bool inRequest() const { return in_request_; }
   // The head of the current request was handed out.
   bool headDone() const { return head_done_; }
+  // What was read of a head that was not handed out (for the access log of
+  // a request refused while its head was read): target and fields so far,
+  // and the method once the head ended.
+  const RequestHead& partialHead() const { return head_; }
 
  private:
   static int onMessageBegin(http_parser* p);

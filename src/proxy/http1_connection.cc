@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "common/log.h"
 #include "grpc/content_type.h"
 #include "metrics/worker_stats.h"
+#include "proxy/access_log_buffer.h"
+#include "proxy/access_log_format.h"
 #include "tls/context.h"
 
 namespace switchyard::proxy {
@@ -46,6 +49,40 @@ bool startsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Whether the comma-separated token list `list` holds `token` (any case).
+bool listHas(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    if (equalsIgnoreCase(trimSpaces(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// max_connection_age is spread over +-10 % so that connections opened
+// together do not all close together (as on HTTP/2).
+Duration jitteredAge(Duration age, uint64_t random) {
+  int64_t permille = 900 + static_cast<int64_t>(random % 201);
+  return std::max<Duration>(std::chrono::milliseconds(1), age / 1000 * permille);
+}
+
 }  // namespace
 
 Http1Connection::Http1Connection(WorkerContext& worker, bufferevent* bev,
@@ -60,7 +97,11 @@ Http1Connection::Http1Connection(WorkerContext& worker, bufferevent* bev,
       parser_(limitsFor(listener), *this),
       work_(worker.base(), [this] { run(); }),
       headers_timer_(worker.base(), [this] { onHeadersTimeout(); }),
-      idle_timer_(worker.base(), [this] { onIdleTimeout(); }) {
+      idle_timer_(worker.base(), [this] { onIdleTimeout(); }),
+      stream_idle_timer_(worker.base(), [this] { onStreamIdleTimeout(); }),
+      age_timer_(worker.base(), [this] { onMaxAge(); }),
+      age_grace_timer_(worker.base(), [this] { onAgeGraceExpired(); }),
+      request_start_(worker.clock().now()) {
   if (listener_.stats != nullptr && !counted) listener_.stats->connectionOpened();
 }
 
@@ -77,6 +118,9 @@ void Http1Connection::begin() {
   bufferevent_setwatermark(bev_.get(), EV_READ, 0, kInputHighWater);
   bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   armIdleTimer();
+  if (listener_.max_connection_age > Duration::zero()) {
+    age_timer_.arm(jitteredAge(listener_.max_connection_age, worker_.random()));
+  }
   work_.schedule();  // bytes may have arrived already (the protocol was sniffed from them)
 }
 
@@ -126,6 +170,13 @@ void Http1Connection::parseInput() {
     }
     if (unconsumed_ >= window) break;  // the Rpc has not taken what it was given
     if (evbuffer_get_length(in) == 0) break;
+    if (!parser_.inRequest()) {
+      // These bytes start a request: what the access log knows of it so far.
+      request_start_ = worker_.clock().now();
+      log_path_.clear();
+      log_authority_.clear();
+      log_user_agent_.clear();
+    }
     evbuffer_iovec vec;
     if (evbuffer_peek(in, -1, nullptr, &vec, 1) < 1) break;
     size_t len = std::min(vec.iov_len, window - unconsumed_);
@@ -160,6 +211,7 @@ void Http1Connection::pullResponse() {
       break;
     }
     if (n > 0) {
+      touchStream();
       auto* out = bufferevent_get_output(bev_.get());
       if (framing_ == http1::BodyFraming::Chunked) {
         std::string head;
@@ -188,6 +240,7 @@ void Http1Connection::pullResponse() {
 
 void Http1Connection::finishExchangeIfDone() {
   if (closed_ || !exchange_ || !response_done_) return;
+  stream_idle_timer_.cancel();
   if (rpc_) endRpc(NGHTTP2_NO_ERROR);
   if (framing_ == http1::BodyFraming::UntilClose) keep_alive_ = false;
   if (!keep_alive_ || draining_) {
@@ -219,6 +272,11 @@ void Http1Connection::onRequestHead(http1::RequestHead&& head) {
   keep_alive_header_ = http10_ && keep_alive_;
   expect_continue_ = head.expect_continue && head.has_body && !http10_;
   body_expected_ = head.has_body;
+  head_request_ = head.method == "HEAD";
+  idle_aborted_ = false;
+  log_path_ = head.target.substr(0, std::min<size_t>(head.target.size(), 512));
+  log_authority_ = head.get("host");
+  log_user_agent_ = head.get("user-agent");
   stream_id_ = next_stream_id_;
   next_stream_id_ = next_stream_id_ >= (1 << 30) ? 1 : next_stream_id_ + 2;
 
@@ -227,12 +285,14 @@ void Http1Connection::onRequestHead(http1::RequestHead&& head) {
     if (stats != nullptr) stats->localError(metrics::LocalError::MethodNotAllowed);
     keep_alive_ = false;
     answer(405, "CONNECT is not supported.\n", true);
+    logLocalAnswer(405, "CONNECT is not supported");
     return;
   }
   if (grpc::isGrpcContentType(head.get("content-type"))) {
     if (stats != nullptr) stats->localError(metrics::LocalError::BadRequest);
     // Its body may be a stream that never ends: the connection closes after the answer.
     answer(415, kGrpcNeedsHttp2, true);
+    logLocalAnswer(415, "gRPC (application/grpc) needs HTTP/2");
     return;
   }
   std::string_view target = head.target;
@@ -251,6 +311,7 @@ void Http1Connection::onRequestHead(http1::RequestHead&& head) {
     if (listener_.stats != nullptr) listener_.stats->protocolError();
     keep_alive_ = false;
     answer(400, "The request target must be a path.\n", true);
+    logLocalAnswer(400, "the request target must be a path");
     return;
   }
   rpc_ = std::make_unique<Rpc>(*this, stream_id_);
@@ -260,8 +321,9 @@ void Http1Connection::onRequestHead(http1::RequestHead&& head) {
   if (!authority.empty()) h.addOwned(":authority", authority);
   h.addOwned(":path", target);
   for (const auto& [name, value] : head.fields) {
-    if (!isConnectionField(name)) h.addOwned(name, value);
+    if (!isHopByHopField(name, head)) h.addOwned(name, value);
   }
+  touchStream();
   rpc_->onRequestHeaders(!head.has_body);
   if (expect_continue_ && !response_head_ && !closing_) write(kContinue);
 }
@@ -269,6 +331,7 @@ void Http1Connection::onRequestHead(http1::RequestHead&& head) {
 void Http1Connection::onRequestBody(const uint8_t* data, size_t len) {
   if (!rpc_ || response_done_) return;  // answered already: the rest is dropped
   unconsumed_ += len;
+  touchStream();
   rpc_->onRequestData(data, len);
 }
 
@@ -310,8 +373,14 @@ void Http1Connection::onParseError() {
     closeNow();
     return;
   }
+  if (!parser_.headDone()) rememberPartialHead();  // the head was refused
+  // An Rpc already under way logs its own line.
+  bool logged = rpc_ != nullptr;
   if (rpc_) endRpc(NGHTTP2_CANCEL);
-  if (!response_head_) answer(status, text + "\n", true);
+  if (!response_head_) {
+    answer(status, text + "\n", true);
+    if (!logged) logLocalAnswer(status, text);
+  }
   closeAfterWrite();
 }
 
@@ -350,13 +419,17 @@ Status Http1Connection::respond(int32_t stream_id, const http2::NvList& headers,
   out.reserve(256);
   http1::appendHead(out, status, fields, framing_, !keep_alive_ || draining_, keep_alive_header_);
   write(out);
+  touchStream();
   response_head_ = true;
-  if (end_stream) response_done_ = true;
+  // A response to HEAD ends with its head (RFC 9110 9.3.2): the body the Rpc
+  // would send is never pulled, and the Rpc ends with the exchange.
+  if (end_stream || head_request_) response_done_ = true;
   work_.schedule();
   return Status();
 }
 
 Status Http1Connection::sendTrailers(int32_t stream_id, const http2::NvList& trailers) {
+  if (head_request_ && stream_id == stream_id_ && response_head_) return Status();  // no body, no trailers
   if (stream_id != stream_id_ || !response_head_ || response_done_) {
     return Error{"no response in progress"};
   }
@@ -399,7 +472,9 @@ void Http1Connection::consume(int32_t stream_id, size_t n) {
 
 void Http1Connection::answer(int status, std::string_view text, bool close) {
   if (close) keep_alive_ = false;
-  write(http1::textResponse(status, text, !keep_alive_ || draining_));
+  std::string out = http1::textResponse(status, text, !keep_alive_ || draining_);
+  if (head_request_) out.resize(out.find("\r\n\r\n") + 4);  // the head only
+  write(out);
   response_head_ = true;
   response_done_ = true;
   framing_ = http1::BodyFraming::ContentLength;
@@ -418,6 +493,8 @@ void Http1Connection::onHeadersTimeout() {
                    listener_.name, peer_.toString());
   keep_alive_ = false;
   write(http1::textResponse(408, "Request headers not received in time.\n", true));
+  rememberPartialHead();
+  logLocalAnswer(408, "request headers not received within request_headers_timeout");
   closeAfterWrite();
   work_.schedule();
 }
@@ -426,6 +503,90 @@ void Http1Connection::onIdleTimeout() {
   if (closed_ || exchange_ || parser_.inRequest()) return;
   closeNow();
   work_.schedule();
+}
+
+void Http1Connection::touchStream() {
+  if (listener_.stream_idle_timeout <= Duration::zero()) return;
+  last_activity_ = std::chrono::steady_clock::now();
+  if (!stream_idle_timer_.armed()) stream_idle_timer_.arm(listener_.stream_idle_timeout);
+}
+
+void Http1Connection::onStreamIdleTimeout() {
+  if (closed_ || !exchange_ || response_done_) return;
+  const Duration timeout = listener_.stream_idle_timeout;
+  auto idle = std::chrono::steady_clock::now() - last_activity_;
+  if (idle < timeout) {
+    stream_idle_timer_.arm(std::chrono::duration_cast<Duration>(timeout - idle));
+    return;
+  }
+  if (rpc_ && !idle_aborted_) {
+    // The RPC ends with a status, as on HTTP/2; if even that cannot get out
+    // (the client reads nothing), the next timeout closes the connection.
+    idle_aborted_ = true;
+    limitHit(metrics::ListenerLimit::StreamIdleTimeout);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+    keep_alive_ = false;
+    rpc_->abort(grpc::StatusCode::Unavailable,
+                "stream idle for " + std::to_string(ms) + "ms (stream_idle_timeout)");
+    last_activity_ = std::chrono::steady_clock::now();
+    stream_idle_timer_.arm(timeout);
+  } else {
+    closeNow();
+  }
+  work_.schedule();
+}
+
+void Http1Connection::onMaxAge() {
+  if (closed_ || draining_) return;
+  if (listener_.stats != nullptr) listener_.stats->connectionAged();
+  log::main().debug("listener {}: HTTP/1.1 connection from {} reached max_connection_age; "
+                    "closing after the response in flight",
+                    listener_.name, peer_.toString());
+  startDrain();
+  if (exchange_ && listener_.max_connection_age_grace > Duration::zero()) {
+    age_grace_timer_.arm(listener_.max_connection_age_grace);
+  }
+}
+
+void Http1Connection::onAgeGraceExpired() {
+  if (closed_ || !rpc_ || response_done_) return;
+  rpc_->abort(grpc::StatusCode::Unavailable,
+              "connection reached max_connection_age and its max_connection_age_grace passed");
+  work_.schedule();
+}
+
+void Http1Connection::logLocalAnswer(int status, std::string_view message) {
+  AccessLogBuffer* log = worker_.accessLog();
+  if (log == nullptr || !log->enabled()) return;
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now();
+  r.client = peer_ip_;
+  r.authority = log_authority_;
+  r.path = log_path_;
+  r.listener = listener_.name;
+  r.http_status = status;
+  r.grpc_message = message;
+  r.duration_ms =
+      std::chrono::duration<double, std::milli>(worker_.clock().now() - request_start_).count();
+  r.user_agent = log_user_agent_;
+  if (identity_) r.client_identity = identity_->display();
+  log->append(r);
+}
+
+void Http1Connection::rememberPartialHead() {
+  const http1::RequestHead& partial = parser_.partialHead();
+  log_path_ = partial.target.substr(0, std::min<size_t>(partial.target.size(), 512));
+  log_authority_ = partial.get("host");
+  log_user_agent_ = partial.get("user-agent");
+}
+
+bool Http1Connection::isHopByHopField(std::string_view name, const http1::RequestHead& head) const {
+  if (isConnectionField(name)) return true;
+  // Fields the request's Connection header names are this hop's (RFC 9110 7.6.1).
+  for (const auto& [field, value] : head.fields) {
+    if (field == "connection" && listHas(value, name)) return true;
+  }
+  return false;
 }
 
 void Http1Connection::armIdleTimer() {
@@ -476,6 +637,9 @@ void Http1Connection::closeNow() {
   closed_ = true;
   headers_timer_.cancel();
   idle_timer_.cancel();
+  stream_idle_timer_.cancel();
+  age_timer_.cancel();
+  age_grace_timer_.cancel();
   if (rpc_) endRpc(NGHTTP2_CANCEL);
   bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   // As nginx does: a connection that ends without close_notify keeps its session.

@@ -20,11 +20,22 @@
 // (408), idle_timeout between requests; each is counted in the listener's
 // limit metrics and ends the connection. A request that is not HTTP/1.x gets
 // 400 and the connection closes. Plain gRPC needs HTTP/2: application/grpc
-// gets 415 with a text body.
+// gets 415 with a text body. Every answer the connection makes itself gets an
+// access-log line in the same record and format as an RPC's.
+//
+// As on HTTP/2, stream_idle_timeout ends an exchange whose RPC moves no bytes
+// either way for that long (the RPC is aborted UNAVAILABLE), and
+// max_connection_age (±10 %) makes the connection finish the exchange in
+// flight with "Connection: close"; max_connection_age_grace later aborts it.
+//
+// Hop-by-hop fields (Connection and the fields it names, Keep-Alive,
+// Proxy-Connection, TE, Transfer-Encoding, Upgrade) never reach the RPC. A
+// HEAD request runs like any other, but its response carries the head only.
 #pragma once
 
 #include <event2/bufferevent.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -102,6 +113,17 @@ class Http1Connection final : public DownstreamSide,
   void onHeadersTimeout();
   void onIdleTimeout();
   void armIdleTimer();
+  // The exchange's RPC moved bytes: stream_idle_timeout counts from now.
+  void touchStream();
+  void onStreamIdleTimeout();
+  void onMaxAge();
+  void onAgeGraceExpired();
+  // An access-log line for an answer the connection made without an Rpc.
+  void logLocalAnswer(int status, std::string_view message);
+  // The access log's path, authority and user agent from a head not handed out.
+  void rememberPartialHead();
+  // Whether `name` must not be forwarded (connection-specific, RFC 9110 7.6.1).
+  bool isHopByHopField(std::string_view name, const http1::RequestHead& head) const;
   void write(std::string_view bytes);
   size_t outputPending() const;
   // Destroys the Rpc, telling it how its client stream ended.
@@ -119,6 +141,17 @@ class Http1Connection final : public DownstreamSide,
   event::Deferred work_;
   event::LazyTimer headers_timer_;
   event::LazyTimer idle_timer_;
+  event::LazyTimer stream_idle_timer_;
+  event::LazyTimer age_timer_;
+  event::LazyTimer age_grace_timer_;
+  std::chrono::steady_clock::time_point last_activity_;
+  bool idle_aborted_ = false;  // stream_idle_timeout aborted the exchange's RPC
+
+  // What the access log says of an answer made without an Rpc.
+  event::Clock::TimePoint request_start_;
+  std::string log_path_;
+  std::string log_authority_;
+  std::string log_user_agent_;
 
   // The exchange in flight (one request and its response).
   std::unique_ptr<Rpc> rpc_;
@@ -132,6 +165,7 @@ class Http1Connection final : public DownstreamSide,
   bool http10_ = false;
   bool expect_continue_ = false;  // the client waits for 100 Continue before its body
   bool body_expected_ = false;    // the request head announced a body
+  bool head_request_ = false;     // HEAD: the response is sent without its body
   http1::BodyFraming framing_ = http1::BodyFraming::None;
   size_t unconsumed_ = 0;  // request bytes given to the Rpc and not yet consumed
   uint64_t served_ = 0;

@@ -7,6 +7,7 @@
 // speaks HTTP/2 (the first bytes tell).
 #include <http_parser.h>
 #include <poll.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -550,6 +551,260 @@ TEST_F(Http1Test, BodyLargerThanTheStreamWindow) {
   ASSERT_EQ(r.messages.size(), 1u) << r.error;
   EXPECT_TRUE(ParseEcho(r.messages[0]).payload() == payload);
   EXPECT_EQ(r.trailers["grpc-status"], "0");
+}
+
+// A REST server stream over HTTP/1.1 (curl --http1.1): the JSON array is
+// chunked and its first element arrives while the backend's call is open.
+TEST_F(Http1Test, RestServerStreamIsChunkedAndIncremental) {
+  auto headers = dir() / "stream-headers";
+  auto body = dir() / "stream-body";
+  ProcessGuard curl({"curl", "-sS", "-N", "--http1.1", "--max-time", "60", "-D", headers.string(), "-o",
+                     body.string(), "http://" + proxy_address() + "/v1/stream/2?interval_ms=600000"},
+                    dir() / "curl.out", dir() / "curl.err");
+  auto has = [](const std::filesystem::path& p, const std::string& what) {
+    return std::filesystem::exists(p) && ReadFile(p).find(what) != std::string::npos;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return has(body, "\"backend\":\"backend-a\""); }, 10000ms, 20ms))
+      << "no element arrived; curl: " << curl.err();
+  std::string first = ReadFile(body);
+  EXPECT_EQ(first.rfind("[{", 0), 0u) << first;
+  EXPECT_EQ(first.find(']'), std::string::npos) << "the array is still open: " << first;
+  std::string head = Lower(ReadFile(headers));
+  EXPECT_EQ(head.rfind("http/1.1 200", 0), 0u) << head;
+  EXPECT_NE(head.find("transfer-encoding: chunked"), std::string::npos) << head;
+  EXPECT_NE(head.find("content-type: application/json"), std::string::npos) << head;
+  curl.stop();
+  EXPECT_TRUE(WaitUntil([&] { return backends_[0]->Stats().cancellations() >= 1; }, 10000ms, 20ms));
+}
+
+// A failure after a message ends the chunked array with the error element.
+TEST_F(Http1Test, RestServerStreamFailureIsTheLastElement) {
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  conn.Send("GET /v1/stream/1?fail_code=10&fail_message=aborted HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  auto responses = conn.Responses(1);
+  ASSERT_EQ(responses.size(), 1u) << conn.bytes();
+  ASSERT_TRUE(responses[0].complete);
+  EXPECT_EQ(responses[0].status, 200);
+  EXPECT_EQ(responses[0].headers["transfer-encoding"], "chunked");
+  const std::string& b = responses[0].body;
+  EXPECT_EQ(b.rfind("[{", 0), 0u) << b;
+  size_t error = b.find("\"error\"");
+  ASSERT_NE(error, std::string::npos) << b;
+  EXPECT_GT(error, b.find("backend-a")) << b;
+  EXPECT_NE(b.find("aborted", error), std::string::npos) << b;
+  EXPECT_EQ(b.back(), ']') << b;
+}
+
+// gRPC-Web server streaming over TLS with ALPN http/1.1.
+TEST_F(Http1Test, GrpcWebServerStreamOverTlsWithCurl) {
+  EchoRequest req;
+  req.set_count(20);
+  req.set_response_size(3000);
+  CurlRequest c;
+  c.url = "https://" + secure_address_ + "/switchyard.test.Echo/ServerStream";
+  c.http2 = false;
+  c.headers = {"content-type: application/grpc-web+proto"};
+  c.body = WebFrame(req.SerializeAsString());
+  c.extra_args = {"--cacert", pki_.ca_cert.string()};
+  WebResponse r = RunCurl(c, dir());
+  ASSERT_EQ(r.http_status, 200) << r.curl_err;
+  EXPECT_EQ(r.headers["transfer-encoding"], "chunked");
+  ASSERT_EQ(r.messages.size(), 20u) << r.error;
+  for (size_t i = 0; i < r.messages.size(); ++i) {
+    EchoResponse resp = ParseEcho(r.messages[i]);
+    EXPECT_EQ(resp.seq(), static_cast<int64_t>(i));
+    EXPECT_EQ(resp.payload(), Pattern(3000, static_cast<int64_t>(i)));
+  }
+  EXPECT_EQ(r.trailers["grpc-status"], "0");
+}
+
+// HEAD is not a google.api.http method: REST answers 405, with the head only
+// (no body); the connection goes on with the next request (pipelined behind
+// it), whose answer follows the HEAD answer's head directly.
+TEST_F(Http1Test, HeadResponseHasNoBody) {
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  conn.Send("HEAD /v1/echo/5/no%20such%20thing HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            "GET /v1/echo/5/no%20such%20thing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  const std::string& bytes = conn.bytes();
+  size_t head_end = bytes.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << bytes;
+  EXPECT_EQ(bytes.rfind("HTTP/1.1 405", 0), 0u) << bytes;
+  std::string rest = bytes.substr(head_end + 4);
+  EXPECT_EQ(rest.rfind("HTTP/1.1 404", 0), 0u) << "a body followed the HEAD answer: " << bytes;
+  auto second = ParseResponses(rest);
+  ASSERT_EQ(second.size(), 1u) << rest;
+  EXPECT_NE(second[0].body.find("no such thing"), std::string::npos) << rest;
+}
+
+// Listeners with an access log and HTTP/1.1 timeouts.
+class Http1EdgeTest : public OpsTest {
+ protected:
+  void Start(std::vector<std::string> extra) {
+    Backend& b = StartBackend("backend-a");
+    ProxyConfig c = DefaultConfig({&b});
+    c.admin_address = Loopback();
+    extra.push_back("grpc_web: {}");
+    c.listener_extra["public"] = extra;
+    c.routes_yaml =
+        "  - match: { service: switchyard.test.Echo }\n"
+        "    cluster: " + c.clusters[0].name + "\n"
+        "    json_transcoding: true\n";
+    log_ = (dir() / "access.log").string();
+    StartProxyWith(c, "descriptor_sets: [\"" + std::string(SY_TEST_DESCRIPTORS) +
+                          "/echo_http.pb\"]\nlogging: { access_log: \"" + log_ + "\" }\n");
+  }
+  // Waits for an access-log line holding every one of `parts`; returns it.
+  std::string WaitLogLine(const std::vector<std::string>& parts) {
+    std::string found;
+    WaitUntil([&] {
+      if (!std::filesystem::exists(log_)) return false;
+      std::istringstream in(ReadFile(log_));
+      for (std::string line; std::getline(in, line);) {
+        bool all = true;
+        for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+        if (all) {
+          found = line;
+          return true;
+        }
+      }
+      return false;
+    }, 10000ms, 20ms);
+    return found;
+  }
+  double ListenerLimit(const std::string& limit) {
+    return Sum(Scrape(), "switchyard_listener_limits_hit_total", {{"limit", limit}});
+  }
+  std::string log_;
+};
+
+// Answers the connection makes itself are access-logged like RPCs, and still counted.
+TEST_F(Http1EdgeTest, ConnectionAnswersAreAccessLogged) {
+  ASSERT_NO_FATAL_FAILURE(Start({"http2: { max_header_list_size: 4096 }", "request_headers_timeout: 300ms"}));
+  {
+    RawHttp1 conn(proxy_address());
+    ASSERT_TRUE(conn.ok());
+    conn.Send("POST /switchyard.test.Echo/Unary HTTP/1.1\r\nHost: plain.test\r\nUser-Agent: grpc-probe\r\n"
+              "Content-Type: application/grpc\r\nContent-Length: 5\r\n\r\n" + std::string(5, '\0'));
+    ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  }
+  {
+    RawHttp1 conn(proxy_address());
+    ASSERT_TRUE(conn.ok());
+    conn.Send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  }
+  {
+    RawHttp1 conn(proxy_address());
+    ASSERT_TRUE(conn.ok());
+    conn.Send("GET /x HTTP/1.1\r\nX-Big: " + std::string(5000, 'b') + "\r\n\r\n");
+    ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  }
+  {
+    RawHttp1 conn(proxy_address());
+    ASSERT_TRUE(conn.ok());
+    conn.Send("POST /switchyard.test.Echo/Unary HTTP/1.1\r\nHost: localhost\r\n"
+              "Content-Type: application/grpc-web\r\nContent-Length: 100000000\r\n\r\n");
+    ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  }
+  std::string l413 = WaitLogLine({"http_status=413"});
+  EXPECT_NE(l413.find("request body too large"), std::string::npos) << l413;
+  EXPECT_NE(l413.find("\"/switchyard.test.Echo/Unary\""), std::string::npos) << l413;
+  std::string l415 = WaitLogLine({"http_status=415"});
+  ASSERT_FALSE(l415.empty()) << (std::filesystem::exists(log_) ? ReadFile(log_) : "no log");
+  EXPECT_NE(l415.find("\"/switchyard.test.Echo/Unary\""), std::string::npos) << l415;
+  EXPECT_NE(l415.find("listener=public"), std::string::npos) << l415;
+  EXPECT_NE(l415.find("authority=\"plain.test\""), std::string::npos) << l415;
+  EXPECT_NE(l415.find("user_agent=\"grpc-probe\""), std::string::npos) << l415;
+  EXPECT_NE(l415.find("grpc_status=- "), std::string::npos) << l415;
+  EXPECT_NE(l415.find("needs HTTP/2"), std::string::npos) << l415;
+  std::string l405 = WaitLogLine({"http_status=405"});
+  EXPECT_NE(l405.find("CONNECT"), std::string::npos) << l405;
+  std::string l431 = WaitLogLine({"http_status=431"});
+  EXPECT_NE(l431.find("listener=public"), std::string::npos) << l431;
+  EXPECT_NE(l431.find("\"/x\""), std::string::npos) << l431;
+  EXPECT_EQ(ListenerLimit("header_list_size"), 1);
+  // Headers cut short: 408, logged with what was read of them.
+  RawHttp1 slow(proxy_address());
+  ASSERT_TRUE(slow.ok());
+  slow.Send("POST /slow.Svc/Call HTTP/1.1\r\nHost: slow.test\r\nX-Part");
+  ASSERT_TRUE(slow.WaitClosed(20000ms)) << slow.bytes();
+  std::string l408 = WaitLogLine({"http_status=408"});
+  EXPECT_NE(l408.find("\"/slow.Svc/Call\""), std::string::npos) << l408;
+  EXPECT_NE(l408.find("authority=\"slow.test\""), std::string::npos) << l408;
+}
+
+// stream_idle_timeout ends an HTTP/1.1 exchange whose RPC moves nothing, as on HTTP/2.
+TEST_F(Http1EdgeTest, StreamIdleTimeoutEndsTheExchange) {
+  ASSERT_NO_FATAL_FAILURE(Start({"stream_idle_timeout: 300ms"}));
+  EchoRequest req;
+  req.set_count(2);
+  req.set_interval_ms(60000);
+  req.set_response_size(10);
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  conn.Send(WebRequest("/switchyard.test.Echo/ServerStream", WebFrame(req.SerializeAsString())));
+  auto responses = conn.Responses(1);
+  ASSERT_EQ(responses.size(), 1u) << conn.bytes();
+  ASSERT_TRUE(responses[0].complete) << conn.bytes();
+  WebResponse w = WebBody(responses[0].body);
+  ASSERT_EQ(w.messages.size(), 1u) << w.error;
+  EXPECT_EQ(w.trailers["grpc-status"], "14") << responses[0].body;
+  EXPECT_NE(w.trailers["grpc-message"].find("stream_idle_timeout"), std::string::npos);
+  EXPECT_EQ(ListenerLimit("stream_idle_timeout"), 1);
+  EXPECT_TRUE(WaitUntil([&] { return backends_[0]->Stats().cancellations() >= 1; }, 10000ms, 50ms));
+}
+
+// max_connection_age: the response in flight finishes, then the connection closes.
+TEST_F(Http1EdgeTest, MaxConnectionAgeClosesAfterTheResponseInFlight) {
+  ASSERT_NO_FATAL_FAILURE(Start({"max_connection_age: 300ms"}));
+  EchoRequest req;
+  req.set_count(3);
+  req.set_interval_ms(250);
+  req.set_response_size(10);
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  conn.Send(WebRequest("/switchyard.test.Echo/ServerStream", WebFrame(req.SerializeAsString())));
+  ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  auto responses = ParseResponses(conn.bytes());
+  ASSERT_EQ(responses.size(), 1u) << conn.bytes();
+  ASSERT_TRUE(responses[0].complete) << conn.bytes();
+  WebResponse w = WebBody(responses[0].body);
+  EXPECT_EQ(w.messages.size(), 3u) << w.error;
+  EXPECT_EQ(w.trailers["grpc-status"], "0");
+  EXPECT_EQ(Sum(Scrape(), "switchyard_listener_connections_aged_total", {{"listener", "public"}}), 1);
+  // An idle kept-alive connection is closed at its age too.
+  RawHttp1 idle(proxy_address());
+  ASSERT_TRUE(idle.ok());
+  EchoRequest one;
+  one.set_payload("before the age");
+  idle.Send(WebRequest("/switchyard.test.Echo/Unary", WebFrame(one.SerializeAsString())));
+  ASSERT_EQ(idle.Responses(1).size(), 1u) << idle.bytes();
+  EXPECT_TRUE(idle.WaitClosed());
+}
+
+// A response still running when max_connection_age_grace passes after the
+// age ends with UNAVAILABLE, and the connection closes.
+TEST_F(Http1EdgeTest, MaxConnectionAgeGraceEndsTheResponse) {
+  ASSERT_NO_FATAL_FAILURE(Start({"max_connection_age: 200ms", "max_connection_age_grace: 300ms"}));
+  EchoRequest req;
+  req.set_count(2);
+  req.set_interval_ms(60000);
+  req.set_response_size(10);
+  RawHttp1 conn(proxy_address());
+  ASSERT_TRUE(conn.ok());
+  conn.Send(WebRequest("/switchyard.test.Echo/ServerStream", WebFrame(req.SerializeAsString())));
+  ASSERT_TRUE(conn.WaitClosed()) << conn.bytes();
+  auto responses = ParseResponses(conn.bytes());
+  ASSERT_EQ(responses.size(), 1u) << conn.bytes();
+  ASSERT_TRUE(responses[0].complete) << conn.bytes();
+  WebResponse w = WebBody(responses[0].body);
+  EXPECT_EQ(w.messages.size(), 1u) << w.error;
+  EXPECT_EQ(w.trailers["grpc-status"], "14") << responses[0].body;
+  EXPECT_NE(w.trailers["grpc-message"].find("max_connection_age_grace"), std::string::npos);
+  EXPECT_TRUE(WaitUntil([&] { return backends_[0]->Stats().cancellations() >= 1; }, 10000ms, 50ms));
 }
 
 // The same port still speaks HTTP/2 to native gRPC clients.

@@ -91,6 +91,35 @@ TEST_F(Http1MemoryTest, BackendSeesGrpcWithPseudoFieldsFromTheRequestLine) {
   EXPECT_EQ(proxy.open_connections(), 1u);  // kept alive
 }
 
+// Connection-specific fields never reach the backend (RFC 9110 7.6.1): the
+// fields Connection names, and Keep-Alive, Proxy-Connection, TE,
+// Transfer-Encoding and Upgrade; end-to-end fields do.
+TEST_F(Http1MemoryTest, HopByHopFieldsAreNotForwarded) {
+  InMemoryProxy proxy(Config());
+  PeerEnd peer(proxy.ConnectHttp1(), &bufferevent_free);  // freed before the proxy (declared after it)
+  bufferevent* client = peer.get();
+  std::string body = GrpcFrame("hop");
+  std::string req = WebRequest(body,
+                               "Connection: keep-alive, X-Hop-Secret , x-other-hop\r\n"
+                               "X-Hop-Secret: s3cret\r\nX-Other-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+                               "Proxy-Connection: keep-alive\r\nTE: gzip\r\nUpgrade: websocket\r\n"
+                               "X-Tenant: blue\r\n");
+  bufferevent_write(client, req.data(), req.size());
+  ASSERT_TRUE(proxy.Pump({}));
+  ASSERT_EQ(proxy.echo_backends().size(), 1u);
+  const H2Peer::Stream* up = proxy.echo_backends().front()->peer().stream(1);
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(Find(up->headers, "x-hop-secret"), std::nullopt);
+  EXPECT_EQ(Find(up->headers, "x-other-hop"), std::nullopt);
+  EXPECT_EQ(Find(up->headers, "keep-alive"), std::nullopt);
+  EXPECT_EQ(Find(up->headers, "proxy-connection"), std::nullopt);
+  EXPECT_EQ(Find(up->headers, "upgrade"), std::nullopt);
+  EXPECT_EQ(Find(up->headers, "connection"), std::nullopt);
+  EXPECT_NE(Find(up->headers, "te"), std::optional<std::string>("gzip"));
+  EXPECT_EQ(Find(up->headers, "x-tenant"), "blue");
+  EXPECT_EQ(up->data, body);
+}
+
 TEST_F(Http1MemoryTest, PipelinedRequestsAreAnsweredInOrder) {
   InMemoryProxy proxy(Config());
   PeerEnd peer(proxy.ConnectHttp1(), &bufferevent_free);  // freed before the proxy (declared after it)
