@@ -392,10 +392,10 @@ class ProxySide {
   void forwardRequest() {
     NvList nva;
     nva.reserve(request_headers_.size() + 3);
-    for (const auto& [n, v] : request_headers_.fields()) {
-      std::string_view name = view(n);
+    for (const auto& field : request_headers_.fields()) {
+      std::string_view name = field.name;
       if (name == "grpc-timeout" || switchyard::http2::isHopByHop(name)) continue;
-      nva.add(name, view(v));
+      nva.add(name, field.value);
     }
     timeout_ = "29998m";
     nva.add("grpc-timeout", timeout_);

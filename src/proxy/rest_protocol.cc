@@ -231,8 +231,8 @@ void RestProtocol::failReader() {
 }
 
 void RestProtocol::keepResponseHeaders(const http2::HeaderList& backend) {
-  for (const auto& [name, value] : backend.fields()) {
-    keepMetadata("grpc-metadata-", http2::view(name), http2::view(value));
+  for (const auto& field : backend.fields()) {
+    keepMetadata("grpc-metadata-", field.name, field.value);
   }
 }
 

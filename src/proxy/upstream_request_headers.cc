@@ -10,9 +10,9 @@ UpstreamRequestHeaders::UpstreamRequestHeaders(const UpstreamRequestInputs& in) 
   nva_.reserve(in.request.size() + edits.appended().size() + in.facts.upstream_headers.size() + 3);
   std::string_view prior_xff;
   bool has_xff = false;
-  for (const auto& [n, v] : in.request.fields()) {
-    std::string_view name = http2::view(n);
-    std::string_view value = http2::view(v);
+  for (const auto& field : in.request.fields()) {
+    std::string_view name = field.name;
+    std::string_view value = field.value;
     if (name == ":authority" && !cluster.spec->authority.empty()) {
       value = cluster.spec->authority;
     } else if (name == ":scheme") {
