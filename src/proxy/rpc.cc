@@ -34,13 +34,14 @@ Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
                    },
                    conn.worker().clock()),
       response_(conn, stream_id, flow_, attempt_, [this] { refuseResponse(); }),
+      request_(conn, stream_id, req_headers_, flow_, attempt_, retry_),
       record_(conn.worker()),
       deadline_(conn.worker().base(), conn.worker().clock(), record_.start(),
                 [this] { onDeadline(); }) {}
 
 Rpc::~Rpc() {
   cancelUpstream(NGHTTP2_CANCEL);
-  record_.recordMetrics(status_, in_, out_);
+  record_.recordMetrics(status_, request_.traffic(), out_);
   logAccess();
 }
 
@@ -51,7 +52,7 @@ std::string_view Rpc::methodPath() const { return protocol_->grpcPath(req_header
 // The RPC's pipeline. Each phase either passes the call on or answers it
 // itself (and returns false); new per-RPC policy goes in as a phase here.
 void Rpc::onRequestHeaders(bool end_stream) {
-  if (end_stream) request_ = RequestState::HalfClosedRemote;
+  if (end_stream) request_.end();  // native gRPC until validate(): nothing to refuse
   runtime_ = conn_.worker().runtime();
   identity_.resolve(req_headers_, runtime_->config->tracing);
   if (!validate()) return;
@@ -104,6 +105,7 @@ bool Rpc::selectProtocol() {
                                                     req_headers_.get("origin"));
     protocol_ = owned_protocol_.get();
     response_.setProtocol(*protocol_);
+    request_.setProtocol(*protocol_);
     return true;
   }
   // gRPC-Web where the listener does not serve it stays a 415, as without transcoding.
@@ -113,6 +115,7 @@ bool Rpc::selectProtocol() {
                                          req_headers_.get(":path"));
   protocol_ = owned_protocol_.get();
   response_.setProtocol(*protocol_);
+  request_.setProtocol(*protocol_);
   if (const auto& refused = protocol_->failure()) {
     fail(metrics::LocalError::NoRoute, refused->code, refused->message);
   }
@@ -173,7 +176,7 @@ bool Rpc::serveLocally() {
   if (!applyDeadline()) return false;
   phase_ = Phase::Local;
   response_.startLocal();
-  if (request_ == RequestState::HalfClosedRemote) local_->requestEnded();
+  if (request_.ended()) local_->requestEnded();
   pumpLocal();
   return false;
 }
@@ -181,7 +184,7 @@ bool Rpc::serveLocally() {
 void Rpc::pumpLocal() {
   if (phase_ != Phase::Local) return;
   LocalExchange::Step step = local_->pump(flow_.responsePending());
-  payClient(step.consumed);
+  request_.pay(step.consumed);
   if (!step.response.empty()) {
     const auto* bytes = reinterpret_cast<const uint8_t*>(step.response.data());
     out_.feed(bytes, step.response.size());
@@ -191,7 +194,7 @@ void Rpc::pumpLocal() {
     // The local call ended with its own status (OK or not): like a gRPC
     // server, its answers made before the status are whole messages and are
     // delivered first; the status follows as trailers.
-    payClient(local_->release());
+    request_.pay(local_->release());
     phase_ = Phase::Responded;
     status_ = step.end->code;
     if (step.end->code != StatusCode::Ok) record_.setLocalMessage(step.end->message);
@@ -207,7 +210,7 @@ bool Rpc::chooseCluster() {
   retry_.joinCounters(conn_.worker().clusters().counters(cluster().name()));
   auto labels = routing::metricLabels(*route_, methodPath());
   record_.countAs(labels.service, labels.method, cluster().name(), protocol_->name());
-  in_.messages.setLimit(route_->max_request_message_bytes);
+  request_.route(route_->max_request_message_bytes, cluster().spec->retry_buffer);
   out_.messages.setLimit(route_->max_response_message_bytes);
   return true;
 }
@@ -269,62 +272,23 @@ bool Rpc::startAttempt() {
 
 void Rpc::onRequestData(const uint8_t* data, size_t len) {
   if (phase_ == Phase::Responded) {
-    // Nobody will forward these bytes: reopen the client's window at once.
-    in_.bytes += len;
-    conn_.consume(stream_id_, len);
+    request_.drop(len);  // nobody will forward these bytes
     return;
   }
-  auto grpc_bytes = protocol_->decodeRequest(data, len);
-  if (!grpc_bytes) {
-    conn_.consume(stream_id_, len);
-    if (const auto& failure = protocol_->failure()) {
-      fail(failure->too_large ? metrics::LocalError::BodyTooLarge : metrics::LocalError::BadRequest,
-           failure->code, failure->message);
-    } else {
-      fail(metrics::LocalError::BadRequest, StatusCode::Internal,
-           "malformed " + std::string(protocol_->name()) + " request body");
-    }
-    return;
-  }
-  if (protocol_->wholeMessages()) {
-    // The adapter keeps the body (within its limit) until it ends.
-    in_.bytes += len;
-    conn_.consume(stream_id_, len);
-    return;
-  }
-  // From here on the bytes are gRPC framing (gRPC-Web text decoded), so the
-  // size and compressed-flag checks see the message headers a backend would.
-  const auto* bytes = reinterpret_cast<const uint8_t*>(grpc_bytes->data());
-  size_t n = grpc_bytes->size();
-  in_.feed(bytes, n);
+  ClientRequest::Chunk chunk = request_.decode(data, len);
+  if (chunk.refused) return fail(std::move(*chunk.refused));
+  if (chunk.kept) return;  // whole messages: converted once the body ended
   if (phase_ == Phase::Local) {
-    local_->feed(bytes, n);
+    local_->feed(reinterpret_cast<const uint8_t*>(chunk.grpc.data()), chunk.grpc.size());
     pumpLocal();
     return;
   }
-  if (in_.messages.oversized() != 0) refuseOversized("request", in_.messages);
-  if (in_.messages.compressed() && phase_ != Phase::Responded &&
-      !isEncoded(req_headers_.get("grpc-encoding"))) {
-    count(metrics::LocalError::BadRequest);
-    refuseFraming("request message is compressed but the request has no grpc-encoding");
-  }
-  if (phase_ == Phase::Responded) {
-    payClient(n);
-    return;
-  }
-  // Without an open attempt a retry is waiting out its backoff: the bytes
-  // stay queued for it (and unpaid, so the client's window bounds them).
-  flow_.addRequest(bytes, n);
-  attempt_.resume();
+  if (auto refused = request_.forward(chunk.grpc)) fail(std::move(*refused));
 }
 
 void Rpc::onRequestEnd() {
-  request_ = RequestState::HalfClosedRemote;
-  if (!protocol_->requestComplete() && phase_ != Phase::Responded) {
-    fail(metrics::LocalError::BadRequest, StatusCode::Internal,
-         std::string(protocol_->name()) + " request body ends inside a base64 group");
-    return;
-  }
+  auto incomplete = request_.end();
+  if (incomplete && phase_ != Phase::Responded) return fail(std::move(*incomplete));
   if (phase_ == Phase::Local) {
     local_->requestEnded();
     pumpLocal();
@@ -338,38 +302,12 @@ void Rpc::onRequestEnd() {
 }
 
 void Rpc::startWholeRequest() {
-  auto message = protocol_->finishRequest();
-  if (!message.ok()) {
-    fail(metrics::LocalError::TranscodeFailed, StatusCode::InvalidArgument, message.error());
-    return;
-  }
-  const auto* bytes = reinterpret_cast<const uint8_t*>(message->data());
-  in_.messages.feed(bytes, message->size());
-  if (in_.messages.oversized() != 0) {
-    refuseOversized("request", in_.messages);
-    return;
-  }
-  flow_.addRequest(bytes, message->size());
+  if (auto refused = request_.finishWhole()) return fail(std::move(*refused));
   startAttempt();
 }
 
-void Rpc::payClient(size_t forwarded) { conn_.consume(stream_id_, protocol_->clientBytesFor(forwarded)); }
-
 ssize_t Rpc::readRequestBody(uint8_t* buf, size_t len, uint32_t* flags) {
-  size_t to_consume = 0;
-  size_t n = flow_.takeRequest(buf, len, &to_consume);
-  if (n > 0) {
-    // Keep a copy for a possible retry while it fits the retry buffer.
-    retry_.retain(buf, n, cluster().spec->retry_buffer);
-    // The backend took these bytes: let the client send as many more.
-    payClient(to_consume);
-  }
-  if (flow_.requestEmpty() && request_ == RequestState::HalfClosedRemote) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
-  }
-  if (n == 0) return NGHTTP2_ERR_DEFERRED;
-  return static_cast<ssize_t>(n);
+  return request_.read(buf, len, flags);
 }
 
 void Rpc::onDownstreamClosed(uint32_t h2_error) {
@@ -380,7 +318,7 @@ void Rpc::onDownstreamClosed(uint32_t h2_error) {
   if (!status_ || (response_.state() != ResponseState::Ended && h2_error != NGHTTP2_NO_ERROR)) {
     status_ = StatusCode::Cancelled;
   }
-  discardRequestBuffer();
+  discardRequest();
   deadline_.cancel();
   phase_ = Phase::Responded;
 }
@@ -417,12 +355,12 @@ void Rpc::onUpstreamData(const uint8_t* data, size_t len) {
   out_.feed(data, len);
   if (out_.messages.oversized() != 0) {
     attempt_.consume(len);
-    refuseOversized("response", out_.messages);
+    refuseOversizedResponse();
     return;
   }
   if (out_.messages.compressed() && !response_.encoded()) {
     attempt_.consume(len);
-    refuseFraming("backend sent a compressed message without grpc-encoding");
+    finishLocal(StatusCode::Internal, "backend sent a compressed message without grpc-encoding");
     return;
   }
   flow_.addResponse(data, len);
@@ -502,22 +440,22 @@ void Rpc::finishLocal(StatusCode code, std::string message,
   record_.setLocalMessage(message);
   deadline_.cancel();
   cancelUpstream(NGHTTP2_CANCEL);
-  discardRequestBuffer();
+  discardRequest();
   response_.endWithStatus(code, message, std::move(extra_trailers));
 }
 
-void Rpc::refuseOversized(const char* direction, const MessageCounter& counter) {
-  uint64_t limit = &counter == &in_.messages ? route_->max_request_message_bytes
-                                             : route_->max_response_message_bytes;
+void Rpc::refuseOversizedResponse() {
   fail(metrics::LocalError::MessageTooLarge, StatusCode::ResourceExhausted,
-       messageTooLargeText(direction, counter.oversized(), limit));
+       messageTooLargeText("response", out_.messages.oversized(), route_->max_response_message_bytes));
 }
-
-void Rpc::refuseFraming(const char* what) { finishLocal(StatusCode::Internal, what); }
 
 void Rpc::fail(metrics::LocalError cause, StatusCode code, std::string message) {
   count(cause);
   finishLocal(code, std::move(message));
+}
+
+void Rpc::fail(ClientRequest::Refusal refused) {
+  fail(refused.cause, refused.code, std::move(refused.message));
 }
 
 void Rpc::count(metrics::LocalError cause) {
@@ -536,12 +474,9 @@ void Rpc::cancelUpstream(uint32_t h2_error) {
   attempt_.cancel(h2_error, flow_.responsePending());
 }
 
-void Rpc::discardRequestBuffer() {
-  // Reopen the client's window for what it sent and we will never forward;
-  // bytes queued again for a retry were paid for when first sent.
-  payClient(flow_.discardRequest());
-  if (local_ != nullptr) payClient(local_->release());
-  retry_.dropRetained();
+void Rpc::discardRequest() {
+  request_.discard();
+  if (local_ != nullptr) request_.pay(local_->release());  // what the local call did not handle
 }
 
 // -------------------------------------------------------------------- retries
@@ -608,7 +543,7 @@ void Rpc::logAccess() {
   r.attempts = retry_.attempts();
   if (const tls::PeerIdentity* peer = conn_.peerIdentity()) r.client_identity = peer->display();
   r.subject = facts_.subject;
-  record_.logAccess(r, *log, status_, response_.backendMessage(), in_, out_);
+  record_.logAccess(r, *log, status_, response_.backendMessage(), request_.traffic(), out_);
 }
 
 }  // namespace switchyard::proxy

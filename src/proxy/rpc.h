@@ -10,14 +10,16 @@
 // and any phase may answer the call itself with a gRPC status. The local
 // phase hands calls the proxy serves itself (merged reflection) to a
 // LocalExchange, which answers them without any upstream attempt. The pieces
-// that are not phases live in their own objects: the response toward the
-// client (ClientResponse: the Rpc decides what to answer, it knows how), the
-// deadline (RpcDeadline), its metrics and access-log line (RpcRecord), the
-// headers of a forwarded request
-// (UpstreamRequestHeaders), the backend stream of the current try
-// (UpstreamAttempt), what is needed to send the call again and whether a
-// status earns a retry (RetryState), and the buffered bytes with their window
-// accounting (FlowBuffers, which keeps flow control end to end).
+// that are not phases live in their own objects: the request from the client
+// (ClientRequest: how its body is decoded, checked, queued for the attempt
+// and paid for; it reports a refusal, the Rpc decides what that ends), the
+// response toward the client (ClientResponse: the Rpc decides what to answer,
+// it knows how), the deadline (RpcDeadline), its metrics and access-log line
+// (RpcRecord), the headers of a forwarded request (UpstreamRequestHeaders),
+// the backend stream of the current try (UpstreamAttempt), what is needed to
+// send the call again and whether a status earns a retry (RetryState), and
+// the buffered bytes with their window accounting (FlowBuffers, which keeps
+// flow control end to end).
 #pragma once
 
 #include <chrono>
@@ -31,6 +33,7 @@
 #include "grpc/status_code.h"
 #include "http2/headers.h"
 #include "metrics/worker_stats.h"
+#include "proxy/client_request.h"
 #include "proxy/client_response.h"
 #include "proxy/downstream_side.h"
 #include "proxy/flow_buffers.h"
@@ -57,11 +60,8 @@ class Rpc final : public upstream::StreamHandler {
     Upstream,   // forwarding to a backend (or waiting to retry)
     Responded,  // the response toward the client is finished (or being finished)
   };
-  // The client's half of the stream (RFC 9113 5.1, seen from the server).
-  enum class RequestState {
-    Open,              // the client may send more
-    HalfClosedRemote,  // the client sent END_STREAM
-  };
+  // The client's half of the stream (ClientRequest).
+  using RequestState = ClientRequest::State;
   // What went to the client on this stream (ClientResponse).
   using ResponseState = ClientResponse::State;
 
@@ -72,7 +72,7 @@ class Rpc final : public upstream::StreamHandler {
 
   http2::HeaderList& requestHeaders() { return req_headers_; }
   int32_t streamId() const { return stream_id_; }
-  bool requestEnded() const { return request_ == RequestState::HalfClosedRemote; }
+  bool requestEnded() const { return request_.ended(); }
   Phase phase() const { return phase_; }
   ResponseState responseState() const { return response_.state(); }
   UpstreamAttempt::State upstreamState() const { return attempt_.state(); }
@@ -119,8 +119,6 @@ class Rpc final : public upstream::StreamHandler {
   // The response phase (the response itself is a ClientResponse).
   // JSON transcoding: the request body, converted whole, goes to an attempt.
   void startWholeRequest();
-  // The client's window reopens for what `forwarded` decoded bytes cost it.
-  void payClient(size_t forwarded);
   // More response body or the trailers can go to the client.
   void resumeDownstream();
   // Moves the LocalExchange on: handles queued requests, queues the answers.
@@ -128,12 +126,11 @@ class Rpc final : public upstream::StreamHandler {
   // Ends the RPC toward the client with a proxy-made status, resetting the upstream stream.
   void finishLocal(grpc::StatusCode code, std::string message,
                    std::vector<grpc::HeaderField> extra_trailers = {});
-  // A message over the route's size limit: RESOURCE_EXHAUSTED, backend stream reset.
-  void refuseOversized(const char* direction, const MessageCounter& counter);
-  // Ends the RPC INTERNAL for broken gRPC framing (what says which).
-  void refuseFraming(const char* what);
+  // A response message over the route's size limit: RESOURCE_EXHAUSTED, backend stream reset.
+  void refuseOversizedResponse();
   // finishLocal for a failure the proxy counts in local_errors_total{cause}.
   void fail(metrics::LocalError cause, grpc::StatusCode code, std::string message);
+  void fail(ClientRequest::Refusal refused);
   void count(metrics::LocalError cause);
   // JSON transcoding: the adapter refused the response (too large, does not convert).
   void refuseResponse();
@@ -148,7 +145,8 @@ class Rpc final : public upstream::StreamHandler {
   bool policyRetry(grpc::StatusCode code, const http2::HeaderList& headers);
 
   void cancelUpstream(uint32_t h2_error);
-  void discardRequestBuffer();
+  // Nothing more goes upstream or to the local call: the client's window reopens for the rest.
+  void discardRequest();
   void onDeadline();
   void logAccess();
   std::string_view methodPath() const;
@@ -157,7 +155,6 @@ class Rpc final : public upstream::StreamHandler {
   DownstreamSide& conn_;
   const int32_t stream_id_;
   Phase phase_ = Phase::Headers;
-  RequestState request_ = RequestState::Open;
   bool headers_too_large_ = false;
   http2::HeaderList req_headers_;
   // How the client speaks (native gRPC unless the content type says otherwise).
@@ -176,13 +173,13 @@ class Rpc final : public upstream::StreamHandler {
   event::Timer retry_timer_;
   FlowBuffers flow_;
   ClientResponse response_;  // toward the client: its state, headers, body and trailers
+  ClientRequest request_;    // from the client: its state, body decoding and window, traffic
 
   RpcRecord record_;  // its metric series and access-log line; when it began
   RpcDeadline deadline_;
 
   std::optional<grpc::StatusCode> status_;
-  Traffic in_;   // client -> backend
-  Traffic out_;  // backend -> client
+  Traffic out_;  // backend -> client (client -> backend: request_.traffic())
 
   // Request id, tracing and caller fields (forwarded, and in the access log).
   RequestIdentity identity_;
