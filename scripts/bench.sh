@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh [--duration 10] [--repeat 3] [--warmup 1]
 #                    [--cases unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,...]
-#                    [--targets direct,sy-1,sy-1-log,sy-auto,sy-2,sy-2-exact,nginx,haproxy,nghttpx,l4]
+#                    [--targets direct,sy-1,sy-1-nolog,sy-auto,sy-2,sy-2-exact,nginx,haproxy,nghttpx,l4]
 #                    [--pin]
 #                    [--idle-conns 5000] [--big-mib 1024] [--slow-rate 64]
 #                    [--out bench/results/latest.md] [--no-install] [--no-build]
@@ -30,7 +30,7 @@
 #             scheduled start) at 50 % and at 90 % of the target's saturating rate,
 #             which is the median rate of its closed-loop unary16 runs (run here
 #             once first if unary16 is not in --cases before it); reported as
-#             open50 / open90 with p50, p99 and p999 (not in the default list)
+#             open50 / open90 with p50, p99 and p999
 #   h2load16  unary 16 B driven by h2load -c 16 -m 32 (verified by backend counts)
 #   h2load-web16   h2load16 as gRPC-Web (application/grpc-web+proto), Switchyard only
 #   h2load-json16  h2load16 as JSON transcoding (POST /v1/bench/unary, a JSON body,
@@ -52,13 +52,15 @@
 #             sessions (split into nghttp2, libc and the rest), the client's and
 #             the backend's
 #   callgrind Switchyard (workers: 1) under callgrind: instructions per unary RPC,
-#             with access_log: off (sy-1) and with the default text access log
-#             written to a file (sy-1-log)
+#             with the default text access log written to a file (sy-1) and
+#             with access_log: off (sy-1-nolog)
 #
-# Targets: sy-1 and sy-auto run with access_log: off; sy-1-log is sy-1 with the
-# default access log (text, to a file in the work dir), to show its cost.
-# sy-2 is workers: 2 (the kernel's SO_REUSEPORT spread) and sy-2-exact the same
-# with connection_balance: exact; neither is in the default list. --pin puts
+# Targets: every Switchyard target runs with the shipped defaults that matter on
+# the data path: the default access log (text, to a file in the work dir) and
+# the admin endpoint (metrics) listening. sy-1-nolog is sy-1 with access_log:
+# off, to show the access log's cost. sy-2 is workers: 2 (the kernel's
+# SO_REUSEPORT spread) and sy-2-exact the same with connection_balance: exact;
+# they run only in unary16 and openloop, for the multi-core comparison. --pin puts
 # every proxy on CPUs 0-1 and the backend and load generator on the others
 # (taskset), when the machine has at least 4 CPUs; otherwise it is ignored.
 #
@@ -73,8 +75,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 duration=10
 repeat=3
 warmup=1
-cases=unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,h2load16,h2load-web16,h2load-json16,conc10,conc1k,conc10k,idle,bigstream,callgrind
-targets=direct,sy-1,sy-1-log,sy-auto,nginx,haproxy,nghttpx,l4
+cases=unary16,unary64k,stream,bidi,tls,tlsup,mtls,latency,h2load16,h2load-web16,h2load-json16,conc10,conc1k,conc10k,idle,bigstream,openloop,callgrind
+targets=direct,sy-1,sy-1-nolog,sy-auto,sy-2,sy-2-exact,nginx,haproxy,nghttpx,l4
 idle_conns=5000
 big_mib=1024
 slow_rate=64
@@ -300,14 +302,14 @@ start_target() {
   fi
   tgt_port=$(free_port)
   case $target in
-    sy-1|sy-1-log|sy-auto|sy-2|sy-2-exact)
-      local workers=1 access_log=off
+    sy-1|sy-1-nolog|sy-auto|sy-2|sy-2-exact)
+      local workers=1 access_log=$dir/access.log
       [ "$target" = sy-auto ] && workers=auto
       [[ $target == sy-2* ]] && workers=2
-      [ "$target" = sy-1-log ] && access_log=$dir/access.log
+      [ "$target" = sy-1-nolog ] && access_log=off
       {
         echo "workers: $workers"
-        echo 'admin: { address: "" }'
+        echo "admin: { address: 127.0.0.1:$(free_port) }"
         echo "drain_timeout: 0s"
         echo "logging: { level: warn, access_log: \"$access_log\" }"
         [ "$auth" != none ] && jwt_top_yaml "$auth"
@@ -632,7 +634,7 @@ measure() {  # measure CASE TARGET REP
 
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
-callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [AUTH]
+callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)] [AUTH]
   local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=() json=0
   sy_edge=0  # the callgrind cases measure native gRPC, but for callgrind-json
   ((rate_limit)) && cg_case=callgrind-ratelimit
@@ -679,7 +681,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-log) [RATE_LIMIT(0|1)] [
   ((ir == 0)) && verify="FAIL:no_callgrind_output"
   ((rpcs != $(count_of "$result" ok))) && verify="FAIL:backend_${rpcs}_client_$(count_of "$result" ok)"
   local extra=""
-  if [ "$target" = sy-1-log ]; then
+  if [ "$target" = sy-1 ]; then
     local lines=$(cat "$work/$target"/access.log 2>/dev/null | wc -l)
     ((lines < rpcs)) && verify="FAIL:access_log_${lines}_lines_for_${rpcs}_rpcs"
     # The access log's own cost, independent of how busy the machine was:
@@ -756,7 +758,7 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-h2floor ]; then h2floor_run; continue; fi
   if [ "$c" = callgrind ]; then
     for t in "${target_list[@]}"; do
-      if [[ $t == sy-1 || $t == sy-1-log ]]; then callgrind_run "$t"; fi
+      if [[ $t == sy-1 || $t == sy-1-nolog ]]; then callgrind_run "$t"; fi
     done
     continue
   fi
@@ -793,6 +795,8 @@ for c in "${case_list[@]}"; do
     for t in "${target_list[@]}"; do
       # Nothing to measure without a proxy in these cases.
       if [ "$t" = direct ] && [[ $c == idle || $c == bigstream ]]; then continue; fi
+      # Two workers are for the multi-core comparison: unary16 (and openloop) only.
+      if [[ $t == sy-2* && $c != unary16 ]]; then continue; fi
       # The rate limit is Switchyard's own: other targets would repeat unary16.
       if [[ $c == ratelimit16 || $c == jwtrl16 ]] && [[ $t != sy-* ]]; then continue; fi
       # gRPC-Web and JSON transcoding are Switchyard's own.
