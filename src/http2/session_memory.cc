@@ -10,7 +10,7 @@ namespace {
 
 // Block sizes, the header included. The header keeps the class index in
 // front of the caller's bytes and keeps them 16-byte aligned, as malloc does.
-constexpr std::array<size_t, 7> kClassBytes = {64, 128, 256, 512, 1024, 2048, 4096};
+constexpr std::array<size_t, 5> kClassBytes = {64, 128, 256, 512, 1024};
 constexpr size_t kHeader = 16;
 constexpr uint32_t kUnpooled = 0xffffffffu;
 

@@ -62,7 +62,7 @@ TEST(SessionMemory, CallocZeroesAReusedBlock) {
 TEST(SessionMemory, AThreadKeepsAtMostTheCap) {
   std::thread t([] {
     std::vector<void*> blocks;
-    for (int i = 0; i < 1000; ++i) blocks.push_back(alloc(4000));
+    for (int i = 0; i < 1000; ++i) blocks.push_back(alloc(1000));
     for (void* b : blocks) release(b);
     EXPECT_LE(retainedSessionBytes(), kMaxRetainedBytes);
     EXPECT_GT(retainedSessionBytes(), kMaxRetainedBytes / 2);
@@ -72,6 +72,21 @@ TEST(SessionMemory, AThreadKeepsAtMostTheCap) {
     EXPECT_EQ(retainedSessionBytes(), before);
   });
   t.join();
+}
+
+// What nghttp2 allocates once per connection (the two HPACK ring buffers,
+// 1,024 B each, and larger tables) is past the largest class and goes to
+// malloc as asked, so an idle connection does not carry blocks rounded up to
+// the next power of two.
+TEST(SessionMemory, BlocksPastTheLargestClassAreNotRoundedUp) {
+  void* small = alloc(1008);  // the largest class's 1,024-byte block
+  size_t before = retainedSessionBytes();
+  release(small);
+  EXPECT_EQ(retainedSessionBytes(), before + 1024);
+  void* table = alloc(1024);
+  before = retainedSessionBytes();
+  release(table);
+  EXPECT_EQ(retainedSessionBytes(), before);
 }
 
 // A block freed on another thread joins that thread's lists.
