@@ -14,7 +14,6 @@ void RetryState::retain(const uint8_t* data, size_t len, uint64_t limit) {
     if (sent_total_ + len <= limit) {
       sent_.append(data, len);
     } else {
-      body_retained_ = false;
       dropRetained();
     }
   }
@@ -28,7 +27,10 @@ size_t RetryState::replayInto(ByteQueue& queue) {
   return n;
 }
 
-void RetryState::dropRetained() { sent_.clear(); }
+void RetryState::dropRetained() {
+  body_retained_ = false;
+  sent_.clear();
+}
 
 void RetryState::joinCounters(ClusterCounters* counters) {
   counters_ = counters;

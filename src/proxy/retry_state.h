@@ -47,6 +47,7 @@ class RetryState {
   bool bodyRetained() const { return body_retained_; }
   // Moves the kept bytes in front of `queue` for the next attempt; returns how many.
   size_t replayInto(ByteQueue& queue);
+  // Forgets the kept bytes; the RPC can no longer be replayed.
   void dropRetained();
 
   // --- the retry budget (per worker and cluster): retries in flight may not

@@ -45,6 +45,19 @@ TEST(RetryState, StopsRetainingPastTheLimit) {
   EXPECT_FALSE(r.bodyRetained());
 }
 
+// Once the kept copy is dropped (the request was discarded), the RPC can no
+// longer be replayed: a retry would send the backend a request without its body.
+TEST(RetryState, DroppedCopyCannotBeReplayed) {
+  RetryState r;
+  r.retain(bytes("abc"), 3, 10);
+  r.dropRetained();
+  EXPECT_FALSE(r.bodyRetained());
+  ByteQueue queue;
+  EXPECT_EQ(r.replayInto(queue), 0u);
+  r.retain(bytes("d"), 1, 10);
+  EXPECT_FALSE(r.bodyRetained());
+}
+
 // Retries in flight stay within budget_percent of active RPCs, with a floor.
 TEST(RetryState, BudgetHasAFloorAndAShare) {
   ClusterCounters counters;
