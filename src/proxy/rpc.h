@@ -116,9 +116,10 @@ class Rpc final : public upstream::StreamHandler {
   // The cluster's max_active_rpcs breaker: false (and answered) on overflow.
   bool admitToCluster();
 
-  // The response phase (the response itself is a ClientResponse).
   // JSON transcoding: the request body, converted whole, goes to an attempt.
   void startWholeRequest();
+
+  // The response phase (the response itself is a ClientResponse).
   // More response body or the trailers can go to the client.
   void resumeDownstream();
   // Moves the LocalExchange on: handles queued requests, queues the answers.
