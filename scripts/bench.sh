@@ -58,8 +58,9 @@
 # Targets: every Switchyard target runs with the shipped defaults that matter on
 # the data path: the default access log (text, to a file in the work dir) and
 # the admin endpoint (metrics) listening. sy-1-nolog is sy-1 with access_log:
-# off, to show the access log's cost. sy-2 is workers: 2 (the kernel's
-# SO_REUSEPORT spread) and sy-2-exact the same with connection_balance: exact;
+# off, to show the access log's cost. sy-2-exact is workers: 2 (with the
+# default connection_balance: exact) and sy-2 the same with
+# connection_balance: kernel (the kernel's SO_REUSEPORT spread);
 # they run only in unary16 and openloop, for the multi-core comparison. --pin puts
 # every proxy on CPUs 0-1 and the backend and load generator on the others
 # (taskset), when the machine has at least 4 CPUs; otherwise it is ignored.
@@ -317,7 +318,7 @@ start_target() {
         echo "  - name: bench"
         echo "    address: 127.0.0.1:$tgt_port"
         echo "    idle_timeout: 0s"
-        [ "$target" = sy-2-exact ] && echo "    connection_balance: exact"
+        [ "$target" = sy-2 ] && echo "    connection_balance: kernel"
         if ((client_auth)); then
           echo "    tls: { cert: $tls/server.crt, key: $tls/server.key, client_ca: $tls/ca.crt, client_auth: require }"
         elif ((use_tls)); then

@@ -392,8 +392,10 @@ class Loader {
       if (auto s = r_.str(*v, "connection_balance")) {
         if (*s == "exact") {
           l.connection_balance = ConnectionBalance::Exact;
-        } else if (*s != "kernel") {
-          r_.error(*v, "unknown connection_balance " + quote(*s) + ": expected kernel or exact");
+        } else if (*s == "kernel") {
+          l.connection_balance = ConnectionBalance::Kernel;
+        } else {
+          r_.error(*v, "unknown connection_balance " + quote(*s) + ": expected exact or kernel");
         }
       }
     }

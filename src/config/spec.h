@@ -139,7 +139,7 @@ struct ListenerSpec {
   // After that GOAWAY, RPCs still open this much later are ended; 0 = wait for them.
   Duration max_connection_age_grace = std::chrono::seconds(30);
   ReflectionMode reflection = ReflectionMode::Passthrough;
-  ConnectionBalance connection_balance = ConnectionBalance::Kernel;
+  ConnectionBalance connection_balance = ConnectionBalance::Exact;
   Http1Spec http1;
   Mark mark;
 };

@@ -1,5 +1,5 @@
 // How client connections spread over the workers: with
-// listeners[].connection_balance: exact, a few long-lived connections end up
+// listeners[].connection_balance: exact (the default), a few long-lived connections end up
 // evenly on the workers (read back from switchyard_worker_connections), and
 // each worker serves the RPCs of its own connections, in cleartext and over
 // TLS (the socket is handed over before any TLS state exists).
@@ -10,15 +10,16 @@ namespace {
 
 class WorkerBalanceTest : public OpsTest {
  protected:
-  // Starts workers: 2 with connection_balance: exact (TLS if `tls`), opens
-  // four connections one after another and checks they end up 2/2, then
-  // that both workers serve RPCs.
-  void FourConnectionsTwoOnEachWorker(bool tls) {
+  // Starts workers: 2 (with connection_balance: exact if `explicit_exact`,
+  // else with the listener's default; TLS if `tls`), opens four connections
+  // one after another and checks they end up 2/2, then that both workers
+  // serve RPCs.
+  void FourConnectionsTwoOnEachWorker(bool tls, bool explicit_exact = true) {
     ChannelOptions options;
     Backend& b = StartBackend("backend-a");
     ProxyConfig c = DefaultConfig({&b});
     c.workers = 2;
-    c.listener_extra[c.listeners.at(0).name].push_back("connection_balance: exact");
+    if (explicit_exact) c.listener_extra[c.listeners.at(0).name].push_back("connection_balance: exact");
     if (tls) {
       TestPki pki;
       std::string error;
@@ -63,10 +64,18 @@ class WorkerBalanceTest : public OpsTest {
 };
 
 // Four connections opened one after another on workers: 2 end up two on
-// each worker. With the kernel's SO_REUSEPORT hash (the default) this holds
-// only by chance (a worker is left idle in about a quarter of the runs).
+// each worker. With the kernel's SO_REUSEPORT hash (connection_balance:
+// kernel) this holds only by chance (a worker is left idle in about a
+// quarter of the runs).
 TEST_F(WorkerBalanceTest, ExactBalancePutsFourConnectionsTwoOnEachWorker) {
   FourConnectionsTwoOnEachWorker(/*tls=*/false);
+}
+
+// A listener without connection_balance balances exactly too: the common gRPC
+// case (a few long-lived client channels) must not leave a worker idle with
+// the shipped defaults.
+TEST_F(WorkerBalanceTest, DefaultBalancePutsFourConnectionsTwoOnEachWorker) {
+  FourConnectionsTwoOnEachWorker(/*tls=*/false, /*explicit_exact=*/false);
 }
 
 // The same on a TLS listener: the handshake runs on the worker the

@@ -164,7 +164,12 @@ clusters:
 TEST(ConfigEdgeLimits, ConnectionBalance) {
   LoadResult def = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n") + kCluster);
   ASSERT_TRUE(def.config) << joined(def);
-  EXPECT_EQ(def.config->listeners[0].connection_balance, ConnectionBalance::Kernel);
+  EXPECT_EQ(def.config->listeners[0].connection_balance, ConnectionBalance::Exact);
+
+  LoadResult kernel = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n"
+                                       "    connection_balance: kernel\n") + kCluster);
+  ASSERT_TRUE(kernel.config) << joined(kernel);
+  EXPECT_EQ(kernel.config->listeners[0].connection_balance, ConnectionBalance::Kernel);
 
   LoadResult exact = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n"
                                       "    connection_balance: exact\n") + kCluster);
@@ -174,7 +179,7 @@ TEST(ConfigEdgeLimits, ConnectionBalance) {
   LoadResult bad = load(std::string("listeners:\n  - name: l\n    address: 127.0.0.1:8080\n"
                                     "    connection_balance: fewest\n") + kCluster);
   ASSERT_FALSE(bad.config);
-  EXPECT_NE(joined(bad).find("test.yaml:4:25: unknown connection_balance \"fewest\": expected kernel or exact"),
+  EXPECT_NE(joined(bad).find("test.yaml:4:25: unknown connection_balance \"fewest\": expected exact or kernel"),
             std::string::npos)
       << joined(bad);
 }
