@@ -65,6 +65,20 @@ const char* toString(CloseReason r);
 // RST_STREAM codes that say the peer broke HTTP/2 on that stream.
 bool isStreamProtocolError(uint32_t h2_error);
 
+// The edge events of a server connection: a client going over a limit or
+// wasting the connection's work. Connection's default hooks pass them to its
+// observer (setEdgeObserver), an object that counts and answers them.
+class EdgeObserver {
+ public:
+  virtual ~EdgeObserver() = default;
+  // See the Connection hooks of the same names.
+  virtual int onBeginFrame(const nghttp2_frame_hd& hd) = 0;
+  virtual int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) = 0;
+  virtual void onGlitch(metrics::Glitch cause) = 0;
+  virtual void onGlitchBudgetSpent() = 0;
+  virtual void onStreamRefused(int32_t stream_id) = 0;
+};
+
 class Connection {
  public:
   Connection(event_base* base, bufferevent* bev, Role role, const SessionSettings& settings);
@@ -85,6 +99,13 @@ class Connection {
 
   // Sends GOAWAY(error) and closes once it is written.
   void terminate(uint32_t h2_error, CloseReason reason);
+
+  // Per-connection misbehaviour accounting (HTTP/2 "glitches": empty DATA,
+  // PING/SETTINGS floods, resets the peer provoked...). `cost` glitches are
+  // charged; once more than max_glitches fall in one glitch_window, GOAWAY
+  // (ENHANCE_YOUR_CALM) is queued and the connection closes after writing it.
+  // Returns false once the budget is spent. Safe inside nghttp2 callbacks.
+  bool chargeGlitch(metrics::Glitch cause, uint32_t cost = 1);
 
  protected:
   // --- nghttp2 events (return 0, NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE to reset
@@ -108,24 +129,30 @@ class Connection {
   // A frame header arrived (before its payload). Return NGHTTP2_ERR_CALLBACK_FAILURE
   // to treat it as a connection error.
   virtual int onBeginFrame(const nghttp2_frame_hd& hd) {
-    (void)hd;
-    return 0;
+    return edge_ != nullptr ? edge_->onBeginFrame(hd) : 0;
   }
   // The header block being received went over max_header_list_size (or
   // max_header_fields when too_many_fields). No more fields of this block are
   // delivered or checked; the return value goes back to nghttp2, and the
   // default, NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE, resets the stream.
   virtual int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) {
-    (void)frame;
-    (void)too_many_fields;
+    if (edge_ != nullptr) return edge_->onHeaderLimit(frame, too_many_fields);
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   // A glitch was charged / the budget is spent (GOAWAY(ENHANCE_YOUR_CALM) queued).
-  virtual void onGlitch(metrics::Glitch cause) { (void)cause; }
-  virtual void onGlitchBudgetSpent() {}
+  virtual void onGlitch(metrics::Glitch cause) {
+    if (edge_ != nullptr) edge_->onGlitch(cause);
+  }
+  virtual void onGlitchBudgetSpent() {
+    if (edge_ != nullptr) edge_->onGlitchBudgetSpent();
+  }
   // Server role: a new stream over max_concurrent_streams was refused with
   // RST_STREAM(REFUSED_STREAM); onBeginHeaders is not called for it.
-  virtual void onStreamRefused(int32_t stream_id) { (void)stream_id; }
+  virtual void onStreamRefused(int32_t stream_id) {
+    if (edge_ != nullptr) edge_->onStreamRefused(stream_id);
+  }
+  // The hooks above go to `observer` (which outlives this connection) unless overridden.
+  void setEdgeObserver(EdgeObserver* observer) { edge_ = observer; }
 
   // The session; only subclasses drive it (their owners use their stream APIs).
   nghttp2_session* session() const { return session_.get(); }
@@ -143,12 +170,6 @@ class Connection {
   // Time of last frame activity, for idle timeouts.
   std::chrono::steady_clock::time_point lastActivity() const { return last_activity_; }
 
-  // Per-connection misbehaviour accounting (HTTP/2 "glitches": empty DATA,
-  // PING/SETTINGS floods, resets the peer provoked...). `cost` glitches are
-  // charged; once more than max_glitches fall in one glitch_window, GOAWAY
-  // (ENHANCE_YOUR_CALM) is queued and the connection closes after writing it.
-  // Returns false once the budget is spent. Safe inside nghttp2 callbacks.
-  bool chargeGlitch(metrics::Glitch cause, uint32_t cost = 1);
   const SessionSettings& sessionSettings() const { return settings_; }
 
  private:
@@ -211,6 +232,7 @@ class Connection {
   // closed), and the refused ones whose close must not be counted down.
   uint32_t open_client_streams_ = 0;
   std::unordered_set<int32_t> refused_streams_;
+  EdgeObserver* edge_ = nullptr;  // see setEdgeObserver
 
   friend struct CallbackTrampolines;
 };

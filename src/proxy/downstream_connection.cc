@@ -21,10 +21,6 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
       peer_(peer),
       peer_ip_(peer.ip()),
       listener_(listener),
-      idle_timer_(worker.base(),
-                  [this] {
-                    if (rpcs_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Timeout);
-                  }),
       start_(worker.base(), listener_, peer_,
              [this] {
                if (closed()) return false;
@@ -33,8 +29,15 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
              }),
       drain_(worker.base(), *this, session(), listener_, peer_,
              [this](const char* why, bool shutting_down) { endRpcs(why, shutting_down); }),
-      headers_timer_(worker.base(), [this] { onRequestHeadersTimeout(); }),
-      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }) {
+      limits_(worker, *this, session(), listener_, peer_,
+              DownstreamLimits::Rpcs{
+                  .open = [this](int32_t id) { return rpcs_.count(id) != 0; },
+                  .end = [this](int32_t id, const std::string& why) {
+                    Rpc* r = rpc(id);
+                    if (r != nullptr) r->abort(grpc::StatusCode::Unavailable, why);
+                    return r != nullptr;
+                  }}) {
+  setEdgeObserver(&limits_);
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
 
@@ -62,7 +65,7 @@ void DownstreamConnection::onConnected() {
 
 void DownstreamConnection::startHttp2() {
   start();
-  armIdleTimer();
+  limits_.timeouts().connectionIdle();
   drain_.armAge(worker_.random());
 }
 
@@ -111,18 +114,11 @@ Rpc* DownstreamConnection::rpc(int32_t stream_id) const {
   return it == rpcs_.end() ? nullptr : it->second.get();
 }
 
-void DownstreamConnection::armIdleTimer() {
-  if (listener_.idle_timeout > Duration::zero() && rpcs_.empty()) {
-    idle_timer_.arm(listener_.idle_timeout);
-  }
-}
-
 int DownstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   int32_t id = frame->hd.stream_id;
   rpcs_[id] = std::make_unique<Rpc>(*this, id);
-  idle_timer_.cancel();
-  touchStream(id);
+  limits_.timeouts().streamOpened(id);
   return 0;
 }
 
@@ -139,10 +135,10 @@ int DownstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* na
 int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
-      headers_timer_.cancel();
+      limits_.timeouts().headersReceived();
       Rpc* r = rpc(frame->hd.stream_id);
       if (r == nullptr) return 0;
-      touchStream(frame->hd.stream_id);
+      limits_.timeouts().touch(frame->hd.stream_id);
       bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         r->onRequestHeaders(end);
@@ -152,7 +148,7 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       return 0;
     }
     case NGHTTP2_DATA:
-      touchStream(frame->hd.stream_id);
+      limits_.timeouts().touch(frame->hd.stream_id);
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
         if (Rpc* r = rpc(frame->hd.stream_id)) r->onRequestEnd();
       }
@@ -172,7 +168,7 @@ int DownstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, si
     consume(stream_id, len);
     return 0;
   }
-  touchStream(stream_id);
+  limits_.timeouts().touch(stream_id);
   r->onRequestData(data, len);
   return 0;
 }
@@ -182,8 +178,8 @@ int DownstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) 
   if (it == rpcs_.end()) return 0;
   it->second->onDownstreamClosed(error_code);
   rpcs_.erase(it);
-  activity_.erase(stream_id);
-  if (rpcs_.empty() && !drain_.draining()) armIdleTimer();
+  limits_.timeouts().streamClosed(stream_id);
+  if (rpcs_.empty() && !drain_.draining()) limits_.timeouts().connectionIdle();
   return 0;
 }
 
@@ -196,7 +192,7 @@ int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
     if (goaway_error || rst_error) listener_.stats->protocolError();
   }
   if (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) {
-    touchStream(frame->hd.stream_id);
+    limits_.timeouts().touch(frame->hd.stream_id);
   }
   bool end_stream = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
                     (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
