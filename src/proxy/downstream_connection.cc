@@ -28,15 +28,10 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
                return true;
              }),
       drain_(worker.base(), *this, session(), listener_, peer_,
-             [this](const char* why, bool shutting_down) { endRpcs(why, shutting_down); }),
-      limits_(worker, *this, session(), listener_, peer_,
-              DownstreamLimits::Rpcs{
-                  .open = [this](int32_t id) { return rpcs_.count(id) != 0; },
-                  .end = [this](int32_t id, const std::string& why) {
-                    Rpc* r = rpc(id);
-                    if (r != nullptr) r->abort(grpc::StatusCode::Unavailable, why);
-                    return r != nullptr;
-                  }}) {
+             [this](const char* why, bool shutting_down) {
+               rpcs_.endAll(why, shutting_down ? worker_.stats() : nullptr);
+             }),
+      limits_(worker, *this, session(), listener_, peer_, rpcs_) {
   setEdgeObserver(&limits_);
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
@@ -67,14 +62,6 @@ void DownstreamConnection::startHttp2() {
   start();
   limits_.timeouts().connectionIdle();
   drain_.armAge(worker_.random());
-}
-
-void DownstreamConnection::endRpcs(const char* why, bool shutting_down) {
-  for (auto& [id, rpc] : rpcs_) {
-    auto* stats = shutting_down ? worker_.stats() : nullptr;
-    if (stats != nullptr) stats->localError(metrics::LocalError::Draining);
-    rpc->abort(grpc::StatusCode::Unavailable, why);
-  }
 }
 
 Status DownstreamConnection::respond(int32_t stream_id, const http2::NvList& headers,
@@ -109,15 +96,10 @@ void DownstreamConnection::consume(int32_t stream_id, size_t n) {
   scheduleFlush();
 }
 
-Rpc* DownstreamConnection::rpc(int32_t stream_id) const {
-  auto it = rpcs_.find(stream_id);
-  return it == rpcs_.end() ? nullptr : it->second.get();
-}
-
 int DownstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   int32_t id = frame->hd.stream_id;
-  rpcs_[id] = std::make_unique<Rpc>(*this, id);
+  rpcs_.open(*this, id);
   limits_.timeouts().streamOpened(id);
   return 0;
 }
@@ -125,7 +107,7 @@ int DownstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
 int DownstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                                    nghttp2_rcbuf* value) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  Rpc* r = rpc(frame->hd.stream_id);
+  Rpc* r = rpcs_.find(frame->hd.stream_id);
   if (r == nullptr) return 0;
   // http2::Connection has checked this field against the header-list limits.
   r->requestHeaders().add(name, value);
@@ -136,7 +118,7 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
       limits_.timeouts().headersReceived();
-      Rpc* r = rpc(frame->hd.stream_id);
+      Rpc* r = rpcs_.find(frame->hd.stream_id);
       if (r == nullptr) return 0;
       limits_.timeouts().touch(frame->hd.stream_id);
       bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
@@ -150,7 +132,7 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
     case NGHTTP2_DATA:
       limits_.timeouts().touch(frame->hd.stream_id);
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
-        if (Rpc* r = rpc(frame->hd.stream_id)) r->onRequestEnd();
+        if (Rpc* r = rpcs_.find(frame->hd.stream_id)) r->onRequestEnd();
       }
       return 0;
     case NGHTTP2_PING:
@@ -163,7 +145,7 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
 
 int DownstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, size_t len,
                                       uint8_t) {
-  Rpc* r = rpc(stream_id);
+  Rpc* r = rpcs_.find(stream_id);
   if (r == nullptr) {
     consume(stream_id, len);
     return 0;
@@ -174,10 +156,7 @@ int DownstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, si
 }
 
 int DownstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) {
-  auto it = rpcs_.find(stream_id);
-  if (it == rpcs_.end()) return 0;
-  it->second->onDownstreamClosed(error_code);
-  rpcs_.erase(it);
+  if (!rpcs_.close(stream_id, error_code)) return 0;
   limits_.timeouts().streamClosed(stream_id);
   if (rpcs_.empty() && !drain_.draining()) limits_.timeouts().connectionIdle();
   return 0;
@@ -197,7 +176,7 @@ int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
   bool end_stream = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
                     (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
   if (!end_stream) return 0;
-  Rpc* r = rpc(frame->hd.stream_id);
+  Rpc* r = rpcs_.find(frame->hd.stream_id);
   if (r != nullptr && !r->requestEnded()) {
     // gRPC spec: a server that ends the call before the client's END_STREAM
     // follows with RST_STREAM(NO_ERROR), so the client stops sending.
@@ -208,7 +187,7 @@ int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
 
 ssize_t DownstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t len,
                                          uint32_t* flags) {
-  Rpc* r = rpc(stream_id);
+  Rpc* r = rpcs_.find(stream_id);
   if (r == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   return r->readResponseBody(buf, len, flags);
 }

@@ -1,7 +1,8 @@
 // DownstreamConnection: one client connection (TLS with ALPN h2, or h2c with
 // prior knowledge) and the RPCs multiplexed on it. Owned by its Worker. It
-// runs the HTTP/2 server side: it creates an Rpc per request stream, hands it
-// the stream's events and offers it the server-stream API (DownstreamSide).
+// runs the HTTP/2 server side: it opens an Rpc per request stream (held in
+// StreamRpcs), hands it the stream's events and offers it the server-stream
+// API (DownstreamSide).
 // How the connection gets to HTTP/2 is ConnectionStart's; how it closes
 // gracefully (drain, max_connection_age) is ConnectionDrain's; its edge
 // limits and timeouts are DownstreamLimits' (which observes the http2 edge
@@ -9,9 +10,7 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "event/loop.h"
 #include "event/socket_address.h"
@@ -22,6 +21,7 @@
 #include "proxy/downstream_limits.h"
 #include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
+#include "proxy/stream_rpcs.h"
 #include "proxy/worker_context.h"
 #include "tls/peer_identity.h"
 
@@ -59,11 +59,8 @@ class DownstreamConnection final : public http2::Connection,
   void consume(int32_t stream_id, size_t n) override;
 
  private:
-  Rpc* rpc(int32_t stream_id) const;
   // HTTP/2 begins: our SETTINGS, the idle and age timers.
   void startHttp2();
-  // Ends every open RPC with UNAVAILABLE (see ConnectionDrain::EndRpcs).
-  void endRpcs(const char* why, bool shutting_down);
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -81,7 +78,7 @@ class DownstreamConnection final : public http2::Connection,
   event::SocketAddress peer_;
   std::string peer_ip_;
   ListenerInfo listener_;
-  std::unordered_map<int32_t, std::unique_ptr<Rpc>> rpcs_;
+  StreamRpcs rpcs_;
   ConnectionStart start_;   // TLS handshake and ALPN, or the cleartext preface
   ConnectionDrain drain_;   // the two-GOAWAY graceful close, and max_connection_age
   DownstreamLimits limits_;  // edge limits and timeouts; observes the edge hooks

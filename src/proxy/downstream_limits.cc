@@ -14,18 +14,19 @@ constexpr uint32_t kHeaderLimitGlitchCost = 100;
 
 DownstreamLimits::DownstreamLimits(WorkerContext& worker, http2::Connection& conn,
                                    nghttp2_session* session, const ListenerInfo& listener,
-                                   const event::SocketAddress& peer, Rpcs rpcs)
+                                   const event::SocketAddress& peer, StreamRpcs& rpcs)
     : worker_(worker),
       conn_(conn),
       session_(session),
       listener_(listener),
       peer_(peer),
-      rpc_open_(std::move(rpcs.open)),
+      rpcs_(rpcs),
       timeouts_(worker.base(), worker.clock(), listener,
                 StreamTimeouts::Actions{
                     .open = [this] { return !conn_.closed(); },
                     .close = [this](StreamTimeouts::Expired what) { onTimeout(what); },
-                    .end_rpc = std::move(rpcs.end),
+                    .end_rpc = [this](int32_t stream_id,
+                                      const std::string& why) { return rpcs_.end(stream_id, why); },
                     .reset =
                         [this](int32_t stream_id) {
                           nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id,
@@ -84,7 +85,7 @@ int DownstreamLimits::onBeginFrame(const nghttp2_frame_hd& hd) {
     max_client_stream_id_ = id;
     return 0;
   }
-  if (rpc_open_(id)) return 0;  // trailers of an open stream
+  if (rpcs_.find(id) != nullptr) return 0;  // trailers of an open stream
   count(metrics::ListenerLimit::StreamIdRegression);
   log::main().info("listener {}: client {} opened stream {} after stream {}; sending GOAWAY",
                    listener_.name, peer_.toString(), id, max_client_stream_id_);

@@ -5,19 +5,17 @@
 // max_concurrent_streams, and glitches past max_glitches. Each limit that
 // fires is counted in switchyard_listener_limits_hit_total. (The connection's
 // maximum age is ConnectionDrain's.) Owned by the DownstreamConnection it
-// observes; what it needs to know of that connection's RPCs it asks through
-// Rpcs.
+// observes.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
-#include <functional>
-#include <string>
 
 #include "event/socket_address.h"
 #include "http2/connection.h"
 #include "proxy/downstream_side.h"
+#include "proxy/stream_rpcs.h"
 #include "proxy/stream_timeouts.h"
 #include "proxy/worker_context.h"
 
@@ -25,16 +23,11 @@ namespace switchyard::proxy {
 
 class DownstreamLimits final : public http2::EdgeObserver {
  public:
-  struct Rpcs {
-    // Whether an RPC is open on the stream.
-    std::function<bool(int32_t stream_id)> open;
-    // Ends the stream's RPC with UNAVAILABLE and `why`; false if it has none.
-    std::function<bool(int32_t stream_id, const std::string& why)> end;
-  };
-
-  // `session` is `conn`'s server session; `conn`, `listener` and `peer` outlive this object.
+  // `session` is `conn`'s server session and `rpcs` the RPCs on it; they,
+  // `listener` and `peer` outlive this object.
   DownstreamLimits(WorkerContext& worker, http2::Connection& conn, nghttp2_session* session,
-                   const ListenerInfo& listener, const event::SocketAddress& peer, Rpcs rpcs);
+                   const ListenerInfo& listener, const event::SocketAddress& peer,
+                   StreamRpcs& rpcs);
 
   StreamTimeouts& timeouts() { return timeouts_; }
 
@@ -54,7 +47,7 @@ class DownstreamLimits final : public http2::EdgeObserver {
   nghttp2_session* session_;
   const ListenerInfo& listener_;
   const event::SocketAddress& peer_;
-  std::function<bool(int32_t stream_id)> rpc_open_;  // Rpcs::open
+  StreamRpcs& rpcs_;  // asked whether a stream has an RPC, and told to end one
   int32_t max_client_stream_id_ = 0;  // RFC 9113 5.1.1: new streams' ids only grow
   StreamTimeouts timeouts_;
 };
