@@ -1,5 +1,7 @@
 // Connection: one HTTP/2 connection over a bufferevent (plain TCP, OpenSSL, or
-// an in-memory bufferevent pair in tests and fuzzers),
+// an in-memory bufferevent pair in tests and fuzzers; a plain socket, and a
+// client's TLS socket once its handshake is done, are read and written
+// directly),
 // driving an nghttp2 session that does no I/O of its own. Bytes read from the
 // socket are fed to nghttp2 in one pass per read event; frames nghttp2 wants
 // to send are written once per loop pass (flush), and only while the socket's
