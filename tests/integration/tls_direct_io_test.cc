@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <string_view>
 #include <thread>
 
 #include "harness.h"
@@ -24,7 +25,8 @@ using switchyard::test::EchoResponse;
 
 constexpr int32_t kMaxWindow = (1u << 31) - 1;
 
-nghttp2_nv Nv(const std::string& name, const std::string& value) {
+// name is a string literal (static storage); value outlives the submit call.
+nghttp2_nv Nv(std::string_view name, const std::string& value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
           NGHTTP2_NV_FLAG_NONE};
