@@ -194,7 +194,7 @@ ssize_t DownstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t
 
 void DownstreamConnection::onProtocolError(int nghttp2_error) {
   // Other violations are counted when their GOAWAY goes out (onFrameSent).
-  if (start_.answerNotHttp2(nghttp2_error, bev())) return;
+  if (start_.answerNotHttp2(nghttp2_error, output())) return;
   log::main().info("listener {}: client {} broke HTTP/2 ({}); sending GOAWAY", listener_.name,
                    peer_.toString(), nghttp2_strerror(nghttp2_error));
 }
