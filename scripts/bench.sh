@@ -43,6 +43,8 @@
 #   callgrind-jwtrl  callgrind on sy-1 with the jwtrl16 route, once with the
 #             verified-token cache (default) and once with token_cache_size: 0,
 #             so every RPC checks the signature (not in the default list)
+#   callgrind-tls  callgrind on sy-1 with TLS from the client (the tls case's
+#             listener), 1 x 8 unary 16 B (not in the default list)
 #   callgrind-json  callgrind on sy-1 with the h2load-json16 route: instructions
 #             per JSON-transcoded unary RPC, driven by h2load (not in the default list)
 #   callgrind-h2floor  nghttp2's own floor (not in the default list; targets do not
@@ -636,14 +638,16 @@ measure() {  # measure CASE TARGET REP
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
 callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)] [AUTH]
-  local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=() json=0
+  local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=() json=0 cg_tls=0
   sy_edge=0  # the callgrind cases measure native gRPC, but for callgrind-json
   ((rate_limit)) && cg_case=callgrind-ratelimit
   case $auth in
     jwt) cg_case=callgrind-jwtrl ;;
     jwt-nocache) cg_case=callgrind-jwtrl-nocache ;;
     json) cg_case=callgrind-json json=1 auth=none sy_edge=1; edge_descriptor ;;
+    tls) cg_case=callgrind-tls cg_tls=1 auth=none ;;
   esac
+  ((cg_tls)) && meta=(--ca "$tls/ca.crt" --authority localhost)
   [ "$auth" != none ] && meta=(--metadata "authorization=Bearer $jwt_token")
   if ! command -v valgrind >/dev/null; then
     echo "case=$cg_case target=$target rep=1 verify=FAIL:valgrind_missing" >>"$raw"; return 0
@@ -651,7 +655,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)]
   local dir=$work/$cg_case-$target
   mkdir -p "$dir"
   SY_WRAPPER="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$dir/callgrind.out" \
-    start_target "$target" 0 "$rate_limit" "$auth" || { echo "case=$cg_case target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
+    start_target "$target" "$cg_tls" "$rate_limit" "$auth" || { echo "case=$cg_case target=$target rep=1 verify=FAIL:did_not_start" >>"$raw"; return 0; }
   local vg_pid=$tgt_pid before after rc=0 result f ir=0
   callgrind_control -i on "$vg_pid" >/dev/null 2>&1 || true
   before=$(backend_counts)
@@ -772,6 +776,12 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-json ]; then
     for t in "${target_list[@]}"; do
       if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 json; fi
+    done
+    continue
+  fi
+  if [ "$c" = callgrind-tls ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 tls; fi
     done
     continue
   fi

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "http2/session_memory.h"
+#include "http2/tls_io.h"
 
 namespace switchyard::http2 {
 namespace {
@@ -29,11 +30,21 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kReadBudget = 256 * 1024;
 // TLS bufferevents move at most this much per callback (libevent's default is 16 KiB).
 constexpr ssize_t kMaxSingleIo = 256 * 1024;
+// Direct TLS: queued output is handed to SSL_write in pieces of at most this
+// (at least one full record, so a retried partial write is never shorter).
+constexpr size_t kTlsWriteChunk = 64 * 1024;
+constexpr size_t kTlsRecord = 16 * 1024;
 // Rounds of (generate kHighWater, write) per flush before yielding to the loop.
 constexpr int kMaxWriteRounds = 4;
 // The stream limit nghttp2 itself is given on the server side: none (its
 // default, 2^32-1); Connection::admitStream() enforces the advertised one.
 constexpr uint32_t kNghttp2StreamLimit = 0xffffffffu;
+// One read block per worker thread: its bytes are handed to nghttp2 before
+// the next read, and nothing on the read path reads another socket meanwhile.
+uint8_t* readBlock() {
+  static thread_local std::array<uint8_t, kReadChunk> buf;
+  return buf.data();
+}
 }  // namespace
 
 bool isStreamProtocolError(uint32_t code) {
@@ -239,6 +250,7 @@ Connection::~Connection() {
   // Free the session before the socket: nghttp2_session_del fires no callbacks.
   session_.reset();
   read_event_.reset();  // before the bufferevent closes the socket
+  write_event_.reset();
   bev_.reset();
 }
 
@@ -250,6 +262,10 @@ void Connection::start() {
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list_size},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
   }};
+  if (role_ == Role::Server && !socket_io_) {
+    SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+    if (ssl != nullptr && SSL_is_init_finished(ssl)) takeOverTls(ssl);
+  }
   // A server must not send ENABLE_PUSH; a client must not advertise stream limits it
   // does not need, but it is harmless.
   if (role_ == Role::Server) {
@@ -268,10 +284,35 @@ void Connection::start() {
     read_event_.reset(event_new(bufferevent_get_base(bev_.get()), bufferevent_getfd(bev_.get()),
                                 EV_READ | EV_PERSIST, &Connection::socketReadCb, this));
     event_add(read_event_.get(), nullptr);
+    // Bytes the bufferevent or OpenSSL already hold raise no readiness on the socket.
+    if (ssl_ != nullptr &&
+        (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0 || SSL_has_pending(ssl_))) {
+      event_active(read_event_.get(), EV_READ, 1);
+    }
   } else {
     bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   }
   scheduleFlush();
+}
+
+// The handshake (its timeout, ALPN, SNI and client-certificate checks) ran on
+// the OpenSSL bufferevent; HTTP/2 then reads and writes the SSL object itself,
+// like a plain socket: SSL_read straight into the read block and nghttp2, and
+// generated frames SSL_write'n in the same pass, with no evbuffer copies and
+// no write event armed per flush. The bufferevent keeps owning the SSL object
+// and the socket, so closing stays as it was (ConnectionStart::closed).
+void Connection::takeOverTls(SSL* ssl) {
+  ssl_ = ssl;
+  prepareDirectTls(ssl);
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  tls_out_.reset(evbuffer_new());
+  write_event_.reset(event_new(bufferevent_get_base(bev_.get()), bufferevent_getfd(bev_.get()),
+                               EV_WRITE | EV_PERSIST, &Connection::tlsWriteCb, this));
+  socket_io_ = true;
+}
+
+evbuffer* Connection::output() const {
+  return ssl_ != nullptr ? tls_out_.get() : bufferevent_get_output(bev_.get());
 }
 
 // RFC 9113 5.1.2: a stream over the peer's limit is a stream error
@@ -305,7 +346,7 @@ void Connection::sendServerSettings(const nghttp2_settings_entry* iv, size_t n) 
     const uint32_t v = settings_.max_concurrent_streams;
     for (int b = 0; b < 4; ++b) frame[at + 2 + b] = static_cast<char>(v >> (24 - 8 * b));
   }
-  evbuffer_add(bufferevent_get_output(bev_.get()), frame.data(), frame.size());
+  evbuffer_add(output(), frame.data(), frame.size());
 }
 
 bool Connection::admitStream(int32_t stream_id) {
@@ -344,6 +385,8 @@ void Connection::closeNow(CloseReason reason) {
   close_reason_ = reason;
   stopReading();
   bufferevent_disable(bev_.get(), EV_WRITE);
+  if (write_event_) event_del(write_event_.get());
+  tls_write_armed_ = false;
   scheduleFlush();  // reports onClosed() from the top of the loop
 }
 
@@ -414,24 +457,74 @@ void Connection::onEvent(short what) {
 
 void Connection::socketReadCb(evutil_socket_t, short, void* arg) {
   auto* c = static_cast<Connection*>(arg);
-  if (!c->closed_) c->onSocketReadable();
+  if (!c->closed_) {
+    if (c->ssl_ != nullptr) {
+      c->onTlsReadable();
+    } else {
+      c->onSocketReadable();
+    }
+  }
   c->finishIfDone();
 }
 
+void Connection::tlsWriteCb(evutil_socket_t, short, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  if (!c->closed_) {
+    if (c->tls_read_wants_write_) {
+      // A read that had to write first (a TLS alert or key update reply).
+      c->tls_read_wants_write_ = false;
+      if (!c->closing_after_write_) event_add(c->read_event_.get(), nullptr);
+      c->onTlsReadable();
+    } else {
+      c->flush();
+    }
+  }
+  c->finishIfDone();
+}
+
+void Connection::onTlsReadable() {
+  uint8_t* buf = readBlock();
+  evbuffer* carried = bufferevent_get_input(bev_.get());  // read during the handshake
+  if (evbuffer_get_length(carried) > 0 && !receiveAll(carried)) return;
+  tls_write_wants_read_ = false;  // the flush below retries a write that waited for this
+  size_t total = 0;
+  while (!closed_ && total < kReadBudget) {
+    TlsIoResult r = tlsRead(ssl_, buf, kReadChunk);
+    if (r.status == TlsIo::Done) {
+      total += r.bytes;
+      if (!receive(buf, r.bytes)) return;
+      continue;
+    }
+    if (r.status == TlsIo::WantRead) break;
+    if (r.status == TlsIo::WantWrite) {
+      // Wait for writability instead of spinning on readability meanwhile.
+      tls_read_wants_write_ = true;
+      event_del(read_event_.get());
+      break;
+    }
+    closeNow(r.status == TlsIo::Closed ? CloseReason::PeerEof : CloseReason::IoError);
+    return;
+  }
+  if (closed_) return;
+  // Records OpenSSL has buffered already raise no readiness on the socket.
+  if (total >= kReadBudget && !tls_read_wants_write_ && SSL_has_pending(ssl_)) {
+    event_active(read_event_.get(), EV_READ, 1);
+  }
+  flush();
+}
+
 void Connection::onSocketReadable() {
-  // One buffer per worker thread: its bytes are handed to nghttp2 before the
-  // next read, and nothing on this path reads another socket meanwhile.
-  static thread_local std::array<uint8_t, kReadChunk> buf;
+  uint8_t* buf = readBlock();
   evutil_socket_t fd = bufferevent_getfd(bev_.get());
   // A client socket that ends before it connected never reached the peer.
   const bool connecting = role_ == Role::Client && !got_connected_;
   size_t total = 0;
   while (!closed_ && total < kReadBudget) {
-    ssize_t got = read(fd, buf.data(), buf.size());
+    ssize_t got = read(fd, buf, kReadChunk);
     if (got > 0) {
       total += static_cast<size_t>(got);
-      if (!receive(buf.data(), static_cast<size_t>(got))) return;
-      if (static_cast<size_t>(got) < buf.size()) break;  // the socket is drained
+      if (!receive(buf, static_cast<size_t>(got))) return;
+      if (static_cast<size_t>(got) < kReadChunk) break;  // the socket is drained
       continue;
     }
     if (got < 0 && errno == EINTR) continue;
@@ -444,7 +537,10 @@ void Connection::onSocketReadable() {
 }
 
 void Connection::onReadable() {
-  evbuffer* in = bufferevent_get_input(bev_.get());
+  if (receiveAll(bufferevent_get_input(bev_.get()))) flush();
+}
+
+bool Connection::receiveAll(evbuffer* in) {
   while (!closed_ && evbuffer_get_length(in) > 0) {
     std::array<evbuffer_iovec, 16> vec;
     int n = evbuffer_peek(in, -1, nullptr, vec.data(), static_cast<int>(vec.size()));
@@ -453,13 +549,13 @@ void Connection::onReadable() {
     for (int i = 0; i < n && i < static_cast<int>(vec.size()); ++i) {
       if (!receive(static_cast<const uint8_t*>(vec[i].iov_base), vec[i].iov_len)) {
         evbuffer_drain(in, evbuffer_get_length(in));
-        return;
+        return false;
       }
       used += vec[i].iov_len;
     }
     evbuffer_drain(in, used);
   }
-  if (!closed_) flush();
+  return !closed_;
 }
 
 bool Connection::receive(const uint8_t* data, size_t len) {
@@ -488,6 +584,11 @@ void Connection::stopReading() {
 
 void Connection::writeDirect(evbuffer* out) {
   if (!socket_io_ || !got_connected_) return;
+  if (ssl_ != nullptr) {
+    writeTlsQueued();
+    if (!closed_) watchWritable(out);
+    return;
+  }
   if (evbuffer_get_length(out) > 0) {
     // A bufferevent keeps its output's front frozen outside its own writes.
     // On EAGAIN or an error the bytes stay queued; the bufferevent then writes
@@ -499,7 +600,65 @@ void Connection::writeDirect(evbuffer* out) {
   watchWritable(out);
 }
 
+void Connection::writeTlsQueued() {
+  evbuffer* out = tls_out_.get();
+  while (!closed_ && evbuffer_get_length(out) > 0) {
+    size_t left = evbuffer_get_length(out);
+    // The front chunk as it is when it holds a record or more, else joined up.
+    evbuffer_iovec front{};
+    evbuffer_peek(out, -1, nullptr, &front, 1);
+    size_t n = front.iov_len;
+    const uint8_t* data = static_cast<const uint8_t*>(front.iov_base);
+    if (n < std::min(left, kTlsRecord)) {
+      n = std::min(left, kTlsWriteChunk);
+      data = evbuffer_pullup(out, static_cast<ssize_t>(n));
+    }
+    TlsIoResult r = tlsWrite(ssl_, data, n);
+    evbuffer_drain(out, r.bytes);
+    tls_write_wants_read_ = r.status == TlsIo::WantRead;
+    if (r.status == TlsIo::Done) continue;
+    if (r.status != TlsIo::WantRead && r.status != TlsIo::WantWrite) closeNow(CloseReason::IoError);
+    return;
+  }
+}
+
+size_t Connection::writeNow(const uint8_t* block, size_t len) {
+  if (ssl_ != nullptr) {
+    TlsIoResult r = tlsWrite(ssl_, block, len);
+    tls_write_wants_read_ = r.status == TlsIo::WantRead;
+    if (r.status != TlsIo::Done && r.status != TlsIo::WantRead && r.status != TlsIo::WantWrite) {
+      closeNow(CloseReason::IoError);
+    }
+    return r.bytes;
+  }
+  size_t written = 0;
+  while (written < len) {
+    ssize_t w = write(bufferevent_getfd(bev_.get()), block + written, len - written);
+    if (w > 0) {
+      written += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    // EAGAIN, or an error the bufferevent reports when it tries the rest.
+    break;
+  }
+  return written;
+}
+
 void Connection::watchWritable(evbuffer* out) {
+  if (ssl_ != nullptr) {
+    // A write that waits for readability is retried by the read event.
+    bool want = (evbuffer_get_length(out) > 0 && !tls_write_wants_read_) || tls_read_wants_write_;
+    if (want != tls_write_armed_) {
+      tls_write_armed_ = want;
+      if (want) {
+        event_add(write_event_.get(), nullptr);
+      } else {
+        event_del(write_event_.get());
+      }
+    }
+    return;
+  }
   bool pending = evbuffer_get_length(out) > 0;
   if (pending != write_enabled_) {
     write_enabled_ = pending;
@@ -547,17 +706,8 @@ Connection::Generated Connection::generateDirect(evbuffer* out) {
     std::memcpy(block + used, data, len);
     used += len;
   }
-  size_t written = 0;
-  while (written < used) {
-    ssize_t w = write(bufferevent_getfd(bev_.get()), block + written, used - written);
-    if (w > 0) {
-      written += static_cast<size_t>(w);
-      continue;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    // EAGAIN, or an error the bufferevent reports when it tries the rest.
-    break;
-  }
+  size_t written = writeNow(block, used);
+  if (closed_) return Generated::Failed;
   if (written < used) {
     evbuffer_add(out, block + written, used - written);
     return Generated::Queued;
@@ -566,7 +716,7 @@ Connection::Generated Connection::generateDirect(evbuffer* out) {
 }
 
 bool Connection::flush() {
-  evbuffer* out = bufferevent_get_output(bev_.get());
+  evbuffer* out = output();
   for (int round = 0;; ++round) {
     bool more = false;  // stopped at the high-water mark with frames still to go
     bool wrote = false;  // generateDirect() wrote everything it made

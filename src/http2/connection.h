@@ -1,5 +1,7 @@
 // Connection: one HTTP/2 connection over a bufferevent (plain TCP, OpenSSL, or
-// an in-memory bufferevent pair in tests and fuzzers),
+// an in-memory bufferevent pair in tests and fuzzers; a plain socket, and a
+// client's TLS socket once its handshake is done, are read and written
+// directly),
 // driving an nghttp2 session that does no I/O of its own. Bytes read from the
 // socket are fed to nghttp2 in one pass per read event; frames nghttp2 wants
 // to send are written once per loop pass (flush), and only while the socket's
@@ -12,8 +14,10 @@
 // when it is finished it calls onClosed() from the top of a libevent callback.
 #pragma once
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <nghttp2/nghttp2.h>
 
 #include <chrono>
@@ -31,6 +35,7 @@ namespace switchyard::http2 {
 using SessionPtr = CHandle<nghttp2_session, nghttp2_session_del>;
 using BufferEventPtr = CHandle<bufferevent, bufferevent_free>;
 using EventPtr = CHandle<::event, event_free>;
+using EvbufferPtr = CHandle<evbuffer, evbuffer_free>;
 
 struct SessionSettings {
   uint32_t max_concurrent_streams = 1024;
@@ -65,6 +70,20 @@ const char* toString(CloseReason r);
 // RST_STREAM codes that say the peer broke HTTP/2 on that stream.
 bool isStreamProtocolError(uint32_t h2_error);
 
+// The edge events of a server connection: a client going over a limit or
+// wasting the connection's work. Connection's default hooks pass them to its
+// observer (setEdgeObserver), an object that counts and answers them.
+class EdgeObserver {
+ public:
+  virtual ~EdgeObserver() = default;
+  // See the Connection hooks of the same names.
+  virtual int onBeginFrame(const nghttp2_frame_hd& hd) = 0;
+  virtual int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) = 0;
+  virtual void onGlitch(metrics::Glitch cause) = 0;
+  virtual void onGlitchBudgetSpent() = 0;
+  virtual void onStreamRefused(int32_t stream_id) = 0;
+};
+
 class Connection {
  public:
   Connection(event_base* base, bufferevent* bev, Role role, const SessionSettings& settings);
@@ -85,6 +104,13 @@ class Connection {
 
   // Sends GOAWAY(error) and closes once it is written.
   void terminate(uint32_t h2_error, CloseReason reason);
+
+  // Per-connection misbehaviour accounting (HTTP/2 "glitches": empty DATA,
+  // PING/SETTINGS floods, resets the peer provoked...). `cost` glitches are
+  // charged; once more than max_glitches fall in one glitch_window, GOAWAY
+  // (ENHANCE_YOUR_CALM) is queued and the connection closes after writing it.
+  // Returns false once the budget is spent. Safe inside nghttp2 callbacks.
+  bool chargeGlitch(metrics::Glitch cause, uint32_t cost = 1);
 
  protected:
   // --- nghttp2 events (return 0, NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE to reset
@@ -108,29 +134,39 @@ class Connection {
   // A frame header arrived (before its payload). Return NGHTTP2_ERR_CALLBACK_FAILURE
   // to treat it as a connection error.
   virtual int onBeginFrame(const nghttp2_frame_hd& hd) {
-    (void)hd;
-    return 0;
+    return edge_ != nullptr ? edge_->onBeginFrame(hd) : 0;
   }
   // The header block being received went over max_header_list_size (or
   // max_header_fields when too_many_fields). No more fields of this block are
   // delivered or checked; the return value goes back to nghttp2, and the
   // default, NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE, resets the stream.
   virtual int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) {
-    (void)frame;
-    (void)too_many_fields;
+    if (edge_ != nullptr) return edge_->onHeaderLimit(frame, too_many_fields);
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   // A glitch was charged / the budget is spent (GOAWAY(ENHANCE_YOUR_CALM) queued).
-  virtual void onGlitch(metrics::Glitch cause) { (void)cause; }
-  virtual void onGlitchBudgetSpent() {}
+  virtual void onGlitch(metrics::Glitch cause) {
+    if (edge_ != nullptr) edge_->onGlitch(cause);
+  }
+  virtual void onGlitchBudgetSpent() {
+    if (edge_ != nullptr) edge_->onGlitchBudgetSpent();
+  }
   // Server role: a new stream over max_concurrent_streams was refused with
   // RST_STREAM(REFUSED_STREAM); onBeginHeaders is not called for it.
-  virtual void onStreamRefused(int32_t stream_id) { (void)stream_id; }
+  virtual void onStreamRefused(int32_t stream_id) {
+    if (edge_ != nullptr) edge_->onStreamRefused(stream_id);
+  }
+  // The hooks above go to `observer` (which outlives this connection) unless overridden.
+  void setEdgeObserver(EdgeObserver* observer) { edge_ = observer; }
 
   // The session; only subclasses drive it (their owners use their stream APIs).
   nghttp2_session* session() const { return session_.get(); }
   // Data provider to pass to nghttp2_submit_request/response.
   nghttp2_data_provider dataProvider() const;
+
+  // Where raw bytes go to be written after the frames queued so far (the
+  // bufferevent's output, or on the direct TLS path the connection's own).
+  evbuffer* output() const;
 
   // Closes now (no more reads or writes) and reports reason via onClosed().
   void closeNow(CloseReason reason);
@@ -143,12 +179,6 @@ class Connection {
   // Time of last frame activity, for idle timeouts.
   std::chrono::steady_clock::time_point lastActivity() const { return last_activity_; }
 
-  // Per-connection misbehaviour accounting (HTTP/2 "glitches": empty DATA,
-  // PING/SETTINGS floods, resets the peer provoked...). `cost` glitches are
-  // charged; once more than max_glitches fall in one glitch_window, GOAWAY
-  // (ENHANCE_YOUR_CALM) is queued and the connection closes after writing it.
-  // Returns false once the budget is spent. Safe inside nghttp2 callbacks.
-  bool chargeGlitch(metrics::Glitch cause, uint32_t cost = 1);
   const SessionSettings& sessionSettings() const { return settings_; }
 
  private:
@@ -156,11 +186,23 @@ class Connection {
   static void writeCb(bufferevent* bev, void* arg);
   static void eventCb(bufferevent* bev, short what, void* arg);
   static void socketReadCb(evutil_socket_t fd, short what, void* arg);
-  void onReadable();        // TLS: what the bufferevent read
+  static void tlsWriteCb(evutil_socket_t fd, short what, void* arg);
+  void onReadable();        // what the bufferevent read (in-memory pairs, upstream TLS)
   void onSocketReadable();  // plain TCP: read the socket here
+  void onTlsReadable();     // direct TLS: SSL_read the socket here
+  // Server role, TLS handshake done on the OpenSSL bufferevent: from here on
+  // SSL_read/SSL_write on its socket; the bufferevent only owns SSL and fd.
+  void takeOverTls(SSL* ssl);
+  // Writes block[0..len) to the socket now; returns how much it took (the
+  // rest is queued by the caller), or nothing after a fatal error (closed_).
+  size_t writeNow(const uint8_t* block, size_t len);
+  // Direct TLS: writes what output() holds, as far as the socket takes it.
+  void writeTlsQueued();
   // Feeds bytes to nghttp2; false (after queuing GOAWAY and closing or
   // stopping reads) if the peer broke the protocol or the connection closed.
   bool receive(const uint8_t* data, size_t len);
+  // receive()s everything `in` holds; false as receive() returns false.
+  bool receiveAll(evbuffer* in);
   void stopReading();
   void writeDirect(evbuffer* out);
   // Turns the bufferevent's write event on while `out` holds bytes (socket_io_).
@@ -184,7 +226,15 @@ class Connection {
   bool admitStream(int32_t stream_id);
 
   BufferEventPtr bev_;
-  EventPtr read_event_;  // plain TCP only (socket_io_)
+  EventPtr read_event_;  // socket_io_ only
+  // Direct TLS (socket_io_ with ssl_): ssl_ belongs to bev_; write_event_ is
+  // armed while tls_out_ holds bytes or a read waits for writability.
+  SSL* ssl_ = nullptr;
+  EventPtr write_event_;
+  EvbufferPtr tls_out_;
+  bool tls_write_armed_ = false;
+  bool tls_read_wants_write_ = false;  // a read waits for writability
+  bool tls_write_wants_read_ = false;  // a write waits for readability
   SessionPtr session_;
   Role role_;
   SessionSettings settings_;
@@ -193,7 +243,7 @@ class Connection {
   bool closing_after_write_ = false;
   bool reported_ = false;
   bool got_connected_ = false;
-  bool socket_io_ = false;      // socket bufferevent: read and write the fd directly
+  bool socket_io_ = false;      // read and write the fd directly (plain socket, or TLS once started)
   bool write_enabled_ = false;  // socket_io_: the bufferevent's write event is on
   CloseReason close_reason_ = CloseReason::Done;
   std::chrono::steady_clock::time_point last_activity_;
@@ -211,6 +261,7 @@ class Connection {
   // closed), and the refused ones whose close must not be counted down.
   uint32_t open_client_streams_ = 0;
   std::unordered_set<int32_t> refused_streams_;
+  EdgeObserver* edge_ = nullptr;  // see setEdgeObserver
 
   friend struct CallbackTrampolines;
 };

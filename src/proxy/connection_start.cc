@@ -60,13 +60,13 @@ ConnectionStart::Next ConnectionStart::handshakeDone(bufferevent* bev) {
   return Next::Http1;
 }
 
-bool ConnectionStart::answerNotHttp2(int nghttp2_error, bufferevent* bev) const {
+bool ConnectionStart::answerNotHttp2(int nghttp2_error, evbuffer* out) const {
   if (nghttp2_error != NGHTTP2_ERR_BAD_CLIENT_MAGIC) return false;
   if (listener_.stats != nullptr) listener_.stats->protocolError();
   log::main().info("listener {}: client {} did not send the HTTP/2 preface (HTTP/1.x or TLS "
                    "to a cleartext port?); answered 505 and closed",
                    listener_.name, peer_.toString());
-  evbuffer_add(bufferevent_get_output(bev), kNotHttp2Reply.data(), kNotHttp2Reply.size());
+  evbuffer_add(out, kNotHttp2Reply.data(), kNotHttp2Reply.size());
   return true;
 }
 

@@ -51,7 +51,8 @@ class ConnectionStart {
 
   // nghttp2 refused the client's first bytes as not the HTTP/2 preface:
   // counted, logged, and answered with a 505 text. False for other errors.
-  bool answerNotHttp2(int nghttp2_error, bufferevent* bev) const;
+  // `out` is where the connection's raw output goes (http2::Connection::output()).
+  bool answerNotHttp2(int nghttp2_error, evbuffer* out) const;
   // The connection closed: a TLS handshake that never completed is counted
   // as failed; an established connection is logged and, without
   // close_notify, keeps its TLS session resumable (as nginx does).

@@ -21,10 +21,6 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
       peer_(peer),
       peer_ip_(peer.ip()),
       listener_(listener),
-      idle_timer_(worker.base(),
-                  [this] {
-                    if (rpcs_.empty()) terminate(NGHTTP2_NO_ERROR, http2::CloseReason::Timeout);
-                  }),
       start_(worker.base(), listener_, peer_,
              [this] {
                if (closed()) return false;
@@ -32,9 +28,11 @@ DownstreamConnection::DownstreamConnection(WorkerContext& worker, bufferevent* b
                return true;
              }),
       drain_(worker.base(), *this, session(), listener_, peer_,
-             [this](const char* why, bool shutting_down) { endRpcs(why, shutting_down); }),
-      headers_timer_(worker.base(), [this] { onRequestHeadersTimeout(); }),
-      idle_sweep_timer_(worker.base(), [this] { sweepIdleStreams(); }) {
+             [this](const char* why, bool shutting_down) {
+               rpcs_.endAll(why, shutting_down ? worker_.stats() : nullptr);
+             }),
+      limits_(worker, *this, session(), listener_, peer_, rpcs_) {
+  setEdgeObserver(&limits_);
   if (listener_.stats != nullptr) listener_.stats->connectionOpened();
 }
 
@@ -62,16 +60,8 @@ void DownstreamConnection::onConnected() {
 
 void DownstreamConnection::startHttp2() {
   start();
-  armIdleTimer();
+  limits_.timeouts().connectionIdle();
   drain_.armAge(worker_.random());
-}
-
-void DownstreamConnection::endRpcs(const char* why, bool shutting_down) {
-  for (auto& [id, rpc] : rpcs_) {
-    auto* stats = shutting_down ? worker_.stats() : nullptr;
-    if (stats != nullptr) stats->localError(metrics::LocalError::Draining);
-    rpc->abort(grpc::StatusCode::Unavailable, why);
-  }
 }
 
 Status DownstreamConnection::respond(int32_t stream_id, const http2::NvList& headers,
@@ -106,30 +96,18 @@ void DownstreamConnection::consume(int32_t stream_id, size_t n) {
   scheduleFlush();
 }
 
-Rpc* DownstreamConnection::rpc(int32_t stream_id) const {
-  auto it = rpcs_.find(stream_id);
-  return it == rpcs_.end() ? nullptr : it->second.get();
-}
-
-void DownstreamConnection::armIdleTimer() {
-  if (listener_.idle_timeout > Duration::zero() && rpcs_.empty()) {
-    idle_timer_.arm(listener_.idle_timeout);
-  }
-}
-
 int DownstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   int32_t id = frame->hd.stream_id;
-  rpcs_[id] = std::make_unique<Rpc>(*this, id);
-  idle_timer_.cancel();
-  touchStream(id);
+  rpcs_.open(*this, id);
+  limits_.timeouts().streamOpened(id);
   return 0;
 }
 
 int DownstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                                    nghttp2_rcbuf* value) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  Rpc* r = rpc(frame->hd.stream_id);
+  Rpc* r = rpcs_.find(frame->hd.stream_id);
   if (r == nullptr) return 0;
   // http2::Connection has checked this field against the header-list limits.
   r->requestHeaders().add(name, value);
@@ -139,10 +117,10 @@ int DownstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* na
 int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
-      headers_timer_.cancel();
-      Rpc* r = rpc(frame->hd.stream_id);
+      limits_.timeouts().headersReceived();
+      Rpc* r = rpcs_.find(frame->hd.stream_id);
       if (r == nullptr) return 0;
-      touchStream(frame->hd.stream_id);
+      limits_.timeouts().touch(frame->hd.stream_id);
       bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         r->onRequestHeaders(end);
@@ -152,9 +130,9 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       return 0;
     }
     case NGHTTP2_DATA:
-      touchStream(frame->hd.stream_id);
+      limits_.timeouts().touch(frame->hd.stream_id);
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
-        if (Rpc* r = rpc(frame->hd.stream_id)) r->onRequestEnd();
+        if (Rpc* r = rpcs_.find(frame->hd.stream_id)) r->onRequestEnd();
       }
       return 0;
     case NGHTTP2_PING:
@@ -167,23 +145,20 @@ int DownstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
 
 int DownstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, size_t len,
                                       uint8_t) {
-  Rpc* r = rpc(stream_id);
+  Rpc* r = rpcs_.find(stream_id);
   if (r == nullptr) {
     consume(stream_id, len);
     return 0;
   }
-  touchStream(stream_id);
+  limits_.timeouts().touch(stream_id);
   r->onRequestData(data, len);
   return 0;
 }
 
 int DownstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) {
-  auto it = rpcs_.find(stream_id);
-  if (it == rpcs_.end()) return 0;
-  it->second->onDownstreamClosed(error_code);
-  rpcs_.erase(it);
-  activity_.erase(stream_id);
-  if (rpcs_.empty() && !drain_.draining()) armIdleTimer();
+  if (!rpcs_.close(stream_id, error_code)) return 0;
+  limits_.timeouts().streamClosed(stream_id);
+  if (rpcs_.empty() && !drain_.draining()) limits_.timeouts().connectionIdle();
   return 0;
 }
 
@@ -196,12 +171,12 @@ int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
     if (goaway_error || rst_error) listener_.stats->protocolError();
   }
   if (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) {
-    touchStream(frame->hd.stream_id);
+    limits_.timeouts().touch(frame->hd.stream_id);
   }
   bool end_stream = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
                     (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
   if (!end_stream) return 0;
-  Rpc* r = rpc(frame->hd.stream_id);
+  Rpc* r = rpcs_.find(frame->hd.stream_id);
   if (r != nullptr && !r->requestEnded()) {
     // gRPC spec: a server that ends the call before the client's END_STREAM
     // follows with RST_STREAM(NO_ERROR), so the client stops sending.
@@ -212,14 +187,14 @@ int DownstreamConnection::onFrameSent(const nghttp2_frame* frame) {
 
 ssize_t DownstreamConnection::onReadData(int32_t stream_id, uint8_t* buf, size_t len,
                                          uint32_t* flags) {
-  Rpc* r = rpc(stream_id);
+  Rpc* r = rpcs_.find(stream_id);
   if (r == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   return r->readResponseBody(buf, len, flags);
 }
 
 void DownstreamConnection::onProtocolError(int nghttp2_error) {
   // Other violations are counted when their GOAWAY goes out (onFrameSent).
-  if (start_.answerNotHttp2(nghttp2_error, bev())) return;
+  if (start_.answerNotHttp2(nghttp2_error, output())) return;
   log::main().info("listener {}: client {} broke HTTP/2 ({}); sending GOAWAY", listener_.name,
                    peer_.toString(), nghttp2_strerror(nghttp2_error));
 }

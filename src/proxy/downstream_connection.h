@@ -1,17 +1,16 @@
 // DownstreamConnection: one client connection (TLS with ALPN h2, or h2c with
 // prior knowledge) and the RPCs multiplexed on it. Owned by its Worker. It
-// runs the HTTP/2 server side: it creates an Rpc per request stream, hands it
-// the stream's events and offers it the server-stream API (DownstreamSide).
+// runs the HTTP/2 server side: it opens an Rpc per request stream (held in
+// StreamRpcs), hands it the stream's events and offers it the server-stream
+// API (DownstreamSide).
 // How the connection gets to HTTP/2 is ConnectionStart's; how it closes
 // gracefully (drain, max_connection_age) is ConnectionDrain's; its edge
-// limits are in downstream_limits.cc.
+// limits and timeouts are DownstreamLimits' (which observes the http2 edge
+// hooks) and StreamTimeouts'.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "event/loop.h"
 #include "event/socket_address.h"
@@ -19,8 +18,10 @@
 #include "proxy/client_connection.h"
 #include "proxy/connection_drain.h"
 #include "proxy/connection_start.h"
+#include "proxy/downstream_limits.h"
 #include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
+#include "proxy/stream_rpcs.h"
 #include "proxy/worker_context.h"
 #include "tls/peer_identity.h"
 
@@ -45,10 +46,8 @@ class DownstreamConnection final : public http2::Connection,
   void forceClose() override { drain_.forceClose(); }
 
   WorkerContext& worker() override { return worker_; }
-  const event::SocketAddress& peer() const { return peer_; }
   const std::string& peerIp() const override { return peer_ip_; }
   const ListenerInfo& listener() const override { return listener_; }
-  size_t activeRpcs() const { return rpcs_.size(); }
   // The client's verified certificate (TLS listeners with client_auth); null if none.
   const tls::PeerIdentity* peerIdentity() const override { return start_.peerIdentity(); }
 
@@ -60,17 +59,8 @@ class DownstreamConnection final : public http2::Connection,
   void consume(int32_t stream_id, size_t n) override;
 
  private:
-  Rpc* rpc(int32_t stream_id) const;
   // HTTP/2 begins: our SETTINGS, the idle and age timers.
   void startHttp2();
-  // Ends every open RPC with UNAVAILABLE (see ConnectionDrain::EndRpcs).
-  void endRpcs(const char* why, bool shutting_down);
-  void armIdleTimer();
-  // Edge limits (downstream_limits.cc).
-  void countLimit(metrics::ListenerLimit limit);
-  void touchStream(int32_t stream_id);
-  void onRequestHeadersTimeout();
-  void sweepIdleStreams();
 
   // http2::Connection hooks
   int onBeginHeaders(const nghttp2_frame* frame) override;
@@ -83,32 +73,15 @@ class DownstreamConnection final : public http2::Connection,
   void onConnected() override;
   void onClosed(http2::CloseReason reason) override;
   void onProtocolError(int nghttp2_error) override;
-  int onBeginFrame(const nghttp2_frame_hd& hd) override;
-  int onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) override;
-  void onGlitch(metrics::Glitch cause) override;
-  void onGlitchBudgetSpent() override;
-  void onStreamRefused(int32_t stream_id) override;
 
   WorkerContext& worker_;
   event::SocketAddress peer_;
   std::string peer_ip_;
   ListenerInfo listener_;
-  std::unordered_map<int32_t, std::unique_ptr<Rpc>> rpcs_;
-  // Lazy: armed whenever the last RPC ends and cancelled by the next one.
-  event::LazyTimer idle_timer_;
-  ConnectionStart start_;  // TLS handshake and ALPN, or the cleartext preface
-  ConnectionDrain drain_;  // the two-GOAWAY graceful close, and max_connection_age
-  // A request header block has begun and not finished (request_headers_timeout).
-  // Lazy: armed and cancelled for every request.
-  event::LazyTimer headers_timer_;
-  // Last frame sent or received per open stream, swept for stream_idle_timeout.
-  struct StreamActivity {
-    std::chrono::steady_clock::time_point last;
-    bool aborted = false;  // already ended for idleness; reset if still idle
-  };
-  std::unordered_map<int32_t, StreamActivity> activity_;
-  event::Timer idle_sweep_timer_;
-  int32_t max_client_stream_id_ = 0;
+  StreamRpcs rpcs_;
+  ConnectionStart start_;   // TLS handshake and ALPN, or the cleartext preface
+  ConnectionDrain drain_;   // the two-GOAWAY graceful close, and max_connection_age
+  DownstreamLimits limits_;  // edge limits and timeouts; observes the edge hooks
 };
 
 }  // namespace switchyard::proxy
