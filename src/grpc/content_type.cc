@@ -18,6 +18,8 @@ std::string_view trimOws(std::string_view s) {
 }  // namespace
 
 bool isGrpcContentType(std::string_view ct) {
+  // What every gRPC client sends, checked in one comparison.
+  if (ct == kGrpc || ct == "application/grpc+proto") return true;
   ct = trimOws(ct);
   if (ct.size() < kGrpc.size()) return false;
   for (size_t i = 0; i < kGrpc.size(); ++i) {

@@ -113,7 +113,6 @@ struct CallbackTrampolines {
   }
   static int frameRecv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
     auto* c = self(ud);
-    c->last_activity_ = std::chrono::steady_clock::now();
     bool glitch = false;
     auto cause = metrics::Glitch::EmptyData;
     switch (frame->hd.type) {
@@ -559,6 +558,9 @@ bool Connection::receiveAll(evbuffer* in) {
 }
 
 bool Connection::receive(const uint8_t* data, size_t len) {
+  // Once per read rather than per frame: a read holds many frames, and the
+  // keepalive that asks lastActivity() works in seconds.
+  last_activity_ = std::chrono::steady_clock::now();
   ssize_t rv = nghttp2_session_mem_recv(session_.get(), data, len);
   if (rv >= 0) return !closed_;
   onProtocolError(static_cast<int>(rv));

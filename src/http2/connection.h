@@ -176,7 +176,7 @@ class Connection {
   bufferevent* releaseBufferevent(CloseReason reason);
   // Called by subclasses after a connect attempt completes on client role.
   Role role() const { return role_; }
-  // Time of last frame activity, for idle timeouts.
+  // When bytes last arrived from the peer, for idle timeouts and keepalive.
   std::chrono::steady_clock::time_point lastActivity() const { return last_activity_; }
 
   const SessionSettings& sessionSettings() const { return settings_; }
