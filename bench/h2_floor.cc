@@ -9,8 +9,9 @@
 //
 // The two proxy-side sessions use the daemon's own session options and
 // allocator (http2::sessionMemory) and its header handling: received fields
-// are kept by reference (http2::HeaderList, no copies), forwarded through an
-// http2::NvList, DATA forwarded through deferred data providers resumed when
+// are kept by reference (http2::HeaderList, no copies) and forwarded by
+// reference through an http2::NvList (NvList::addKept: nghttp2 copies no
+// field either), DATA forwarded through deferred data providers resumed when
 // bytes arrive, flow control consumed by hand as the daemon does
 // (no_auto_window_update). The request carries the exact header set
 // sy_bench_load (gRPC C++ 1.51) sends, grpc-timeout changing per call; the
@@ -336,8 +337,12 @@ class ProxySide {
   static int onBeginHeaders(nghttp2_session* s, const nghttp2_frame* frame, void* ud) {
     auto* p = self(ud);
     if (s == p->down_) {
+      // A new exchange: the last one's frames are all out, so the fields
+      // they were forwarded from (by reference) can go.
       p->down_id_ = frame->hd.stream_id;
       p->request_headers_.clear();
+      p->response_headers_.clear();
+      p->trailers_.clear();
     }
     return 0;
   }
@@ -395,15 +400,15 @@ class ProxySide {
     for (const switchyard::http2::HeaderField& f : request_headers_.fields()) {
       std::string_view name = f.name;
       if (name == "grpc-timeout" || switchyard::http2::isHopByHop(name)) continue;
-      nva.add(name, f.value);
+      nva.addKept(name, f.value);
     }
     timeout_ = "29998m";
-    nva.add("grpc-timeout", timeout_);
+    nva.addKept("grpc-timeout", timeout_);
     // A fresh id per call, never indexed (the daemon generates a UUID).
     ++calls_;
     fillRequestId(calls_);
-    nva.add("x-request-id", std::string_view(request_id_, 36), NGHTTP2_NV_FLAG_NO_INDEX);
-    nva.add("x-forwarded-for", "127.0.0.1");
+    nva.addKept("x-request-id", std::string_view(request_id_, 36), NGHTTP2_NV_FLAG_NO_INDEX);
+    nva.addKept("x-forwarded-for", "127.0.0.1");
     nghttp2_data_provider prd{};
     prd.read_callback = &ProxySide::readRequest;
     request_.ended = false;
@@ -411,12 +416,11 @@ class ProxySide {
   }
   void forwardResponseHeaders() {
     NvList nva;
-    nva.addForwardable(response_headers_);
+    nva.addForwardableKept(response_headers_);
     nghttp2_data_provider prd{};
     prd.read_callback = &ProxySide::readResponse;
     response_.ended = false;
     nghttp2_submit_response(down_, down_id_, nva.data(), nva.size(), &prd);
-    response_headers_.clear();
   }
   // Request body towards the backend; the client's window is paid back as it goes.
   static ssize_t readRequest(nghttp2_session*, int32_t, uint8_t* buf, size_t len, uint32_t* flags,
@@ -439,9 +443,8 @@ class ProxySide {
     if (p->response_.pending() == 0 && p->response_.ended) {
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
       NvList nva;
-      nva.addForwardable(p->trailers_);
+      nva.addForwardableKept(p->trailers_);
       nghttp2_submit_trailer(p->down_, p->down_id_, nva.data(), nva.size());
-      p->trailers_.clear();
       return static_cast<ssize_t>(n);
     }
     return n > 0 ? static_cast<ssize_t>(n) : static_cast<ssize_t>(NGHTTP2_ERR_DEFERRED);

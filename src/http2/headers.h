@@ -143,13 +143,22 @@ class HeaderList {
 bool isHopByHop(std::string_view name);
 
 // NvList: the nghttp2_nv array of one outgoing HEADERS block. Entries point at
-// bytes owned elsewhere (a HeaderList, the caller's strings); nghttp2 copies
-// them when the block is submitted, so they need only outlive that call.
+// bytes owned elsewhere (a HeaderList, the caller's strings). nghttp2 copies
+// the bytes of an add()ed field when the block is submitted, so they need
+// only outlive that call. A field added with addKept() is not copied (and its
+// name not lower-cased): nghttp2 keeps the pointers until it has written the
+// HEADERS frame or dropped it (its stream closed, or a request's stream reset
+// before it went out), so the bytes must stay valid until then. An RPC keeps
+// what it forwards until it ends, which covers both.
 class NvList {
  public:
   void reserve(size_t n) { nv_.reserve(n); }
   void add(std::string_view name, std::string_view value, uint8_t flags = 0) {
     nv_.push_back(makeNv(name, value, flags));
+  }
+  // `name` is lower case; both outlive the frame (see above).
+  void addKept(std::string_view name, std::string_view value, uint8_t flags = 0) {
+    add(name, value, flags | NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
   }
   // Every field of `fields` that may cross a hop (see isHopByHop).
   void addForwardable(const HeaderList& fields) {
@@ -158,7 +167,15 @@ class NvList {
       if (!isHopByHop(f.name)) add(f.name, f.value);
     }
   }
+  // The same, by reference: `fields` outlives the frame.
+  void addForwardableKept(const HeaderList& fields) {
+    nv_.reserve(nv_.size() + fields.size());
+    for (const auto& f : fields.fields()) {
+      if (!isHopByHop(f.name)) addKept(f.name, f.value);
+    }
+  }
   void addForwardable(const HeaderList&& fields) = delete;  // would point into a temporary
+  void addForwardableKept(const HeaderList&& fields) = delete;
   // Fields with `name` and `value` members (e.g. grpc::HeaderField).
   template <class Fields>
   void addAll(const Fields& fields) {

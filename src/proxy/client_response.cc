@@ -34,8 +34,10 @@ void ClientResponse::forwardHeaders(http2::HeaderList& headers, bool end_stream)
     startLocal();  // nothing is sent before the status (or a stream's first message)
     return;
   }
+  // Kept until the RPC ends: nghttp2 may point into it until the frame is out.
+  backend_headers_ = std::move(headers);
   http2::NvList nva;
-  protocol_->addResponseHeaders(headers, nva);
+  protocol_->addResponseHeaders(backend_headers_, nva);
   state_ = end_stream ? State::Ended : State::HeadersSent;
   checkSent(conn_.respond(stream_id_, nva, end_stream), "response headers");
 }
@@ -177,7 +179,7 @@ void ClientResponse::sendTrailers() {
   if (!local_trailers_.empty()) {
     nva.addAll(local_trailers_);
   } else {
-    nva.addForwardable(backend_trailers_);
+    nva.addForwardableKept(backend_trailers_);  // kept until the RPC ends
   }
   state_ = State::Ended;
   if (protocol_->trailersInBody()) {

@@ -119,6 +119,9 @@ class ClientResponse {
   bool encoded_ = false;
   bool decided_ = false;  // the RPC made the final status itself
   int http_status_ = 200;
+  // The backend's response headers and trailers, forwarded by reference
+  // (NvList::addKept): they stay until the RPC ends.
+  http2::HeaderList backend_headers_;
   http2::HeaderList backend_trailers_;             // forwarded as they are
   std::vector<grpc::HeaderField> local_trailers_;  // if set, sent instead of backend_trailers_
 };

@@ -94,9 +94,10 @@ class ProtocolAdapter {
   // Whether a Trailers-Only response (or a proxy-made status before any
   // response headers) may go to the client as one HEADERS block.
   virtual bool trailersOnly() const { return true; }
-  // The response headers toward the client, from the backend's.
+  // The response headers toward the client, from the backend's. `backend`
+  // is kept until the RPC ends, so its fields may go by reference (addKept).
   virtual void addResponseHeaders(const http2::HeaderList& backend, http2::NvList& nva) const {
-    nva.addForwardable(backend);
+    nva.addForwardableKept(backend);
   }
   // The response headers of a response started by the proxy: one it answers
   // itself (a local call such as merged reflection), or a proxy-made status

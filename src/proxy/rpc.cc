@@ -251,10 +251,9 @@ bool Rpc::startAttempt() {
                 "cannot open a connection to " + std::string(attempt_.endpoint()));
     return false;
   }
-  UpstreamRequestHeaders headers({req_headers_, cluster(), route_->request_headers, facts_,
-                                  *protocol_, conn_, identity_, retry_.attempts(),
-                                  deadline_.left()});
-  int rv = attempt_.start(up, this, headers.list());
+  int rv = attempt_.start(up, this,
+                          {req_headers_, cluster(), route_->request_headers, facts_, *protocol_,
+                           conn_, identity_, retry_.attempts(), deadline_.left()});
   if (rv < 0) {
     if (rv == upstream::kSubmitPendingFull) {
       conn_.worker().clusters().countOverflow(cluster().name(), metrics::Overflow::MaxPending);

@@ -22,8 +22,9 @@ void UpstreamAttempt::picked(const ClusterTable::Pick& pick) {
 }
 
 int UpstreamAttempt::start(upstream::UpstreamConnection* conn, upstream::StreamHandler* handler,
-                           const http2::NvList& headers) {
+                           const UpstreamRequestInputs& request) {
   started_ = clock_.now();
+  const http2::NvList& headers = headers_.emplace(request).list();
   int32_t id = conn->submit(handler, headers.data(), headers.size());
   if (id < 0) return id;
   conn_ = conn;

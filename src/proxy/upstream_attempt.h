@@ -2,7 +2,11 @@
 // balancer picked, its pool, and the upstream connection and stream carrying
 // the call. The RPC owns it; the upstream connection refers back to the RPC
 // (StreamHandler) until either side detaches. The endpoint stays known after
-// the stream ends (for the access log, and so a retry avoids it).
+// the stream ends (for the access log, and so a retry avoids it). The request
+// HEADERS of the last stream opened are kept here until the next attempt or
+// the RPC's end: nghttp2 holds pointers into them until it has written the
+// frame or dropped it, which it does for a stream reset before it went out
+// (cancel) and for a connection that closed.
 #pragma once
 
 #include <chrono>
@@ -14,6 +18,7 @@
 #include "event/clock.h"
 #include "http2/headers.h"
 #include "proxy/cluster_table.h"
+#include "proxy/upstream_request_headers.h"
 #include "upstream/stream_handler.h"
 #include "upstream/upstream_connection.h"
 
@@ -41,9 +46,11 @@ class UpstreamAttempt {
 
   // Remembers the balancer's pick (the endpoint of this attempt).
   void picked(const ClusterTable::Pick& pick);
-  // Opens the stream on `conn` (from the picked pool). Returns 0 or a negative nghttp2 error.
+  // Opens the stream on `conn` (from the picked pool) with the request HEADERS
+  // made from `request`. Returns 0 or a negative nghttp2 error. The previous
+  // stream, if any, is over (closed, or reset with cancel()).
   int start(upstream::UpstreamConnection* conn, upstream::StreamHandler* handler,
-            const http2::NvList& headers);
+            const UpstreamRequestInputs& request);
 
   State state() const { return state_; }
   void setState(State s) { state_ = s; }
@@ -85,6 +92,7 @@ class UpstreamAttempt {
   double last_ms_ = -1;
   upstream::UpstreamConnection* conn_ = nullptr;  // set while a stream is open
   int32_t stream_id_ = 0;
+  std::optional<UpstreamRequestHeaders> headers_;  // of the last stream opened
 };
 
 const char* toString(UpstreamAttempt::State s);

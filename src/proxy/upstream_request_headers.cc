@@ -29,27 +29,27 @@ UpstreamRequestHeaders::UpstreamRequestHeaders(const UpstreamRequestInputs& in) 
       continue;  // the route's request_headers remove or set it
     }
     auto forwarded = in.protocol.upstreamField(name, value);
-    if (forwarded) nva_.add(name, *forwarded);
+    if (forwarded) nva_.addKept(name, *forwarded);
   }
   in.protocol.addUpstreamFields(in.request, nva_);
-  for (const auto& [name, value] : edits.appended()) nva_.add(name, value);
-  for (const auto& [name, value] : in.facts.upstream_headers) nva_.add(name, value);  // e.g. verified JWT claims
+  for (const auto& [name, value] : edits.appended()) nva_.addKept(name, value);
+  for (const auto& [name, value] : in.facts.upstream_headers) nva_.addKept(name, value);  // e.g. verified JWT claims
   if (in.client.listener().forward_client_cert && in.client.peerIdentity() != nullptr) {
-    nva_.add("x-forwarded-client-cert", in.client.peerIdentity()->xfcc);
+    nva_.addKept("x-forwarded-client-cert", in.client.peerIdentity()->xfcc);
   }
   if (in.attempts > 1) {
     // gRPC A6: tell the backend this is a retry.
     attempts_ = std::to_string(in.attempts - 1);
-    nva_.add("grpc-previous-rpc-attempts", attempts_);
+    nva_.addKept("grpc-previous-rpc-attempts", attempts_);
   }
   if (in.time_left) {
     // Forward what is left of the caller's budget, not what it started with.
     timeout_ = grpc::formatGrpcTimeout(*in.time_left);
-    nva_.add("grpc-timeout", timeout_);
+    nva_.addKept("grpc-timeout", timeout_);
   }
   in.identity.appendGenerated(nva_);
   xff_ = has_xff ? std::string(prior_xff) + ", " + in.client.peerIp() : in.client.peerIp();
-  nva_.add("x-forwarded-for", xff_);
+  nva_.addKept("x-forwarded-for", xff_);
 }
 
 }  // namespace switchyard::proxy

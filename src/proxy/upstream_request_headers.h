@@ -8,8 +8,10 @@
 // forwards it; then come the route's request_headers edits, the fields the
 // policy filters add (PolicyFacts), the adapter's fields,
 // grpc-previous-rpc-attempts on a retry (gRPC A6) and the generated tracing
-// fields. The object holds the values it writes, so the list stays valid as
-// long as it lives. No I/O.
+// fields. The object holds the values it writes, and every field is passed
+// to nghttp2 by reference (NvList::addKept): the object and its inputs must
+// outlive the HEADERS frame, which the attempt that owns it guarantees
+// (UpstreamAttempt). It is never moved (the values' bytes would move). No I/O.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +47,7 @@ class UpstreamRequestHeaders {
   explicit UpstreamRequestHeaders(const UpstreamRequestInputs& in);
   UpstreamRequestHeaders(const UpstreamRequestHeaders&) = delete;
   UpstreamRequestHeaders& operator=(const UpstreamRequestHeaders&) = delete;
+  UpstreamRequestHeaders(UpstreamRequestHeaders&&) = delete;
 
   const http2::NvList& list() const { return nva_; }
 

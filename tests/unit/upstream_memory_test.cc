@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "mem_proxy.h"
@@ -93,6 +94,84 @@ TEST_F(UpstreamMemoryTest, BackendResetBecomesAGrpcStatusForTheClient) {
   EXPECT_EQ(Find(down->headers, ":status"), "200");
   EXPECT_EQ(Find(down->headers, "grpc-status"), "13");  // INTERNAL_ERROR -> INTERNAL
   EXPECT_FALSE(down->reset_received);
+}
+
+// Header fields are handed to nghttp2 by reference (NvList::addKept): the RPC
+// keeps their bytes until nghttp2 has written the HEADERS frame or dropped it.
+// These two tests end an RPC while its HEADERS still wait in nghttp2's queue;
+// under AddressSanitizer, bytes freed too early are a use-after-free here.
+
+// The client's request and its RST_STREAM arrive in one read: the RPC opens
+// its backend stream and is gone before the backend connection is written.
+TEST_F(UpstreamMemoryTest, RequestResetBeforeItsHeadersLeaveNeverReachesTheBackend) {
+  size_t answered = 0;
+  InMemoryProxy& proxy = ProxyWithBackend([&answered](H2Peer& b, int32_t id) {
+    ++answered;
+    b.Respond(id, kOk, GrpcFrame("pong"), Fields{{"grpc-status", "0"}});
+  });
+  H2Peer client(H2Peer::Role::Client, proxy.Connect());
+  int32_t gone = client.Request(GrpcRequest("/switchyard.test.Echo/Unary", {{"x-meta", "m"}}),
+                                GrpcFrame("ping"));
+  client.Reset(gone, NGHTTP2_CANCEL);
+  ASSERT_TRUE(proxy.Pump({&client}));
+  EXPECT_EQ(answered, 0u);
+  ASSERT_NE(client.stream(gone), nullptr);
+  EXPECT_TRUE(client.stream(gone)->headers.empty());
+
+  // The backend connection still carries the next RPC, headers intact.
+  int32_t next = client.Request(GrpcRequest("/switchyard.test.Echo/Unary", {{"x-meta", "n"}}),
+                                GrpcFrame("ping"));
+  ASSERT_TRUE(proxy.Pump({&client}));
+  EXPECT_EQ(answered, 1u);
+  ASSERT_FALSE(backends_.empty());
+  const H2Peer::Stream* up = backends_.back()->stream(1);
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(Find(up->headers, "x-meta"), "n");
+  EXPECT_EQ(Find(up->headers, ":path"), "/switchyard.test.Echo/Unary");
+  ASSERT_NE(client.stream(next), nullptr);
+  EXPECT_EQ(Find(client.stream(next)->trailers, "grpc-status"), "0");
+}
+
+// The client stops reading while a large response fills the proxy's output,
+// so a second RPC's response HEADERS wait in nghttp2's queue; the client then
+// resets that RPC. Its HEADERS must never go out, and the first response must
+// arrive whole once the client reads again.
+TEST_F(UpstreamMemoryTest, ResponseHeadersQueuedBehindABacklogDieWithTheirStream) {
+  std::vector<int32_t> waiting;  // backend stream ids whose request ended
+  InMemoryProxy& proxy =
+      ProxyWithBackend([&waiting](H2Peer&, int32_t id) { waiting.push_back(id); });
+  bufferevent* client_end = proxy.Connect();
+  H2Peer::Options big_window;
+  big_window.initial_window = 8 << 20;
+  H2Peer client(H2Peer::Role::Client, client_end, big_window);
+  int32_t bulk = client.Request(GrpcRequest("/switchyard.test.Echo/Unary"), GrpcFrame("bulk"));
+  int32_t small = client.Request(GrpcRequest("/switchyard.test.Echo/Unary"), GrpcFrame("small"));
+  ASSERT_TRUE(proxy.Pump({&client}));
+  ASSERT_EQ(waiting.size(), 2u);
+  ASSERT_EQ(backends_.size(), 1u);
+  H2Peer& backend = *backends_.front();
+
+  bufferevent_disable(client_end, EV_READ);  // bytes for the client now stay in the proxy
+  const std::string body = GrpcFrame(std::string(1 << 20, 'x'));
+  backend.Respond(waiting[0], kOk, body, Fields{{"grpc-status", "0"}});
+  ASSERT_TRUE(proxy.Pump({&client}));
+  backend.Respond(waiting[1], kOk, GrpcFrame("late"),
+                  Fields{{"grpc-status", "0"}, {"x-trailer", "t"}});
+  ASSERT_TRUE(proxy.Pump({&client}));
+  client.Reset(small, NGHTTP2_CANCEL);
+  ASSERT_TRUE(proxy.Pump({&client}));
+
+  bufferevent_enable(client_end, EV_READ);
+  ASSERT_TRUE(proxy.Pump({&client}));
+  ASSERT_NE(client.stream(small), nullptr);
+  EXPECT_TRUE(client.stream(small)->headers.empty());
+  EXPECT_TRUE(client.stream(small)->data.empty());
+  const H2Peer::Stream* down = client.stream(bulk);
+  ASSERT_NE(down, nullptr);
+  EXPECT_EQ(Find(down->headers, ":status"), "200");
+  EXPECT_EQ(down->data.size(), body.size());
+  EXPECT_EQ(down->data, body);
+  EXPECT_EQ(Find(down->trailers, "grpc-status"), "0");
 }
 
 }  // namespace
