@@ -14,6 +14,7 @@
 
 #include "common/duration.h"
 #include "common/result.h"
+#include "event/deadline_queue.h"
 #include "http2/connection.h"
 #include "http2/headers.h"
 #include "proxy/worker_context.h"
@@ -73,6 +74,16 @@ class DownstreamSide {
   virtual Status reset(int32_t stream_id, uint32_t h2_error) = 0;
   // The proxy passed on (or dropped) `n` request bytes: reopen the client's window.
   virtual void consume(int32_t stream_id, size_t n) = 0;
+
+  // The deadlines of this connection's RPCs, behind one timer (made on first use).
+  event::DeadlineQueue& deadlines() {
+    if (!deadlines_) deadlines_ = std::make_unique<event::DeadlineQueue>(worker().base(), worker().clock());
+    return *deadlines_;
+  }
+
+ private:
+  // Destroyed after the implementing class, and so after its RPCs.
+  std::unique_ptr<event::DeadlineQueue> deadlines_;
 };
 
 }  // namespace switchyard::proxy

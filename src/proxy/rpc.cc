@@ -36,7 +36,7 @@ Rpc::Rpc(DownstreamSide& conn, int32_t stream_id)
       response_(conn, stream_id, flow_, attempt_, [this] { refuseResponse(); }),
       request_(conn, stream_id, req_headers_, flow_, attempt_, retry_),
       record_(conn.worker()),
-      deadline_(conn.worker().base(), conn.worker().clock(), record_.start(),
+      deadline_(conn.deadlines(), conn.worker().clock(), record_.start(),
                 [this] { onDeadline(); }) {}
 
 Rpc::~Rpc() {

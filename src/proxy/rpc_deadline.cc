@@ -23,7 +23,7 @@ bool RpcDeadline::start(const http2::HeaderList& request, const routing::Route* 
   }
   if (timeout) {
     at_ = start_ + *timeout;
-    timer_.arm(*timeout);
+    queue_.arm(entry_, *at_);
   }
   return true;
 }
