@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace switchyard::http2 {
 namespace {
 
@@ -41,6 +45,27 @@ Pool::~Pool() {
   retained = 0;
 }
 
+// Under AddressSanitizer the caller's bytes of a block waiting on a free list
+// are poisoned, so a use after free (an HPACK field nghttp2 still points at,
+// say) is reported as it would be for memory given back to malloc.
+void poison(void* block, uint32_t cls) {
+#if defined(__SANITIZE_ADDRESS__)
+  ASAN_POISON_MEMORY_REGION(static_cast<uint8_t*>(block) + kHeader, kClassBytes[cls] - kHeader);
+#else
+  (void)block;
+  (void)cls;
+#endif
+}
+
+void unpoison(void* block, uint32_t cls) {
+#if defined(__SANITIZE_ADDRESS__)
+  ASAN_UNPOISON_MEMORY_REGION(static_cast<uint8_t*>(block) + kHeader, kClassBytes[cls] - kHeader);
+#else
+  (void)block;
+  (void)cls;
+#endif
+}
+
 uint32_t classFor(size_t size) {
   for (uint32_t c = 0; c < kClassBytes.size(); ++c) {
     if (size <= kClassBytes[c] - kHeader) return c;
@@ -69,6 +94,7 @@ void* poolMalloc(size_t size, void*) {
     if (FreeBlock* b = pool.head[cls]) {
       pool.head[cls] = b->next;
       pool.retained -= kClassBytes[cls];
+      unpoison(b, cls);
       return withHeader(b, cls);
     }
   }
@@ -88,6 +114,7 @@ void poolFree(void* ptr, void*) {
   b->next = pool.head[cls];
   pool.head[cls] = b;
   pool.retained += kClassBytes[cls];
+  poison(b, cls);
 }
 
 void* poolCalloc(size_t n, size_t size, void* ud) {

@@ -100,6 +100,9 @@ TEST_F(UpstreamMemoryTest, BackendResetBecomesAGrpcStatusForTheClient) {
 // keeps their bytes until nghttp2 has written the HEADERS frame or dropped it.
 // These two tests end an RPC while its HEADERS still wait in nghttp2's queue;
 // under AddressSanitizer, bytes freed too early are a use-after-free here.
+// Each carries a field too large for the HPACK table, so that no table entry
+// keeps its bytes alive: only the RPC does.
+const std::string kLarge(5000, 'v');
 
 // The client's request and its RST_STREAM arrive in one read: the RPC opens
 // its backend stream and is gone before the backend connection is written.
@@ -110,8 +113,9 @@ TEST_F(UpstreamMemoryTest, RequestResetBeforeItsHeadersLeaveNeverReachesTheBacke
     b.Respond(id, kOk, GrpcFrame("pong"), Fields{{"grpc-status", "0"}});
   });
   H2Peer client(H2Peer::Role::Client, proxy.Connect());
-  int32_t gone = client.Request(GrpcRequest("/switchyard.test.Echo/Unary", {{"x-meta", "m"}}),
-                                GrpcFrame("ping"));
+  int32_t gone = client.Request(
+      GrpcRequest("/switchyard.test.Echo/Unary", {{"x-meta", "m"}, {"x-large", kLarge}}),
+      GrpcFrame("ping"));
   client.Reset(gone, NGHTTP2_CANCEL);
   ASSERT_TRUE(proxy.Pump({&client}));
   EXPECT_EQ(answered, 0u);
@@ -153,9 +157,13 @@ TEST_F(UpstreamMemoryTest, ResponseHeadersQueuedBehindABacklogDieWithTheirStream
 
   bufferevent_disable(client_end, EV_READ);  // bytes for the client now stay in the proxy
   const std::string body = GrpcFrame(std::string(1 << 20, 'x'));
-  backend.Respond(waiting[0], kOk, body, Fields{{"grpc-status", "0"}});
+  Fields bulk_headers = kOk;
+  bulk_headers.push_back({"x-large", kLarge});
+  backend.Respond(waiting[0], bulk_headers, body, Fields{{"grpc-status", "0"}, {"x-large", kLarge}});
   ASSERT_TRUE(proxy.Pump({&client}));
-  backend.Respond(waiting[1], kOk, GrpcFrame("late"),
+  Fields late_headers = kOk;
+  late_headers.push_back({"x-large", kLarge});
+  backend.Respond(waiting[1], late_headers, GrpcFrame("late"),
                   Fields{{"grpc-status", "0"}, {"x-trailer", "t"}});
   ASSERT_TRUE(proxy.Pump({&client}));
   client.Reset(small, NGHTTP2_CANCEL);
@@ -169,6 +177,8 @@ TEST_F(UpstreamMemoryTest, ResponseHeadersQueuedBehindABacklogDieWithTheirStream
   const H2Peer::Stream* down = client.stream(bulk);
   ASSERT_NE(down, nullptr);
   EXPECT_EQ(Find(down->headers, ":status"), "200");
+  EXPECT_EQ(Find(down->headers, "x-large"), kLarge);
+  EXPECT_EQ(Find(down->trailers, "x-large"), kLarge);
   EXPECT_EQ(down->data.size(), body.size());
   EXPECT_EQ(down->data, body);
   EXPECT_EQ(Find(down->trailers, "grpc-status"), "0");
