@@ -45,6 +45,9 @@
 #             so every RPC checks the signature (not in the default list)
 #   callgrind-tls  callgrind on sy-1 with TLS from the client (the tls case's
 #             listener), 1 x 8 unary 16 B (not in the default list)
+#   callgrind-tlsup  callgrind-tls with TLS on both legs, like the tlsup case:
+#             client to proxy, and proxy to the backend's TLS port (not in the
+#             default list)
 #   callgrind-json  callgrind on sy-1 with the h2load-json16 route: instructions
 #             per JSON-transcoded unary RPC, driven by h2load (not in the default list)
 #   callgrind-h2floor  nghttp2's own floor (not in the default list; targets do not
@@ -646,6 +649,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)]
     jwt-nocache) cg_case=callgrind-jwtrl-nocache ;;
     json) cg_case=callgrind-json json=1 auth=none sy_edge=1; edge_descriptor ;;
     tls) cg_case=callgrind-tls cg_tls=1 auth=none ;;
+    tlsup) cg_case=callgrind-tlsup cg_tls=2 auth=none ;;
   esac
   ((cg_tls)) && meta=(--ca "$tls/ca.crt" --authority localhost)
   [ "$auth" != none ] && meta=(--metadata "authorization=Bearer $jwt_token")
@@ -782,6 +786,12 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-tls ]; then
     for t in "${target_list[@]}"; do
       if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 tls; fi
+    done
+    continue
+  fi
+  if [ "$c" = callgrind-tlsup ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 tlsup; fi
     done
     continue
   fi

@@ -277,34 +277,51 @@ void Connection::start() {
                                           static_cast<int32_t>(settings_.initial_connection_window));
   }
   if (socket_io_) {
-    // Read by socketReadCb; written directly by flush(), with the bufferevent's
-    // write event enabled only while output is left over (see writeDirect()).
-    // The bufferevent still reports connect completion and write errors.
-    read_event_.reset(event_new(bufferevent_get_base(bev_.get()), bufferevent_getfd(bev_.get()),
-                                EV_READ | EV_PERSIST, &Connection::socketReadCb, this));
-    event_add(read_event_.get(), nullptr);
-    // Bytes the bufferevent or OpenSSL already hold raise no readiness on the socket.
-    if (ssl_ != nullptr &&
-        (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0 || SSL_has_pending(ssl_))) {
-      event_active(read_event_.get(), EV_READ, 1);
-    }
+    startSocketReads();
   } else {
     bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   }
   scheduleFlush();
 }
 
-// The handshake (its timeout, ALPN, SNI and client-certificate checks) ran on
-// the OpenSSL bufferevent; HTTP/2 then reads and writes the SSL object itself,
-// like a plain socket: SSL_read straight into the read block and nghttp2, and
-// generated frames SSL_write'n in the same pass, with no evbuffer copies and
-// no write event armed per flush. The bufferevent keeps owning the SSL object
-// and the socket, so closing stays as it was (ConnectionStart::closed).
+// Read by socketReadCb; written directly by flush(), with the bufferevent's
+// write event enabled only while output is left over (see writeDirect()).
+// A plain socket's bufferevent still reports connect completion and write errors.
+void Connection::startSocketReads() {
+  read_event_.reset(event_new(bufferevent_get_base(bev_.get()), bufferevent_getfd(bev_.get()),
+                              EV_READ | EV_PERSIST, &Connection::socketReadCb, this));
+  event_add(read_event_.get(), nullptr);
+  // Bytes the bufferevent or OpenSSL already hold raise no readiness on the socket.
+  if (ssl_ != nullptr &&
+      (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0 || SSL_has_pending(ssl_))) {
+    event_active(read_event_.get(), EV_READ, 1);
+  }
+}
+
+// The handshake (its timeout, ALPN, SNI, certificate checks and session
+// resumption) ran on the OpenSSL bufferevent; HTTP/2 then reads and writes the
+// SSL object itself, like a plain socket: SSL_read straight into the read
+// block and nghttp2, and generated frames SSL_write'n in the same pass, with no
+// evbuffer copies and no write event armed per flush. The bufferevent keeps
+// owning the SSL object and the socket, so closing stays as it was
+// (ConnectionStart::closed, UpstreamConnection::onClosed).
+//
+// Server role: called from start(), before anything is generated. Client role:
+// called as the bufferevent reports the handshake done, before it wrote or
+// read any application data (libevent reports BEV_EVENT_CONNECTED before its
+// first SSL_write or SSL_read); the frames generated into its output while it
+// was connecting (the preface and SETTINGS) go out first, in order.
 void Connection::takeOverTls(SSL* ssl) {
   ssl_ = ssl;
   prepareDirectTls(ssl);
   bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   tls_out_.reset(evbuffer_new());
+  evbuffer* queued = bufferevent_get_output(bev_.get());
+  if (evbuffer_get_length(queued) > 0 && evbuffer_add_buffer(tls_out_.get(), queued) != 0) {
+    log::main().debug("TLS handover: the bufferevent's output could not be moved");
+    closeNow(CloseReason::IoError);
+    return;
+  }
   write_event_.reset(event_new(bufferevent_get_base(bev_.get()), bufferevent_getfd(bev_.get()),
                                EV_WRITE | EV_PERSIST, &Connection::tlsWriteCb, this));
   socket_io_ = true;
@@ -443,7 +460,16 @@ void Connection::onEvent(short what) {
   if (what & BEV_EVENT_CONNECTED) {
     got_connected_ = true;
     onConnected();
-    if (!closed_) flush();
+    if (closed_) return;
+    if (role_ == Role::Client && !socket_io_) {
+      // A TLS backend: its handshake is done; HTTP/2 goes on on the direct path.
+      if (SSL* ssl = bufferevent_openssl_get_ssl(bev_.get()); ssl != nullptr) {
+        takeOverTls(ssl);
+        if (closed_) return;
+        startSocketReads();
+      }
+    }
+    flush();
     return;
   }
   if (what & BEV_EVENT_EOF) {

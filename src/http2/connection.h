@@ -1,6 +1,6 @@
 // Connection: one HTTP/2 connection over a bufferevent (plain TCP, OpenSSL, or
 // an in-memory bufferevent pair in tests and fuzzers; a plain socket, and a
-// client's TLS socket once its handshake is done, are read and written
+// TLS socket of either role once its handshake is done, are read and written
 // directly),
 // driving an nghttp2 session that does no I/O of its own. Bytes read from the
 // socket are fed to nghttp2 in one pass per read event; frames nghttp2 wants
@@ -187,12 +187,15 @@ class Connection {
   static void eventCb(bufferevent* bev, short what, void* arg);
   static void socketReadCb(evutil_socket_t fd, short what, void* arg);
   static void tlsWriteCb(evutil_socket_t fd, short what, void* arg);
-  void onReadable();        // what the bufferevent read (in-memory pairs, upstream TLS)
+  void onReadable();        // what the bufferevent read (in-memory pairs)
   void onSocketReadable();  // plain TCP: read the socket here
   void onTlsReadable();     // direct TLS: SSL_read the socket here
-  // Server role, TLS handshake done on the OpenSSL bufferevent: from here on
+  // TLS handshake done on the OpenSSL bufferevent (server role: before start()
+  // generates anything; client role: when it reports connected): from here on
   // SSL_read/SSL_write on its socket; the bufferevent only owns SSL and fd.
   void takeOverTls(SSL* ssl);
+  // socket_io_: starts the read event on the socket (socketReadCb).
+  void startSocketReads();
   // Writes block[0..len) to the socket now; returns how much it took (the
   // rest is queued by the caller), or nothing after a fatal error (closed_).
   size_t writeNow(const uint8_t* block, size_t len);
