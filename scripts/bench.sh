@@ -43,6 +43,8 @@
 #   callgrind-jwtrl  callgrind on sy-1 with the jwtrl16 route, once with the
 #             verified-token cache (default) and once with token_cache_size: 0,
 #             so every RPC checks the signature (not in the default list)
+#   callgrind-64k  callgrind on sy-1, unary 64 KiB each way, 1 x 8 (not in the
+#             default list): instructions per large RPC, where copies dominate
 #   callgrind-tls  callgrind on sy-1 with TLS from the client (the tls case's
 #             listener), 1 x 8 unary 16 B (not in the default list)
 #   callgrind-tlsup  callgrind-tls with TLS on both legs, like the tlsup case:
@@ -641,7 +643,7 @@ measure() {  # measure CASE TARGET REP
 # callgrind: Switchyard (workers: 1) under valgrind; instrumentation is
 # switched on only around the load, so start-up is not counted.
 callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)] [AUTH]
-  local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=() json=0 cg_tls=0
+  local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=() json=0 cg_tls=0 cg_size=16
   sy_edge=0  # the callgrind cases measure native gRPC, but for callgrind-json
   ((rate_limit)) && cg_case=callgrind-ratelimit
   case $auth in
@@ -650,6 +652,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)]
     json) cg_case=callgrind-json json=1 auth=none sy_edge=1; edge_descriptor ;;
     tls) cg_case=callgrind-tls cg_tls=1 auth=none ;;
     tlsup) cg_case=callgrind-tlsup cg_tls=2 auth=none ;;
+    64k) cg_case=callgrind-64k cg_size=65536 auth=none ;;
   esac
   ((cg_tls)) && meta=(--ca "$tls/ca.crt" --authority localhost)
   [ "$auth" != none ] && meta=(--metadata "authorization=Bearer $jwt_token")
@@ -672,7 +675,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)]
     ok=$(awk '/^status codes:/ { print $3 + 0; exit }' "$work/load.err")
     echo "RESULT ok=${ok:-0}" >"$work/load.out"
   else
-    timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" --mode unary --conns 1 --streams 8 --size 16 \
+    timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" --mode unary --conns 1 --streams 8 --size "$cg_size" \
       --duration 3 --warmup 0.5 "${meta[@]}" >"$work/load.out" 2>"$work/load.err" || rc=$?
   fi
   after=$(backend_counts)
@@ -792,6 +795,12 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-tlsup ]; then
     for t in "${target_list[@]}"; do
       if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 tlsup; fi
+    done
+    continue
+  fi
+  if [ "$c" = callgrind-64k ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 64k; fi
     done
     continue
   fi

@@ -173,9 +173,24 @@ struct CallbackTrampolines {
   static int frameNotSent(nghttp2_session*, const nghttp2_frame* frame, int err, void* ud) {
     return self(ud)->onFrameNotSent(frame, err);
   }
+  // DATA payloads are read into the end of what flush() is filling and sent
+  // by sendData with no copy through nghttp2's frame buffer; when the sink
+  // has no room (or no flush is under way) the provider fills nghttp2's
+  // buffer and the frame comes back from mem_send like any other.
   static ssize_t readData(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t len,
                           uint32_t* flags, nghttp2_data_source*, void* ud) {
-    return self(ud)->onReadData(stream_id, buf, len, flags);
+    auto* c = self(ud);
+    uint8_t* direct = c->sink_.reserve(stream_id, len);
+    if (direct == nullptr) return c->onReadData(stream_id, buf, len, flags);
+    ssize_t n = c->onReadData(stream_id, direct, len, flags);
+    if (n >= 0) *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    return n;
+  }
+  static int sendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
+                      size_t length, nghttp2_data_source*, void* ud) {
+    // A frame that is not the one just reserved would put bytes out of order.
+    if (!self(ud)->sink_.commit(frame, framehd, length)) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
   }
 };
 
@@ -192,6 +207,7 @@ nghttp2_session_callbacks* Connection::callbacks() {
     nghttp2_session_callbacks_set_on_stream_close_callback(c, CallbackTrampolines::streamClose);
     nghttp2_session_callbacks_set_on_frame_send_callback(c, CallbackTrampolines::frameSent);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(c, CallbackTrampolines::frameNotSent);
+    nghttp2_session_callbacks_set_send_data_callback(c, CallbackTrampolines::sendData);
     return c;
   }();
   return cbs;
@@ -711,6 +727,12 @@ Connection::Generated Connection::generateDirect(evbuffer* out) {
   uint8_t* block = staging.get();
   size_t used = 0;
   Generated result = Generated::Done;
+  // DATA payloads land in the block directly (see readData); detached on every return.
+  sink_.toBlock(block, &used, kStagingSize, kHighWater);
+  struct Detach {
+    FrameSink& sink;
+    ~Detach() { sink.detach(); }
+  } detach{sink_};
   for (;;) {
     if (used >= kHighWater) {
       result = Generated::More;
@@ -758,6 +780,7 @@ bool Connection::flush() {
         more = g == Generated::More;
         wrote = g != Generated::Queued;
       }
+      if (!wrote) sink_.toBuffer(out, kHighWater);
       for (; !wrote;) {
         if (evbuffer_get_length(out) >= kHighWater) {
           more = true;
@@ -767,12 +790,14 @@ bool Connection::flush() {
         ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
         if (n < 0) {
           log::main().debug("nghttp2_session_mem_send: {}", nghttp2_strerror(static_cast<int>(n)));
+          sink_.detach();
           closeNow(CloseReason::IoError);
           return false;
         }
         if (n == 0) break;
         evbuffer_add(out, data, static_cast<size_t>(n));
       }
+      sink_.detach();
     }
     if (wrote) {
       watchWritable(out);

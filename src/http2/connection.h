@@ -28,6 +28,7 @@
 #include "common/c_handle.h"
 #include "common/duration.h"
 #include "event/loop.h"
+#include "http2/frame_sink.h"
 #include "metrics/edge_limits.h"
 
 namespace switchyard::http2 {
@@ -123,6 +124,10 @@ class Connection {
   virtual int onFrameSent(const nghttp2_frame*) { return 0; }
   virtual int onFrameNotSent(const nghttp2_frame*, int) { return 0; }
   // Data provider: fill buf, set *flags; NGHTTP2_ERR_DEFERRED to pause.
+  // `buf` is usually the end of what the connection is about to write, not
+  // nghttp2's frame buffer (NGHTTP2_DATA_FLAG_NO_COPY is set for the
+  // provider): write exactly the bytes returned, and never read buf back
+  // after returning.
   virtual ssize_t onReadData(int32_t stream_id, uint8_t* buf, size_t len, uint32_t* flags) = 0;
   // The socket connected (client role, and TLS after the handshake).
   virtual void onConnected() {}
@@ -265,6 +270,9 @@ class Connection {
   uint32_t open_client_streams_ = 0;
   std::unordered_set<int32_t> refused_streams_;
   EdgeObserver* edge_ = nullptr;  // see setEdgeObserver
+  // What flush() is filling while it runs nghttp2_session_mem_send: DATA
+  // payloads are read straight into it (NO_COPY; see frame_sink.h).
+  FrameSink sink_;
 
   friend struct CallbackTrampolines;
 };
