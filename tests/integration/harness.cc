@@ -528,6 +528,51 @@ std::string Pattern(size_t size, int64_t seq) {
   return s;
 }
 
+void ExpectBidiEchoesIntact(switchyard::test::Echo::Stub& stub, int messages, int size) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(std::chrono::seconds(60)));
+  auto stream = stub.Bidi(&ctx);
+  std::thread writer([&] {
+    for (int i = 0; i < messages; ++i) {
+      switchyard::test::EchoRequest req;
+      req.set_payload(Pattern(static_cast<size_t>(size), 1000 + i));
+      if (!stream->Write(req)) return;
+    }
+    stream->WritesDone();
+  });
+  int n = 0, bad = 0;
+  switchyard::test::EchoResponse resp;
+  while (n < messages + 1 && stream->Read(&resp)) {
+    if (resp.payload() != Pattern(static_cast<size_t>(size), 1000 + n)) bad++;
+    n++;
+  }
+  writer.join();
+  grpc::Status s = stream->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message() << " after " << n << " messages";
+  EXPECT_EQ(n, messages);
+  EXPECT_EQ(bad, 0);
+}
+
+void ExpectClientStreamIntact(switchyard::test::Echo::Stub& stub, int messages, int size) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(std::chrono::seconds(60)));
+  switchyard::test::EchoResponse summary;
+  auto up = stub.ClientStream(&ctx, &summary);
+  uint64_t checksum = kFnvOffset;
+  for (int i = 0; i < messages; ++i) {
+    switchyard::test::EchoRequest req;
+    req.set_payload(Pattern(static_cast<size_t>(size), i));
+    checksum = Fnv1a(checksum, req.payload());
+    ASSERT_TRUE(up->Write(req));
+  }
+  ASSERT_TRUE(up->WritesDone());
+  grpc::Status s = up->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+  EXPECT_EQ(summary.received_messages(), messages);
+  EXPECT_EQ(summary.received_bytes(), static_cast<int64_t>(messages) * size);
+  EXPECT_EQ(summary.checksum(), checksum);
+}
+
 // -------------------------------------------------------------------- fixture
 
 namespace {

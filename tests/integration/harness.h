@@ -261,4 +261,12 @@ constexpr uint64_t kFnvOffset = 14695981039346656037ULL;
 // The backend's response payload for a given response_size and seq.
 std::string Pattern(size_t size, int64_t seq);
 
+// Large bodies through the proxy, checked byte for byte (one call each, 60 s
+// deadline): `messages` messages of `size` bytes each way on one Bidi call,
+// written and read at the same time, every echo carrying what was sent, in
+// order; and the same on one ClientStream call, checked by the backend's
+// checksum.
+void ExpectBidiEchoesIntact(switchyard::test::Echo::Stub& stub, int messages, int size);
+void ExpectClientStreamIntact(switchyard::test::Echo::Stub& stub, int messages, int size);
+
 }  // namespace sytest

@@ -291,47 +291,9 @@ TEST_F(TlsDirectIoTest, LargeBodiesBothWaysArriveIntact) {
   constexpr int kMessages = 32;
   constexpr int kSize = 512 * 1024;
   auto stub = TlsStub();
-  grpc::ClientContext ctx;
-  ctx.set_deadline(In(60s));
-  auto stream = stub->Bidi(&ctx);
-  std::thread writer([&] {
-    for (int i = 0; i < kMessages; ++i) {
-      EchoRequest req;
-      req.set_payload(Pattern(kSize, 1000 + i));
-      if (!stream->Write(req)) return;
-    }
-    stream->WritesDone();
-  });
-  int n = 0, bad = 0;
-  EchoResponse resp;
-  while (n < kMessages + 1 && stream->Read(&resp)) {
-    if (resp.payload() != Pattern(kSize, 1000 + n)) bad++;
-    n++;
-  }
-  writer.join();
-  grpc::Status s = stream->Finish();
-  ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message() << " after " << n << " messages";
-  EXPECT_EQ(n, kMessages);
-  EXPECT_EQ(bad, 0);
-
+  ExpectBidiEchoesIntact(*stub, kMessages, kSize);
   // And a 16 MiB client stream on its own, checked by the backend's checksum.
-  grpc::ClientContext ctx2;
-  ctx2.set_deadline(In(60s));
-  EchoResponse summary;
-  auto up = stub->ClientStream(&ctx2, &summary);
-  uint64_t checksum = kFnvOffset;
-  for (int i = 0; i < kMessages; ++i) {
-    EchoRequest req;
-    req.set_payload(Pattern(kSize, i));
-    checksum = Fnv1a(checksum, req.payload());
-    ASSERT_TRUE(up->Write(req));
-  }
-  ASSERT_TRUE(up->WritesDone());
-  s = up->Finish();
-  ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
-  EXPECT_EQ(summary.received_messages(), kMessages);
-  EXPECT_EQ(summary.received_bytes(), static_cast<int64_t>(kMessages) * kSize);
-  EXPECT_EQ(summary.checksum(), checksum);
+  ExpectClientStreamIntact(*stub, kMessages, kSize);
 }
 
 // A client that sends close_notify while its server stream is still running
