@@ -1,30 +1,34 @@
-// ByteQueue: a FIFO of bytes an RPC holds between its two streams. The bytes
-// live in one contiguous block: inline in the object up to kInline bytes (a
-// small unary message never touches the heap), on the heap beyond that. Taking
-// from the front only moves a read offset; appending compacts or grows the
-// block. Flow control bounds what one queue can hold (a stream's window), so
-// the block never grows past that; a heap block larger than kKeep is released
-// whenever the queue empties, so an idle long-lived stream holds no more than
-// that.
+// ByteQueue: a FIFO of bytes an RPC holds between its two streams. Up to
+// kInline bytes live inline in the object (a small unary message never
+// touches the heap); beyond that the bytes live in a chain of fixed-size
+// blocks. Appending fills the last block and links new ones; taking from the
+// front unlinks drained blocks. Bytes already queued never move, so a 64 KiB
+// message is copied once in and once out, whatever the mix of frame sizes.
+// Blocks come from and go back to a small per-thread free list (no malloc per
+// message, no memory bound to an idle stream: an empty queue holds no block).
+// Flow control bounds what one queue can hold (a stream's window).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 namespace switchyard::proxy {
 
 class ByteQueue {
  public:
   static constexpr size_t kInline = 64;
-  static constexpr size_t kKeep = 64 * 1024;
+  // Payload bytes per block: one full HTTP/2 DATA frame at the default size.
+  static constexpr size_t kBlockBytes = 16 * 1024;
+  // Free blocks a thread keeps for reuse; the rest go back to malloc.
+  static constexpr size_t kPooledBlocks = 32;
 
   ByteQueue() = default;
+  ~ByteQueue();
   ByteQueue(const ByteQueue&) = delete;
   ByteQueue& operator=(const ByteQueue&) = delete;
 
-  size_t size() const { return end_ - begin_; }
-  bool empty() const { return end_ == begin_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
 
   void append(const uint8_t* data, size_t len);
   // Puts `other`'s bytes in front of this queue's and empties `other`.
@@ -34,17 +38,21 @@ class ByteQueue {
   // Drops every byte; returns how many there were.
   size_t clear();
 
- private:
-  uint8_t* block() { return heap_ ? heap_.get() : inline_; }
-  // Makes room for `extra` more bytes after the current ones, with `front`
-  // free bytes before them (which the caller then fills).
-  void reshape(size_t front, size_t extra);
-  void releaseIfEmpty();
+  // Blocks this queue holds (for tests of the memory bound).
+  size_t blocks() const;
 
-  std::unique_ptr<uint8_t[]> heap_;
-  size_t capacity_ = kInline;
-  size_t begin_ = 0;
-  size_t end_ = 0;
+  struct Block;  // one link of the chain (byte_queue.cc)
+
+ private:
+  // Moves the inline bytes into a block chain of their own, so appends and
+  // prepends deal with blocks only.
+  void spillInline();
+
+  Block* head_ = nullptr;  // null: the bytes, if any, are inline
+  Block* tail_ = nullptr;
+  size_t size_ = 0;
+  uint32_t inline_begin_ = 0;
+  uint32_t inline_end_ = 0;
   uint8_t inline_[kInline];
 };
 

@@ -1,5 +1,5 @@
-// ByteQueue: FIFO order across the inline block and the heap, prepending
-// (request replay), and release of a large block once the queue empties.
+// ByteQueue: FIFO order across the inline bytes and the block chain,
+// prepending (request replay), and no block held once the queue empties.
 #include "proxy/byte_queue.h"
 
 #include <gtest/gtest.h>
@@ -38,8 +38,8 @@ TEST(ByteQueue, KeepsOrderWithinTheInlineBlock) {
   EXPECT_EQ(take(q, 5), "");
 }
 
-// Appends that do not fit slide the unread bytes forward or move them to a
-// larger block; reads in between must see one unbroken stream.
+// Appends and takes of every size, across block boundaries and back to the
+// inline bytes when the chain drains, must read as one unbroken stream.
 TEST(ByteQueue, InterleavedAppendsAndTakesAcrossGrowth) {
   ByteQueue q;
   std::string expected, got;
@@ -85,9 +85,64 @@ TEST(ByteQueue, ClearReturnsWhatWasDropped) {
   EXPECT_EQ(q.clear(), 99990u);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.clear(), 0u);
-  // Usable again after its large block was released.
+  EXPECT_EQ(q.blocks(), 0u);
+  // Usable again after its blocks went back.
   put(q, "again");
   EXPECT_EQ(take(q, 10), "again");
+}
+
+// A full DATA frame's worth of payload per block: a 64 KiB message sits in
+// five blocks at most (one partly filled at each end), and every block goes
+// back as soon as its last byte is read, so a queue that is read as fast as
+// it is filled holds at most two.
+TEST(ByteQueue, HoldsOnlyTheBlocksItsBytesNeed) {
+  ByteQueue q;
+  put(q, "hello");
+  EXPECT_EQ(q.blocks(), 0u);  // inline
+  put(q, pattern(64 * 1024, 1));
+  EXPECT_LE(q.blocks(), 5u);
+  EXPECT_GE(q.blocks(), 4u);
+  EXPECT_EQ(take(q, 5 + 64 * 1024), "hello" + pattern(64 * 1024, 1));
+  EXPECT_EQ(q.blocks(), 0u);
+
+  std::string expected, got;
+  for (size_t round = 0; round < 64; ++round) {
+    std::string chunk = pattern(ByteQueue::kBlockBytes - 7 + round, round);
+    put(q, chunk);
+    expected += chunk;
+    EXPECT_LE(q.blocks(), 2u) << round;
+    got += take(q, q.size());
+    EXPECT_EQ(q.blocks(), 0u) << round;
+  }
+  EXPECT_EQ(got, expected);
+}
+
+// Replay in front of a chain whose first block is partly read, from a
+// queue that is itself a chain (a retried request larger than one block).
+TEST(ByteQueue, PrependLinksChainsWithoutReordering) {
+  ByteQueue q, sent;
+  std::string tail = pattern(3 * ByteQueue::kBlockBytes + 11, 5);
+  put(q, tail);
+  EXPECT_EQ(take(q, 100), tail.substr(0, 100));
+  std::string replay = pattern(2 * ByteQueue::kBlockBytes + 3, 6);
+  put(sent, replay);
+  q.prependFrom(sent);
+  EXPECT_TRUE(sent.empty());
+  EXPECT_EQ(sent.blocks(), 0u);
+  EXPECT_EQ(q.size(), replay.size() + tail.size() - 100);
+  put(q, "end");
+  EXPECT_EQ(take(q, q.size()), replay + tail.substr(100) + "end");
+  EXPECT_EQ(q.blocks(), 0u);
+
+  // Small replay in front of a chain; chain in front of inline bytes.
+  put(q, tail);
+  put(sent, "ab");
+  q.prependFrom(sent);
+  EXPECT_EQ(take(q, q.size()), "ab" + tail);
+  put(q, "xy");
+  put(sent, replay);
+  q.prependFrom(sent);
+  EXPECT_EQ(take(q, q.size()), replay + "xy");
 }
 
 }  // namespace
