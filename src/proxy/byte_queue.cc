@@ -10,10 +10,12 @@
 
 namespace switchyard::proxy {
 
+// Held bytes are [begin, end): kept ones [begin, read), unread ones [read, end).
 struct ByteQueue::Block {
   Block* next = nullptr;
-  uint32_t begin = 0;  // first unread byte
-  uint32_t end = 0;    // one past the last written byte
+  uint32_t begin = 0;
+  uint32_t read = 0;
+  uint32_t end = 0;
   uint8_t data[kBlockBytes];
 };
 
@@ -72,7 +74,7 @@ Block* newBlock() {
     b = new Block;
   }
   b->next = nullptr;
-  b->begin = b->end = 0;
+  b->begin = b->read = b->end = 0;
   return b;
 }
 
@@ -94,16 +96,15 @@ ByteQueue::~ByteQueue() { clear(); }
 void ByteQueue::append(const uint8_t* data, size_t len) {
   if (len == 0) return;
   if (head_ == nullptr) {
-    if (inline_end_ + len <= kInline) {
-      std::memcpy(inline_ + inline_end_, data, len);
-      inline_end_ += static_cast<uint32_t>(len);
-      size_ += len;
-      return;
-    }
-    if (size_ + len <= kInline) {
-      std::memmove(inline_, inline_ + inline_begin_, size_);
+    size_t held = inline_end_ - inline_begin_;
+    if (inline_begin_ > 0 && held + len <= kInline) {
+      // Slide the held bytes to the start to make room.
+      std::memmove(inline_, inline_ + inline_begin_, held);
+      inline_read_ -= inline_begin_;
       inline_begin_ = 0;
-      inline_end_ = static_cast<uint32_t>(size_);
+      inline_end_ = static_cast<uint32_t>(held);
+    }
+    if (inline_end_ + len <= kInline) {
       std::memcpy(inline_ + inline_end_, data, len);
       inline_end_ += static_cast<uint32_t>(len);
       size_ += len;
@@ -112,6 +113,7 @@ void ByteQueue::append(const uint8_t* data, size_t len) {
     spillInline();
   }
   size_ += len;
+  Block* first_written = nullptr;
   while (len > 0) {
     if (tail_ == nullptr || tail_->end == kBlockBytes) {
       Block* b = newBlock();
@@ -122,78 +124,100 @@ void ByteQueue::append(const uint8_t* data, size_t len) {
       }
       tail_ = b;
     }
+    if (first_written == nullptr) first_written = tail_;
     size_t n = std::min(len, kBlockBytes - tail_->end);
     std::memcpy(tail_->data + tail_->end, data, n);
     tail_->end += static_cast<uint32_t>(n);
     data += n;
     len -= n;
   }
+  if (cursor_ == nullptr) cursor_ = first_written;
 }
 
 void ByteQueue::spillInline() {
-  if (head_ != nullptr || inline_begin_ == inline_end_) {
-    inline_begin_ = inline_end_ = 0;
+  if (inline_begin_ == inline_end_) {
+    inline_begin_ = inline_read_ = inline_end_ = 0;
     return;
   }
   Block* b = newBlock();
-  size_t n = inline_end_ - inline_begin_;
-  std::memcpy(b->data, inline_ + inline_begin_, n);
-  b->end = static_cast<uint32_t>(n);
+  size_t held = inline_end_ - inline_begin_;
+  std::memcpy(b->data, inline_ + inline_begin_, held);
+  b->read = inline_read_ - inline_begin_;
+  b->end = static_cast<uint32_t>(held);
   head_ = tail_ = b;
-  inline_begin_ = inline_end_ = 0;
-}
-
-void ByteQueue::prependFrom(ByteQueue& other) {
-  if (other.empty()) return;
-  if (head_ == nullptr && other.head_ == nullptr && size_ + other.size_ <= kInline) {
-    // Both inline and small: shift ours up, put theirs in front.
-    uint8_t joined[kInline];
-    size_t theirs = other.size_;
-    std::memcpy(joined, other.inline_ + other.inline_begin_, theirs);
-    std::memcpy(joined + theirs, inline_ + inline_begin_, size_);
-    size_ += theirs;
-    std::memcpy(inline_, joined, size_);
-    inline_begin_ = 0;
-    inline_end_ = static_cast<uint32_t>(size_);
-    other.clear();
-    return;
-  }
-  spillInline();
-  other.spillInline();
-  // Link other's chain in front of ours; no byte moves.
-  other.tail_->next = head_;
-  if (tail_ == nullptr) tail_ = other.tail_;
-  head_ = other.head_;
-  size_ += other.size_;
-  other.head_ = other.tail_ = nullptr;
-  other.size_ = 0;
+  cursor_ = b->read < b->end ? b : nullptr;
+  inline_begin_ = inline_read_ = inline_end_ = 0;
 }
 
 size_t ByteQueue::take(uint8_t* out, size_t len) {
   size_t n = std::min(len, size_);
   if (n == 0) return 0;
   size_ -= n;
+  if (keeping_) kept_ += n;
   if (head_ == nullptr) {
-    std::memcpy(out, inline_ + inline_begin_, n);
-    inline_begin_ += static_cast<uint32_t>(n);
-    if (inline_begin_ == inline_end_) inline_begin_ = inline_end_ = 0;
+    std::memcpy(out, inline_ + inline_read_, n);
+    inline_read_ += static_cast<uint32_t>(n);
+    if (!keeping_) inline_begin_ = inline_read_;
+    if (inline_begin_ == inline_end_) inline_begin_ = inline_read_ = inline_end_ = 0;
     return n;
   }
   size_t left = n;
   while (left > 0) {
-    size_t chunk = std::min<size_t>(left, head_->end - head_->begin);
-    std::memcpy(out, head_->data + head_->begin, chunk);
-    head_->begin += static_cast<uint32_t>(chunk);
+    Block* c = cursor_;
+    size_t chunk = std::min<size_t>(left, c->end - c->read);
+    std::memcpy(out, c->data + c->read, chunk);
+    c->read += static_cast<uint32_t>(chunk);
+    if (!keeping_) c->begin = c->read;
     out += chunk;
     left -= chunk;
-    if (head_->begin == head_->end) {
-      Block* done = head_;
-      head_ = done->next;
-      if (head_ == nullptr) tail_ = nullptr;
-      releaseBlock(done);
-    }
+    if (c->read == c->end) cursor_ = c->next;
   }
+  releaseRead();
   return n;
+}
+
+void ByteQueue::releaseRead() {
+  // Blocks wholly read and holding nothing kept lead the chain only when not
+  // keeping (or right after the kept bytes were dropped).
+  while (head_ != nullptr && head_ != cursor_ && head_->begin == head_->end) {
+    Block* done = head_;
+    head_ = done->next;
+    releaseBlock(done);
+  }
+  if (head_ == nullptr) tail_ = cursor_ = nullptr;
+}
+
+size_t ByteQueue::rewind() {
+  size_t n = kept_;
+  if (n == 0) return 0;
+  kept_ = 0;
+  size_ += n;
+  if (head_ == nullptr) {
+    inline_read_ = inline_begin_;
+    return n;
+  }
+  for (Block* b = head_; b != nullptr; b = b->next) {
+    b->read = b->begin;
+    if (b == cursor_) break;
+  }
+  cursor_ = head_;
+  return n;
+}
+
+void ByteQueue::dropKept() {
+  keeping_ = false;
+  if (kept_ == 0) return;
+  kept_ = 0;
+  if (head_ == nullptr) {
+    inline_begin_ = inline_read_;
+    if (inline_begin_ == inline_end_) inline_begin_ = inline_read_ = inline_end_ = 0;
+    return;
+  }
+  for (Block* b = head_; b != nullptr; b = b->next) {
+    b->begin = b->read;
+    if (b == cursor_) break;
+  }
+  releaseRead();
 }
 
 size_t ByteQueue::clear() {
@@ -203,9 +227,10 @@ size_t ByteQueue::clear() {
     head_ = done->next;
     releaseBlock(done);
   }
-  tail_ = nullptr;
+  tail_ = cursor_ = nullptr;
   size_ = 0;
-  inline_begin_ = inline_end_ = 0;
+  kept_ = 0;
+  inline_begin_ = inline_read_ = inline_end_ = 0;
   return n;
 }
 

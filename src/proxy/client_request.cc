@@ -86,8 +86,8 @@ ssize_t ClientRequest::read(uint8_t* buf, size_t len, uint32_t* flags) {
   size_t to_consume = 0;
   size_t n = flow_.takeRequest(buf, len, &to_consume);
   if (n > 0) {
-    // Keep a copy for a possible retry while it fits the retry buffer.
-    retry_.retain(buf, n, retry_buffer_);
+    // The bytes stay kept for a possible retry while they fit the retry buffer.
+    if (!retry_.retain(n, retry_buffer_)) flow_.dropSentRequest();
     // The backend took these bytes: let the client send as many more.
     pay(to_consume);
   }
@@ -105,6 +105,7 @@ void ClientRequest::discard() {
   // Reopen the client's window for what it sent and we will never forward;
   // bytes queued again for a retry were paid for when first sent.
   pay(flow_.discardRequest());
+  flow_.dropSentRequest();
   retry_.dropRetained();
 }
 

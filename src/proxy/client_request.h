@@ -9,8 +9,8 @@
 //     FlowBuffers for the attempt;
 //   - a whole-message request (JSON transcoding) becomes one gRPC message
 //     once its body ended;
-//   - the attempt reads the queued bytes (read), which keeps a copy for a
-//     retry (RetryState) and reopens the client's window by what they cost it
+//   - the attempt reads the queued bytes (read), which leaves them kept in
+//     the queue while a retry may replay them (RetryState) and reopens the client's window by what they cost it
 //     (pay); bytes nobody will forward reopen it at once (drop, discard).
 //
 // Owned by the Rpc, which decides *what* to do with the call; this object
@@ -98,12 +98,12 @@ class ClientRequest {
   // for the attempt, or the refusal (does not convert, over the limit).
   std::optional<Refusal> finishWhole();
 
-  // The attempt's read callback: takes queued bytes, keeps the retry copy,
+  // The attempt's read callback: takes queued bytes (kept for a retry),
   // pays the client; END_STREAM once the client ended and all is taken.
   ssize_t read(uint8_t* buf, size_t len, uint32_t* flags);
   // The client's window reopens for what `forwarded` decoded bytes cost it.
   void pay(size_t forwarded);
-  // Nothing more goes upstream: queued bytes are paid for and dropped, as is the retry copy.
+  // Nothing more goes upstream: queued bytes are paid for and dropped, as are the kept ones.
   void discard();
 
  private:

@@ -12,6 +12,12 @@ size_t FlowBuffers::takeRequest(uint8_t* buf, size_t len, size_t* to_consume) {
   return taken;
 }
 
+size_t FlowBuffers::replayRequest() {
+  size_t n = req_.rewind();
+  resend_pending_ += n;
+  return n;
+}
+
 size_t FlowBuffers::discardRequest() {
   size_t pending = req_.clear();
   size_t unpaid = pending - std::min(pending, resend_pending_);

@@ -9,27 +9,10 @@
 
 namespace switchyard::proxy {
 
-void RetryState::retain(const uint8_t* data, size_t len, uint64_t limit) {
-  if (body_retained_) {
-    if (sent_total_ + len <= limit) {
-      sent_.append(data, len);
-    } else {
-      dropRetained();
-    }
-  }
+bool RetryState::retain(size_t len, uint64_t limit) {
   sent_total_ += len;
-}
-
-size_t RetryState::replayInto(ByteQueue& queue) {
-  size_t n = sent_.size();
-  queue.prependFrom(sent_);
-  sent_total_ = 0;
-  return n;
-}
-
-void RetryState::dropRetained() {
-  body_retained_ = false;
-  sent_.clear();
+  if (sent_total_ > limit) body_retained_ = false;
+  return body_retained_;
 }
 
 void RetryState::joinCounters(ClusterCounters* counters) {

@@ -1,6 +1,7 @@
-// RetryState: everything one RPC knows about sending itself again. It keeps a
-// copy of the request bytes already sent upstream (up to the cluster's
-// retry_buffer; past that the RPC is committed to its backend), counts
+// RetryState: everything one RPC knows about sending itself again. It counts
+// the request bytes already sent upstream against the cluster's retry_buffer
+// (FlowBuffers keeps them; past that limit the RPC is committed to its
+// backend), counts
 // attempts and transparent retries, holds the RPC's place in the retry budget,
 // and decides policy retries (gRPC A6: a listed status, attempts and budget
 // left; server pushback, or exponential backoff with full jitter drawn from
@@ -15,7 +16,6 @@
 #include "common/duration.h"
 #include "config/spec.h"
 #include "http2/headers.h"
-#include "proxy/byte_queue.h"
 
 namespace switchyard::metrics {
 class EndpointSeries;
@@ -40,15 +40,17 @@ class RetryState {
   bool mayRetryTransparently(uint32_t max) const { return transparent_retries_ < max; }
   void transparentRetryStarted() { ++transparent_retries_; }
 
-  // --- the retained request copy
-  // Bytes just sent upstream: keep a copy while the total fits `limit`.
-  void retain(const uint8_t* data, size_t len, uint64_t limit);
+  // --- the retained request bytes (kept by FlowBuffers)
+  // `len` more bytes were sent upstream; returns whether every byte sent so
+  // far still fits `limit`. Once false, the caller lets the kept bytes go and
+  // the RPC can no longer be replayed.
+  bool retain(size_t len, uint64_t limit);
   // Every byte sent so far is kept, so the request can be replayed.
   bool bodyRetained() const { return body_retained_; }
-  // Moves the kept bytes in front of `queue` for the next attempt; returns how many.
-  size_t replayInto(ByteQueue& queue);
-  // Forgets the kept bytes; the RPC can no longer be replayed.
-  void dropRetained();
+  // The kept bytes were put back for the next attempt: counting starts again.
+  void replayed() { sent_total_ = 0; }
+  // The kept bytes are gone; the RPC can no longer be replayed.
+  void dropRetained() { body_retained_ = false; }
 
   // --- the retry budget (per worker and cluster): retries in flight may not
   // exceed budget_percent of the active RPCs, with a floor, so an outage
@@ -74,7 +76,6 @@ class RetryState {
 
   uint32_t attempts_ = 0;
   uint32_t transparent_retries_ = 0;
-  ByteQueue sent_;
   uint64_t sent_total_ = 0;
   bool body_retained_ = true;
   ClusterCounters* counters_ = nullptr;  // lives as long as the worker

@@ -490,7 +490,8 @@ bool Rpc::canRetry() const {
 
 void Rpc::retry(Duration delay, const char* why) {
   // Put the bytes already sent back in front of what is still queued.
-  flow_.requeued(retry_.replayInto(flow_.requestQueue()));
+  flow_.replayRequest();
+  retry_.replayed();
   attempt_.setState(UpstreamAttempt::State::Idle);
   log::main().debug("retrying {} on another endpoint of {} ({} on {})", methodPath(),
                     cluster().name(), why, attempt_.endpoint());

@@ -1,9 +1,11 @@
-// ByteQueue: FIFO order across the inline bytes and the block chain,
-// prepending (request replay), and no block held once the queue empties.
+// ByteQueue: FIFO order across the inline bytes and the block chain, taken
+// bytes kept and rewound (request replay), and no block held once the queue
+// empties.
 #include "proxy/byte_queue.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -55,27 +57,64 @@ TEST(ByteQueue, InterleavedAppendsAndTakesAcrossGrowth) {
   EXPECT_TRUE(q.empty());
 }
 
-TEST(ByteQueue, PrependPutsTheOtherQueueInFront) {
-  ByteQueue q, sent;
+// Kept bytes come back in front of the unread ones on rewind, inline and
+// across blocks, and are taken (and kept) again like any other.
+TEST(ByteQueue, RewindReplaysKeptBytesInFront) {
+  ByteQueue q;
+  q.keepTaken();
+  put(q, "abcde");
+  EXPECT_EQ(take(q, 3), "abc");
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_EQ(q.kept(), 3u);
   put(q, "fg");
-  put(sent, "abcde");
-  q.prependFrom(sent);
-  EXPECT_TRUE(sent.empty());
+  EXPECT_EQ(q.rewind(), 3u);
+  EXPECT_EQ(q.kept(), 0u);
   EXPECT_EQ(q.size(), 7u);
   EXPECT_EQ(take(q, 7), "abcdefg");
+  EXPECT_EQ(q.kept(), 7u);
 
-  // In front of bytes partly read already, and larger than the inline block.
-  put(q, "0123456789");
-  EXPECT_EQ(take(q, 4), "0123");
-  std::string big = pattern(5000, 3);
-  put(sent, big);
-  q.prependFrom(sent);
-  EXPECT_EQ(take(q, q.size()), big + "456789");
+  // Past the inline bytes: the kept ones move with the rest into blocks.
+  std::string big = pattern(3 * ByteQueue::kBlockBytes + 11, 5);
+  put(q, big);
+  EXPECT_EQ(take(q, 2 * ByteQueue::kBlockBytes), big.substr(0, 2 * ByteQueue::kBlockBytes));
+  EXPECT_EQ(q.rewind(), 7 + 2 * ByteQueue::kBlockBytes);
+  put(q, "end");
+  EXPECT_EQ(take(q, q.size()), "abcdefg" + big + "end");
+  EXPECT_EQ(q.rewind(), 7 + big.size() + 3);
+  EXPECT_EQ(take(q, q.size()), "abcdefg" + big + "end");
+  EXPECT_EQ(q.rewind(), 0u + 7 + big.size() + 3);
+  EXPECT_EQ(q.clear(), 7 + big.size() + 3);
+  EXPECT_EQ(q.kept(), 0u);
+  EXPECT_EQ(q.blocks(), 0u);
+}
 
-  ByteQueue none;
-  put(q, "x");
-  q.prependFrom(none);
-  EXPECT_EQ(take(q, 10), "x");
+// Dropping the kept bytes gives back every block they alone held and stops
+// keeping: what is taken afterwards is gone for good.
+TEST(ByteQueue, DropKeptReleasesTheBlocksBehindTheReadPosition) {
+  ByteQueue q;
+  q.keepTaken();
+  std::string big = pattern(4 * ByteQueue::kBlockBytes, 9);
+  put(q, big);
+  EXPECT_EQ(take(q, 3 * ByteQueue::kBlockBytes + 5), big.substr(0, 3 * ByteQueue::kBlockBytes + 5));
+  EXPECT_EQ(q.blocks(), 4u);
+  q.dropKept();
+  EXPECT_FALSE(q.keeping());
+  EXPECT_EQ(q.kept(), 0u);
+  EXPECT_EQ(q.blocks(), 1u);
+  EXPECT_EQ(q.rewind(), 0u);
+  EXPECT_EQ(take(q, 10), big.substr(3 * ByteQueue::kBlockBytes + 5, 10));
+  EXPECT_EQ(q.rewind(), 0u);
+  EXPECT_EQ(take(q, q.size()), big.substr(3 * ByteQueue::kBlockBytes + 15));
+  EXPECT_EQ(q.blocks(), 0u);
+
+  // Inline too.
+  ByteQueue s;
+  s.keepTaken();
+  put(s, "hello");
+  EXPECT_EQ(take(s, 2), "he");
+  s.dropKept();
+  EXPECT_EQ(s.rewind(), 0u);
+  EXPECT_EQ(take(s, 10), "llo");
 }
 
 TEST(ByteQueue, ClearReturnsWhatWasDropped) {
@@ -117,32 +156,56 @@ TEST(ByteQueue, HoldsOnlyTheBlocksItsBytesNeed) {
   EXPECT_EQ(got, expected);
 }
 
-// Replay in front of a chain whose first block is partly read, from a
-// queue that is itself a chain (a retried request larger than one block).
-TEST(ByteQueue, PrependLinksChainsWithoutReordering) {
-  ByteQueue q, sent;
-  std::string tail = pattern(3 * ByteQueue::kBlockBytes + 11, 5);
-  put(q, tail);
-  EXPECT_EQ(take(q, 100), tail.substr(0, 100));
-  std::string replay = pattern(2 * ByteQueue::kBlockBytes + 3, 6);
-  put(sent, replay);
-  q.prependFrom(sent);
-  EXPECT_TRUE(sent.empty());
-  EXPECT_EQ(sent.blocks(), 0u);
-  EXPECT_EQ(q.size(), replay.size() + tail.size() - 100);
-  put(q, "end");
-  EXPECT_EQ(take(q, q.size()), replay + tail.substr(100) + "end");
-  EXPECT_EQ(q.blocks(), 0u);
-
-  // Small replay in front of a chain; chain in front of inline bytes.
-  put(q, tail);
-  put(sent, "ab");
-  q.prependFrom(sent);
-  EXPECT_EQ(take(q, q.size()), "ab" + tail);
-  put(q, "xy");
-  put(sent, replay);
-  q.prependFrom(sent);
-  EXPECT_EQ(take(q, q.size()), replay + "xy");
+// Any mix of appends, takes, rewinds and drops of every size reads as the
+// same bytes as a plain string model of kept and unread bytes.
+TEST(ByteQueue, MatchesAStringModelUnderAnyMixOfOperations) {
+  ByteQueue q;
+  std::string kept, unread;
+  bool keeping = false;
+  uint64_t rng = 12345;
+  auto next = [&rng](uint64_t n) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (rng >> 33) % n;
+  };
+  for (size_t step = 0; step < 4000; ++step) {
+    switch (next(10)) {
+      case 0: case 1: case 2: case 3: {
+        // Small sizes often, so the inline bytes are exercised too.
+        size_t n = next(4) == 0 ? next(3 * ByteQueue::kBlockBytes) : next(40);
+        std::string chunk = pattern(n, step);
+        put(q, chunk);
+        unread += chunk;
+        break;
+      }
+      case 4: case 5: case 6: {
+        size_t n = next(4) == 0 ? next(2 * ByteQueue::kBlockBytes) : next(50);
+        std::string got = take(q, n);
+        ASSERT_EQ(got, unread.substr(0, got.size())) << step;
+        ASSERT_EQ(got.size(), std::min(n, unread.size())) << step;
+        if (keeping) kept += got;
+        unread.erase(0, got.size());
+        break;
+      }
+      case 7:
+        ASSERT_EQ(q.rewind(), kept.size()) << step;
+        unread = kept + unread;
+        kept.clear();
+        break;
+      case 8:
+        q.dropKept();
+        kept.clear();
+        keeping = false;
+        break;
+      default:
+        q.keepTaken();
+        keeping = true;
+        break;
+    }
+    ASSERT_EQ(q.size(), unread.size()) << step;
+    ASSERT_EQ(q.kept(), kept.size()) << step;
+    ASSERT_LE(q.blocks(), (kept.size() + unread.size()) / ByteQueue::kBlockBytes + 2) << step;
+  }
+  EXPECT_EQ(take(q, q.size()), unread);
 }
 
 }  // namespace

@@ -117,6 +117,7 @@ TEST_F(ClientRequestTest, BytesWaitForTheAttemptAndPayTheClientAsTheyLeave) {
   EXPECT_NE(flags & NGHTTP2_DATA_FLAG_EOF, 0u);
   // Everything sent fit the retry buffer: a retry could replay it.
   EXPECT_TRUE(retry.bodyRetained());
+  EXPECT_EQ(flow.requestKept(), m.size());
 }
 
 TEST_F(ClientRequestTest, RetryCopyStopsAtTheRetryBuffer) {
@@ -128,6 +129,7 @@ TEST_F(ClientRequestTest, RetryCopyStopsAtTheRetryBuffer) {
   take(64, &flags, &rv);
   EXPECT_EQ(static_cast<size_t>(rv), m.size());
   EXPECT_FALSE(retry.bodyRetained());
+  EXPECT_EQ(flow.requestKept(), 0u);
 }
 
 TEST_F(ClientRequestTest, OversizedMessageIsRefusedAndPaidAtOnce) {
@@ -180,8 +182,8 @@ TEST_F(ClientRequestTest, DiscardPaysForQueuedBytesAndDropsTheRetryCopy) {
   request.discard();
   EXPECT_EQ(conn.consumed, m.size());
   EXPECT_TRUE(flow.requestEmpty());
-  ByteQueue replay;
-  EXPECT_EQ(retry.replayInto(replay), 0u);  // the three bytes sent are no longer kept
+  EXPECT_FALSE(retry.bodyRetained());
+  EXPECT_EQ(flow.replayRequest(), 0u);  // the three bytes sent are no longer kept
 }
 
 // gRPC-Web text: base64 in, gRPC framing out; the client's window reopens

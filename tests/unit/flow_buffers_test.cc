@@ -30,13 +30,15 @@ TEST(FlowBuffers, RequestBytesAreConsumedAsTheyAreTaken) {
 // Bytes put back for a retry were paid for when first received.
 TEST(FlowBuffers, ReplayedBytesOpenNoWindow) {
   FlowBuffers f;
-  f.addRequest(bytes("new"), 3);
-  ByteQueue sent;
-  sent.append(bytes("old"), 3);
-  f.requestQueue().prependFrom(sent);
-  f.requeued(3);
+  f.addRequest(bytes("old"), 3);
   uint8_t buf[4];
   size_t consume = 99;
+  EXPECT_EQ(f.takeRequest(buf, 3, &consume), 3u);
+  EXPECT_EQ(consume, 3u);
+  EXPECT_EQ(f.requestKept(), 3u);
+  f.addRequest(bytes("new"), 3);
+  EXPECT_EQ(f.replayRequest(), 3u);
+  EXPECT_EQ(f.requestKept(), 0u);
   EXPECT_EQ(f.takeRequest(buf, sizeof buf, &consume), 4u);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), 4), "oldn");
   EXPECT_EQ(consume, 1u);  // only the "n" is new
@@ -47,11 +49,30 @@ TEST(FlowBuffers, ReplayedBytesOpenNoWindow) {
 TEST(FlowBuffers, DiscardingTheRequestReturnsOnlyUnpaidBytes) {
   FlowBuffers f;
   f.addRequest(bytes("abcdef"), 6);
-  f.requeued(2);
+  uint8_t buf[2];
+  size_t consume = 0;
+  EXPECT_EQ(f.takeRequest(buf, 2, &consume), 2u);
+  EXPECT_EQ(f.replayRequest(), 2u);
   EXPECT_EQ(f.discardRequest(), 4u);
+  EXPECT_EQ(f.requestKept(), 0u);
   EXPECT_TRUE(f.requestEmpty());
   f.addRequest(bytes("xy"), 2);
   EXPECT_EQ(f.discardRequest(), 2u);  // the replay credit went with the discarded bytes
+}
+
+// Once the request is no longer replayable, sent bytes are not kept.
+TEST(FlowBuffers, DroppedSentRequestIsNotReplayed) {
+  FlowBuffers f;
+  f.addRequest(bytes("abcdef"), 6);
+  uint8_t buf[4];
+  size_t consume = 0;
+  EXPECT_EQ(f.takeRequest(buf, 4, &consume), 4u);
+  f.dropSentRequest();
+  EXPECT_EQ(f.requestKept(), 0u);
+  EXPECT_EQ(f.replayRequest(), 0u);
+  EXPECT_EQ(f.takeRequest(buf, 4, &consume), 2u);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), 2), "ef");
+  EXPECT_EQ(f.replayRequest(), 0u);
 }
 
 TEST(FlowBuffers, ResponseBytesAreTakenOrDropped) {

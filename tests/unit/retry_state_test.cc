@@ -1,4 +1,4 @@
-// RetryState and the retry-delay rules: the retained request copy, the retry
+// RetryState and the retry-delay rules: what may still be replayed, the retry
 // budget, gRPC A6 pushback and backoff with an injected random value.
 #include "proxy/retry_state.h"
 
@@ -13,49 +13,37 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string drain(ByteQueue& q) {
-  std::string s(q.size(), '\0');
-  q.take(reinterpret_cast<uint8_t*>(s.data()), s.size());
-  return s;
-}
-
-const uint8_t* bytes(const char* s) { return reinterpret_cast<const uint8_t*>(s); }
-
-// What was sent is replayed in front of what is still queued.
-TEST(RetryState, ReplaysRetainedBytesBeforeQueuedOnes) {
+// Within the limit the request stays replayable, and counting starts again
+// with each replay (the replayed bytes are sent, and counted, again).
+TEST(RetryState, RetainsWhileTheRequestFitsTheLimit) {
   RetryState r;
-  r.retain(bytes("abc"), 3, 10);
-  r.retain(bytes("de"), 2, 10);
-  ByteQueue queue;
-  queue.append(bytes("fg"), 2);
-  EXPECT_EQ(r.replayInto(queue), 5u);
-  EXPECT_EQ(drain(queue), "abcdefg");
+  EXPECT_TRUE(r.retain(3, 10));
+  EXPECT_TRUE(r.retain(7, 10));
+  EXPECT_TRUE(r.bodyRetained());
+  r.replayed();
+  EXPECT_TRUE(r.retain(10, 10));
   EXPECT_TRUE(r.bodyRetained());
 }
 
 // Past the cluster's retry_buffer the RPC is committed: nothing is kept.
 TEST(RetryState, StopsRetainingPastTheLimit) {
   RetryState r;
-  r.retain(bytes("abcd"), 4, 6);
-  r.retain(bytes("efg"), 3, 6);
+  EXPECT_TRUE(r.retain(4, 6));
+  EXPECT_FALSE(r.retain(3, 6));
   EXPECT_FALSE(r.bodyRetained());
-  ByteQueue queue;
-  EXPECT_EQ(r.replayInto(queue), 0u);
-  r.retain(bytes("h"), 1, 6);
+  r.replayed();
+  EXPECT_FALSE(r.retain(1, 6));
   EXPECT_FALSE(r.bodyRetained());
 }
 
-// Once the kept copy is dropped (the request was discarded), the RPC can no
+// Once the kept bytes are dropped (the request was discarded), the RPC can no
 // longer be replayed: a retry would send the backend a request without its body.
 TEST(RetryState, DroppedCopyCannotBeReplayed) {
   RetryState r;
-  r.retain(bytes("abc"), 3, 10);
+  EXPECT_TRUE(r.retain(3, 10));
   r.dropRetained();
   EXPECT_FALSE(r.bodyRetained());
-  ByteQueue queue;
-  EXPECT_EQ(r.replayInto(queue), 0u);
-  r.retain(bytes("d"), 1, 10);
-  EXPECT_FALSE(r.bodyRetained());
+  EXPECT_FALSE(r.retain(1, 10));
 }
 
 // Retries in flight stay within budget_percent of active RPCs, with a floor.
