@@ -407,6 +407,25 @@ def main():
         w(f"| backend session (not the proxy's work) | {n('backend_ir_per_exchange'):,} |")
         w("")
 
+    # Transport and size variants on sy-1: TLS from the client, TLS on both
+    # legs, 64 KiB each way (whole daemon, access log on, handshakes included).
+    variant_cgs = [(c, what, cell(c, "sy-1")) for c, what in
+                   (("callgrind", "unary 16 B, cleartext"),
+                    ("callgrind-tls", "unary 16 B, TLS from the client"),
+                    ("callgrind-tlsup", "unary 16 B, TLS on both legs"),
+                    ("callgrind-64k", "unary 64 KiB each way, cleartext"))]
+    variant_cgs = [(c, what, cg) for c, what, cg in variant_cgs if cg]
+    if any(c != "callgrind" for c, _, _ in variant_cgs):
+        w("## Instructions per RPC by transport and size (callgrind, sy-1)")
+        w("")
+        w("| case | what | verified | RPCs | instructions per RPC |")
+        w("|---|---|---|---|---|")
+        for c, what, cg in variant_cgs:
+            r = cg.rows[-1]
+            w(f"| {c} | {what} | {r.get('verify')} | {int(float(r.get('rpcs', 0))):,} "
+              f"| {int(float(r.get('ir_per_rpc', 0))):,} |")
+        w("")
+
     # The edge policy steps on sy-1: each callgrind variant against the plain one.
     policy_cgs = [(c, cell(c, "sy-1")) for c in
                   ("callgrind", "callgrind-ratelimit", "callgrind-jwtrl", "callgrind-jwtrl-nocache",
