@@ -111,6 +111,72 @@ TEST_F(ResilienceRetryTest, RetryPolicyRetriesUnavailableOnAnotherEndpoint) {
   EXPECT_EQ(retried + first, good_seen.size()) << "unexpected grpc-previous-rpc-attempts values on 'good'";
 }
 
+// A request that spans several of the proxy's 16 KiB buffer blocks (48 KiB,
+// inside the default 64 KiB retry_buffer) is sent whole to the failing
+// backend, which reads it and answers UNAVAILABLE; the policy retry replays
+// the kept bytes, and the good backend must echo exactly the bytes the
+// client sent, for every call.
+TEST_F(ResilienceRetryTest, RetryPolicyReplaysALargeRequestByteForByte) {
+  ScriptedEcho failing("failing", ScriptedEcho::Mode::UnavailableTrailersOnly);
+  ScriptedEcho good("good", ScriptedEcho::Mode::Ok);
+  ASSERT_NO_FATAL_FAILURE(Start(Config({failing.address(), good.address()}, {"outlier_detection: { enabled: false }"}),
+                                {"retry: { retry_on: [UNAVAILABLE], max_attempts: 3 }"}));
+
+  auto channel = MakeChannel(proxy_address());
+  ASSERT_TRUE(Connect(channel));
+  auto stub = switchyard::test::Echo::NewStub(channel);
+  for (int i = 0; i < 24; ++i) {
+    std::string payload(48 * 1024 + i * 500, '\0');
+    for (size_t k = 0; k < payload.size(); ++k) payload[k] = static_cast<char>('a' + (k * 31 + i) % 26);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(5000ms));
+    EchoRequest req;
+    req.set_payload(payload);
+    EchoResponse resp;
+    grpc::Status st = stub->Unary(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << "call " << i << ": " << st.error_code() << " " << st.error_message();
+    EXPECT_EQ(resp.backend(), "good");
+    ASSERT_EQ(resp.payload().size(), payload.size()) << "call " << i;
+    EXPECT_TRUE(resp.payload() == payload) << "call " << i << ": the replayed request was altered";
+  }
+  EXPECT_GE(failing.Calls(), 5u) << "the failing backend was hardly tried; no replay was tested";
+  EXPECT_EQ(good.Calls(), 24u);
+}
+
+// Past the cluster's retry_buffer the proxy keeps nothing to replay: the
+// failing backend's UNAVAILABLE reaches the client instead of a retry that
+// would send a request without its body.
+TEST_F(ResilienceRetryTest, RequestLargerThanTheRetryBufferIsNotRetried) {
+  ScriptedEcho failing("failing", ScriptedEcho::Mode::UnavailableTrailersOnly);
+  ScriptedEcho good("good", ScriptedEcho::Mode::Ok);
+  ASSERT_NO_FATAL_FAILURE(Start(Config({failing.address(), good.address()},
+                                       {"outlier_detection: { enabled: false }", "retry_buffer: 16KiB"}),
+                                {"retry: { retry_on: [UNAVAILABLE], max_attempts: 3 }"}));
+
+  auto channel = MakeChannel(proxy_address());
+  ASSERT_TRUE(Connect(channel));
+  auto stub = switchyard::test::Echo::NewStub(channel);
+  size_t unavailable = 0;
+  for (int i = 0; i < 24; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(5000ms));
+    EchoRequest req;
+    req.set_payload(std::string(40 * 1024, 'x'));
+    EchoResponse resp;
+    grpc::Status st = stub->Unary(&ctx, req, &resp);
+    if (st.ok()) {
+      EXPECT_EQ(resp.payload().size(), 40u * 1024) << "call " << i;
+      continue;
+    }
+    ++unavailable;
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+    EXPECT_NE(st.error_message().find("failing on purpose"), std::string::npos) << st.error_message();
+  }
+  EXPECT_GE(unavailable, 5u) << "the failing backend was hardly tried";
+  EXPECT_EQ(unavailable, failing.Calls()) << "a call over retry_buffer was sent again";
+  for (const auto& v : good.PreviousAttempts()) EXPECT_EQ(v, "") << "a retry reached the good backend";
+}
+
 // The same two backends without a retry policy: some calls fail with the
 // backend's UNAVAILABLE, which shows the policy is what hides them above.
 TEST_F(ResilienceRetryTest, WithoutRetryPolicyUnavailableReachesClient) {
