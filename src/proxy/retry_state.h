@@ -1,11 +1,10 @@
 // RetryState: everything one RPC knows about sending itself again. It counts
 // the request bytes already sent upstream against the cluster's retry_buffer
 // (FlowBuffers keeps them; past that limit the RPC is committed to its
-// backend), counts
-// attempts and transparent retries, holds the RPC's place in the retry budget,
-// and decides policy retries (gRPC A6: a listed status, attempts and budget
-// left; server pushback, or exponential backoff with full jitter drawn from
-// the worker's random source). No I/O.
+// backend), counts attempts and transparent retries, holds the RPC's place in
+// the retry budget, and decides policy retries (gRPC A6: a listed status,
+// attempts and budget left; server pushback, or exponential backoff with full
+// jitter drawn from the worker's random source). No I/O.
 #pragma once
 
 #include <cstddef>
