@@ -15,7 +15,7 @@
 // bytes arrive, flow control consumed by hand as the daemon does
 // (no_auto_window_update). The request carries the exact header set
 // sy_bench_load (gRPC C++ 1.51) sends, grpc-timeout changing per call; the
-// proxy replaces grpc-timeout and adds x-request-id (never indexed) and
+// proxy replaces grpc-timeout (never indexed), adds x-request-id (never indexed) and
 // x-forwarded-for, as the daemon does with its defaults. The backend answers
 // as the gRPC C++ backend does: :status, content-type, grpc-accept-encoding,
 // one message, then grpc-status trailers.
@@ -402,8 +402,9 @@ class ProxySide {
       if (name == "grpc-timeout" || switchyard::http2::isHopByHop(name)) continue;
       nva.addKept(name, f.value);
     }
-    timeout_ = "29998m";
-    nva.addKept("grpc-timeout", timeout_);
+    // What is left of the client's budget, changing per call: never indexed.
+    timeout_ = std::to_string(29998000 - calls_ % 97) + "u";
+    nva.addKept("grpc-timeout", timeout_, NGHTTP2_NV_FLAG_NO_INDEX);
     // A fresh id per call, never indexed (the daemon generates a UUID).
     ++calls_;
     fillRequestId(calls_);

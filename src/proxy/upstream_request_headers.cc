@@ -3,6 +3,17 @@
 #include "grpc/timeout.h"
 
 namespace switchyard::proxy {
+namespace {
+
+// Fields whose value changes with every RPC. Towards the backend they are
+// HPACK-coded "never indexed": the upstream connection's dynamic table is
+// shared by every RPC on it, and indexing them would fill it with entries no
+// later request can use, evicting the stable metadata that could, and making
+// every encoder lookup walk them.
+constexpr uint8_t kPerRequest = NGHTTP2_NV_FLAG_NO_INDEX;
+bool changesPerRequest(std::string_view name) { return name == "x-request-id" || name == "traceparent"; }
+
+}  // namespace
 
 UpstreamRequestHeaders::UpstreamRequestHeaders(const UpstreamRequestInputs& in) {
   const auto& cluster = in.cluster;
@@ -29,7 +40,7 @@ UpstreamRequestHeaders::UpstreamRequestHeaders(const UpstreamRequestInputs& in) 
       continue;  // the route's request_headers remove or set it
     }
     auto forwarded = in.protocol.upstreamField(name, value);
-    if (forwarded) nva_.addKept(name, *forwarded);
+    if (forwarded) nva_.addKept(name, *forwarded, changesPerRequest(name) ? kPerRequest : 0);
   }
   in.protocol.addUpstreamFields(in.request, nva_);
   for (const auto& [name, value] : edits.appended()) nva_.addKept(name, value);
@@ -45,7 +56,7 @@ UpstreamRequestHeaders::UpstreamRequestHeaders(const UpstreamRequestInputs& in) 
   if (in.time_left) {
     // Forward what is left of the caller's budget, not what it started with.
     timeout_ = grpc::formatGrpcTimeout(*in.time_left);
-    nva_.addKept("grpc-timeout", timeout_);
+    nva_.addKept("grpc-timeout", timeout_, kPerRequest);
   }
   in.identity.appendGenerated(nva_);
   xff_ = has_xff ? std::string(prior_xff) + ", " + in.client.peerIp() : in.client.peerIp();

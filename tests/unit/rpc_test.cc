@@ -109,6 +109,7 @@ class Backend {
     nghttp2_session* session = nullptr;
     int32_t id = 0;
     Fields headers;
+    std::vector<std::string> never_indexed;  // fields HPACK-coded "never indexed"
     std::string body;
     bool ended = false;              // the request's END_STREAM arrived
     std::optional<uint32_t> closed;  // the stream closed, with this error code
@@ -213,10 +214,11 @@ class Backend {
         });
     nghttp2_session_callbacks_set_on_header_callback(
         cbs, [](nghttp2_session*, const nghttp2_frame* f, const uint8_t* n, size_t nl,
-                const uint8_t* v, size_t vl, uint8_t, void* ud) {
+                const uint8_t* v, size_t vl, uint8_t flags, void* ud) {
           if (Stream* s = static_cast<Conn*>(ud)->backend->find(ud, f->hd.stream_id)) {
             s->headers.emplace_back(std::string(reinterpret_cast<const char*>(n), nl),
                                     std::string(reinterpret_cast<const char*>(v), vl));
+            if (flags & NGHTTP2_NV_FLAG_NO_INDEX) s->never_indexed.push_back(s->headers.back().first);
           }
           return 0;
         });
@@ -470,6 +472,29 @@ TEST_F(RpcTest, ForwardsRequestHeadersRewritingOnlyWhatTheProxyOwns) {
   ASSERT_TRUE(left);
   EXPECT_EQ(*left, Duration(10s));  // the worker's clock has not moved
   EXPECT_EQ(field(s.headers, "grpc-previous-rpc-attempts"), "<absent>");
+}
+
+// Values that change with every RPC (the remaining deadline, the request id,
+// the trace parent) are HPACK-coded "never indexed" towards the backend: the
+// upstream connection's dynamic table is shared by every RPC on it, and
+// indexing them would fill it with entries no later request can use, evicting
+// the ones they could (and making each lookup walk them). Stable metadata is
+// left to the encoder.
+TEST_F(RpcTest, PerRequestValuesStayOutOfTheBackendsHpackTable) {
+  start("/test.Svc/Call", {{"grpc-timeout", "10S"},
+                           {"x-request-id", "6f1c2a9e-client-chosen"},
+                           {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                           {"x-meta", "v1"}});
+  auto& s = waitForStream(1);
+  EXPECT_EQ(field(s.headers, "x-request-id"), "6f1c2a9e-client-chosen");
+  auto never = [&](std::string_view name) {
+    return std::find(s.never_indexed.begin(), s.never_indexed.end(), name) != s.never_indexed.end();
+  };
+  EXPECT_TRUE(never("grpc-timeout"));
+  EXPECT_TRUE(never("x-request-id"));
+  EXPECT_TRUE(never("traceparent"));
+  EXPECT_FALSE(never("x-meta"));
+  EXPECT_FALSE(never(":path"));
 }
 
 // A backend's Trailers-Only response reaches the client as one HEADERS with END_STREAM.
