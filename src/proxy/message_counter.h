@@ -22,21 +22,23 @@ class MessageCounter {
         len -= take;
         continue;
       }
-      // Reading the 5-byte prefix: the flag byte, then the length.
+      if (header_pos_ == 0 && len >= 5) {
+        // A whole prefix in this chunk (the common case): read it at once.
+        if ((data[0] & 0x01) != 0) compressed_ = true;
+        length_ = (uint32_t{data[1]} << 24) | (uint32_t{data[2]} << 16) |
+                  (uint32_t{data[3]} << 8) | uint32_t{data[4]};
+        data += 5;
+        len -= 5;
+        header_pos_ = 5;
+        if (!startMessage()) return;
+        continue;
+      }
+      // A prefix split over chunks: the flag byte, then the length.
       if (header_pos_ == 0 && (*data & 0x01) != 0) compressed_ = true;
       if (header_pos_ >= 1) length_ = (length_ << 8) | *data;
       ++data;
       --len;
-      if (++header_pos_ == 5) {
-        if (limit_ != 0 && length_ > limit_) {
-          oversized_ = length_;  // stop here: nothing after this prefix is counted
-          return;
-        }
-        ++messages_;
-        remaining_ = length_;
-        header_pos_ = 0;
-        length_ = 0;
-      }
+      if (++header_pos_ == 5 && !startMessage()) return;
     }
   }
   uint64_t messages() const { return messages_; }
@@ -51,6 +53,20 @@ class MessageCounter {
   uint64_t oversized() const { return oversized_; }
 
  private:
+  // The prefix of a message declaring length_ bytes is complete; false when
+  // that is over the limit (nothing after it is counted).
+  bool startMessage() {
+    if (limit_ != 0 && length_ > limit_) {
+      oversized_ = length_;
+      return false;
+    }
+    ++messages_;
+    remaining_ = length_;
+    header_pos_ = 0;
+    length_ = 0;
+    return true;
+  }
+
   uint64_t remaining_ = 0;
   uint32_t length_ = 0;
   int header_pos_ = 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace switchyard::proxy {
@@ -78,6 +79,37 @@ TEST(MessageCounter, SeesTheCompressedFlag) {
   MessageCounter d;
   feedBytewise(d, "\x00\x00\x00\x00\x02\x01\x01"s);
   EXPECT_FALSE(d.compressed());
+}
+
+// Whole prefixes inside one chunk take a shorter path than split ones; every
+// way of cutting the same bytes must give the same answers.
+TEST(MessageCounter, AnyChunkingAgreesWithByteByByte) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::string bytes;
+    const int messages = static_cast<int>(rng() % 6);
+    for (int m = 0; m < messages; ++m) {
+      std::string f = frame(static_cast<uint32_t>(rng() % 40));
+      if (rng() % 5 == 0) f[0] = '\x01';
+      bytes += f;
+    }
+    bytes += frame(static_cast<uint32_t>(rng() % 60)).substr(0, rng() % 8);  // maybe a partial tail
+    const uint64_t limit = rng() % 3 == 0 ? 30 : 0;
+    MessageCounter bytewise;
+    bytewise.setLimit(limit);
+    feedBytewise(bytewise, bytes);
+    MessageCounter chunked;
+    chunked.setLimit(limit);
+    for (size_t at = 0; at < bytes.size();) {
+      size_t n = std::min<size_t>(bytes.size() - at, 1 + rng() % 24);
+      chunked.feed(reinterpret_cast<const uint8_t*>(bytes.data() + at), n);
+      at += n;
+    }
+    ASSERT_EQ(chunked.messages(), bytewise.messages()) << "round " << round;
+    ASSERT_EQ(chunked.oversized(), bytewise.oversized()) << "round " << round;
+    ASSERT_EQ(chunked.compressed(), bytewise.compressed()) << "round " << round;
+    ASSERT_EQ(chunked.partial(), bytewise.partial()) << "round " << round;
+  }
 }
 
 }  // namespace
