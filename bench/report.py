@@ -413,12 +413,13 @@ def main():
                    (("callgrind", "unary 16 B, cleartext"),
                     ("callgrind-tls", "unary 16 B, TLS from the client"),
                     ("callgrind-tlsup", "unary 16 B, TLS on both legs"),
-                    ("callgrind-64k", "unary 64 KiB each way, cleartext"))]
+                    ("callgrind-64k", "unary 64 KiB each way, cleartext"),
+                    ("callgrind-stream", "server stream, 1 KiB messages (per message)"))]
     variant_cgs = [(c, what, cg) for c, what, cg in variant_cgs if cg]
     if any(c != "callgrind" for c, _, _ in variant_cgs):
         w("## Instructions per RPC by transport and size (callgrind, sy-1)")
         w("")
-        w("| case | what | verified | RPCs | instructions per RPC |")
+        w("| case | what | verified | RPCs (messages) | instructions per RPC (message) |")
         w("|---|---|---|---|---|")
         for c, what, cg in variant_cgs:
             r = cg.rows[-1]

@@ -45,6 +45,9 @@
 #             so every RPC checks the signature (not in the default list)
 #   callgrind-64k  callgrind on sy-1, unary 64 KiB each way, 1 x 8 (not in the
 #             default list): instructions per large RPC, where copies dominate
+#   callgrind-stream  callgrind on sy-1, server streaming like the stream case
+#             (1 KiB messages, 1000 per RPC), 1 x 4 (not in the default list):
+#             instructions per streamed message
 #   callgrind-tls  callgrind on sy-1 with TLS from the client (the tls case's
 #             listener), 1 x 8 unary 16 B (not in the default list)
 #   callgrind-tlsup  callgrind-tls with TLS on both legs, like the tlsup case:
@@ -644,6 +647,7 @@ measure() {  # measure CASE TARGET REP
 # switched on only around the load, so start-up is not counted.
 callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)] [AUTH]
   local target=$1 rate_limit=${2:-0} auth=${3:-none} cg_case=callgrind meta=() json=0 cg_tls=0 cg_size=16
+  local cg_load=(--mode unary --conns 1 --streams 8) cg_key=unary
   sy_edge=0  # the callgrind cases measure native gRPC, but for callgrind-json
   ((rate_limit)) && cg_case=callgrind-ratelimit
   case $auth in
@@ -653,6 +657,8 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)]
     tls) cg_case=callgrind-tls cg_tls=1 auth=none ;;
     tlsup) cg_case=callgrind-tlsup cg_tls=2 auth=none ;;
     64k) cg_case=callgrind-64k cg_size=65536 auth=none ;;
+    stream) cg_case=callgrind-stream cg_size=1024 auth=none cg_key=stream_msgs
+            cg_load=(--mode stream --conns 1 --streams 4 --stream-count 1000) ;;
   esac
   ((cg_tls)) && meta=(--ca "$tls/ca.crt" --authority localhost)
   [ "$auth" != none ] && meta=(--metadata "authorization=Bearer $jwt_token")
@@ -675,7 +681,7 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)]
     ok=$(awk '/^status codes:/ { print $3 + 0; exit }' "$work/load.err")
     echo "RESULT ok=${ok:-0}" >"$work/load.out"
   else
-    timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" --mode unary --conns 1 --streams 8 --size "$cg_size" \
+    timeout 180 "$LOAD" --target "127.0.0.1:$tgt_port" "${cg_load[@]}" --size "$cg_size" \
       --duration 3 --warmup 0.5 "${meta[@]}" >"$work/load.out" 2>"$work/load.err" || rc=$?
   fi
   after=$(backend_counts)
@@ -684,16 +690,19 @@ callgrind_run() {  # callgrind_run TARGET (sy-1 or sy-1-nolog) [RATE_LIMIT(0|1)]
   callgrind_control -i off "$vg_pid" >/dev/null 2>&1 || true
   stop_target
   result=$(grep '^RESULT ' "$work/load.out" | tail -1 | sed 's/^RESULT //')
-  local rpcs=$(($(count_of "$after" unary) - $(count_of "$before" unary)))
+  # Units: RPCs, or streamed messages for callgrind-stream.
+  local rpcs=$(($(count_of "$after" $cg_key) - $(count_of "$before" $cg_key)))
+  local client_units=$(count_of "$result" ok)
+  [ "$cg_key" = stream_msgs ] && client_units=$(count_of "$result" msgs)
   # Sum the "totals:" line of every dump ("summary:" can be garbage in an
   # empty final dump).
   ir=$(cat "$dir"/callgrind.out* 2>/dev/null | awk '/^totals:/ { s += $2 } END { printf "%d", s }')
   local verify=ok
   ((rc != 0)) && verify="FAIL:load_exit_$rc"
   ((ir == 0)) && verify="FAIL:no_callgrind_output"
-  ((rpcs != $(count_of "$result" ok))) && verify="FAIL:backend_${rpcs}_client_$(count_of "$result" ok)"
+  ((rpcs != client_units)) && verify="FAIL:backend_${rpcs}_client_$client_units"
   local extra=""
-  if [ "$target" = sy-1 ]; then
+  if [ "$target" = sy-1 ] && [ "$cg_key" = unary ]; then
     local lines=$(cat "$work/$target"/access.log 2>/dev/null | wc -l)
     ((lines < rpcs)) && verify="FAIL:access_log_${lines}_lines_for_${rpcs}_rpcs"
     # The access log's own cost, independent of how busy the machine was:
@@ -801,6 +810,12 @@ for c in "${case_list[@]}"; do
   if [ "$c" = callgrind-64k ]; then
     for t in "${target_list[@]}"; do
       if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 64k; fi
+    done
+    continue
+  fi
+  if [ "$c" = callgrind-stream ]; then
+    for t in "${target_list[@]}"; do
+      if [ "$t" = sy-1 ]; then callgrind_run "$t" 0 stream; fi
     done
     continue
   fi
