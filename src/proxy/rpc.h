@@ -69,6 +69,10 @@ class Rpc final : public upstream::StreamHandler {
   ~Rpc() override;
   Rpc(const Rpc&) = delete;
   Rpc& operator=(const Rpc&) = delete;
+  // One Rpc is made and destroyed per call, and it is past malloc's
+  // per-thread cache: its memory is recycled per worker (common::BlockRecycler).
+  static void* operator new(size_t size);
+  static void operator delete(void* block, size_t size);
 
   http2::HeaderList& requestHeaders() { return req_headers_; }
   int32_t streamId() const { return stream_id_; }

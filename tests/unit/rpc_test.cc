@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/block_recycler.h"
 #include "config/loader.h"
 #include "grpc/timeout.h"
 #include "proxy/downstream_connection.h"
@@ -495,6 +496,18 @@ TEST_F(RpcTest, PerRequestValuesStayOutOfTheBackendsHpackTable) {
   EXPECT_TRUE(never("traceparent"));
   EXPECT_FALSE(never("x-meta"));
   EXPECT_FALSE(never(":path"));
+}
+
+// An Rpc's memory is kept by its worker thread and the next call takes it
+// (the recycler rpc.cc declares).
+TEST_F(RpcTest, TheNextRpcReusesTheMemoryOfTheLastOne) {
+  using RpcBlocks = common::BlockRecycler<sizeof(Rpc), 64>;
+  const void* first = &start("/test.Svc/Call");
+  const size_t kept = RpcBlocks::kept();
+  rpc_.reset();
+  EXPECT_EQ(RpcBlocks::kept(), kept + 1);
+  EXPECT_EQ(&start("/test.Svc/Call"), first);
+  EXPECT_EQ(RpcBlocks::kept(), kept);
 }
 
 // A backend's Trailers-Only response reaches the client as one HEADERS with END_STREAM.
