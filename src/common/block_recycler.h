@@ -11,7 +11,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <new>
+#include <unordered_map>
+#include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -75,5 +79,44 @@ class BlockRecycler {
   static inline thread_local bool t_gone = false;
   static inline thread_local Stack t_stack;
 };
+
+// RecyclingAllocator<T, kCount, kKeep>: a standard allocator whose
+// allocations of exactly kCount T's (a container's usual size: one hash node,
+// a header block's typical field count) go through a BlockRecycler keeping up
+// to kKeep of them per thread; any other size goes to std::allocator.
+template <class T, size_t kCount, size_t kKeep>
+struct RecyclingAllocator {
+  using value_type = T;
+  using Blocks = BlockRecycler<sizeof(T) * kCount, kKeep>;
+  template <class U>
+  struct rebind {
+    using other = RecyclingAllocator<U, kCount, kKeep>;
+  };
+  static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+
+  RecyclingAllocator() = default;
+  template <class U>
+  RecyclingAllocator(const RecyclingAllocator<U, kCount, kKeep>&) {}  // NOLINT: rebinding is implicit
+
+  T* allocate(size_t n) {
+    if (n == kCount) return static_cast<T*>(Blocks::allocate());
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, size_t n) {
+    if (n == kCount) {
+      Blocks::release(p);
+    } else {
+      std::allocator<T>().deallocate(p, n);
+    }
+  }
+  template <class U>
+  bool operator==(const RecyclingAllocator<U, kCount, kKeep>&) const { return true; }
+};
+
+// A hash map whose nodes are recycled per thread: for tables with an entry
+// per stream, filled and emptied with every RPC.
+template <class K, class V, size_t kKeep = 256>
+using RecyclingHashMap = std::unordered_map<K, V, std::hash<K>, std::equal_to<K>,
+                                            RecyclingAllocator<std::pair<const K, V>, 1, kKeep>>;
 
 }  // namespace switchyard::common

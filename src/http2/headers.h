@@ -7,11 +7,15 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/block_recycler.h"
 
 namespace switchyard::http2 {
 
@@ -35,8 +39,20 @@ struct HeaderField {
   nghttp2_rcbuf* value_buf = nullptr;
 };
 
+// A header block's fields are stored in a vector of kTypicalFields entries
+// (one allocation for a typical block: a gRPC request has about ten fields).
+// Three such blocks come and go with every RPC (request, response headers,
+// trailers), more at once than malloc's per-thread cache keeps, so storage of
+// exactly that size is recycled per thread (common::BlockRecycler).
+inline constexpr size_t kTypicalFields = 16;
+
+template <class T>
+using FieldAllocator = common::RecyclingAllocator<T, kTypicalFields, 128>;
+
 class HeaderList {
  public:
+  using Fields = std::vector<HeaderField, FieldAllocator<HeaderField>>;
+
   HeaderList() = default;
   ~HeaderList() { clear(); }
   HeaderList(const HeaderList&) = delete;
@@ -62,8 +78,7 @@ class HeaderList {
 
   // A field nghttp2 decoded: kept by reference.
   void add(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
-    // One allocation for a typical block (a gRPC request has about ten
-    // fields) instead of one per doubling.
+    // One allocation for a typical block instead of one per doubling.
     if (fields_.capacity() == 0) fields_.reserve(kTypicalFields);
     nghttp2_rcbuf_incref(name);
     nghttp2_rcbuf_incref(value);
@@ -129,11 +144,10 @@ class HeaderList {
   size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }
   size_t hpackBytes() const { return bytes_; }
-  const std::vector<HeaderField>& fields() const { return fields_; }
+  const Fields& fields() const { return fields_; }
 
  private:
-  static constexpr size_t kTypicalFields = 16;
-  std::vector<HeaderField> fields_;
+  Fields fields_;
   std::vector<std::unique_ptr<char[]>> owned_;  // bytes of the addOwned fields
   size_t bytes_ = 0;
 };
@@ -152,9 +166,17 @@ bool isHopByHop(std::string_view name);
 // what it forwards until it ends, which covers both.
 class NvList {
  public:
-  void reserve(size_t n) { nv_.reserve(n); }
+  NvList() = default;
+  // Built where it is submitted; never copied (its entries may live inline).
+  NvList(const NvList&) = delete;
+  NvList& operator=(const NvList&) = delete;
+
+  void reserve(size_t n) {
+    if (n > capacity()) grow(n);
+  }
   void add(std::string_view name, std::string_view value, uint8_t flags = 0) {
-    nv_.push_back(makeNv(name, value, flags));
+    if (size_ == capacity()) grow(2 * size_);
+    entries()[size_++] = makeNv(name, value, flags);
   }
   // `name` is lower case; both outlive the frame (see above).
   void addKept(std::string_view name, std::string_view value, uint8_t flags = 0) {
@@ -162,14 +184,14 @@ class NvList {
   }
   // Every field of `fields` that may cross a hop (see isHopByHop).
   void addForwardable(const HeaderList& fields) {
-    nv_.reserve(nv_.size() + fields.size());
+    reserve(size_ + fields.size());
     for (const auto& f : fields.fields()) {
       if (!isHopByHop(f.name)) add(f.name, f.value);
     }
   }
   // The same, by reference: `fields` outlives the frame.
   void addForwardableKept(const HeaderList& fields) {
-    nv_.reserve(nv_.size() + fields.size());
+    reserve(size_ + fields.size());
     for (const auto& f : fields.fields()) {
       if (!isHopByHop(f.name)) addKept(f.name, f.value);
     }
@@ -179,16 +201,29 @@ class NvList {
   // Fields with `name` and `value` members (e.g. grpc::HeaderField).
   template <class Fields>
   void addAll(const Fields& fields) {
-    nv_.reserve(nv_.size() + fields.size());
+    reserve(size_ + fields.size());
     for (const auto& f : fields) add(f.name, f.value);
   }
   template <class Fields>
   void addAll(const Fields&& fields) = delete;  // would point into a temporary
-  const nghttp2_nv* data() const { return nv_.data(); }
-  size_t size() const { return nv_.size(); }
+  const nghttp2_nv* data() const { return spilled_.empty() ? inline_.data() : spilled_.data(); }
+  size_t size() const { return size_; }
 
  private:
-  std::vector<nghttp2_nv> nv_;
+  // A block of up to kInline fields (what a gRPC call's blocks usually hold)
+  // needs no allocation; a larger one moves to the heap.
+  static constexpr size_t kInline = 16;
+  size_t capacity() const { return spilled_.empty() ? kInline : spilled_.size(); }
+  nghttp2_nv* entries() { return spilled_.empty() ? inline_.data() : spilled_.data(); }
+  void grow(size_t n) {
+    std::vector<nghttp2_nv> bigger(n);
+    std::copy_n(data(), size_, bigger.data());
+    spilled_ = std::move(bigger);
+  }
+
+  std::array<nghttp2_nv, kInline> inline_;
+  std::vector<nghttp2_nv> spilled_;
+  size_t size_ = 0;
 };
 
 }  // namespace switchyard::http2

@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/block_recycler.h"
 #include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
 
@@ -42,7 +43,7 @@ class StreamRpcs {
   void clear() { rpcs_.clear(); }
 
  private:
-  std::unordered_map<int32_t, std::unique_ptr<Rpc>> rpcs_;
+  common::RecyclingHashMap<int32_t, std::unique_ptr<Rpc>> rpcs_;
 };
 
 }  // namespace switchyard::proxy

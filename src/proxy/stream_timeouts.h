@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/block_recycler.h"
 #include "event/clock.h"
 #include "event/loop.h"
 #include "proxy/downstream_side.h"
@@ -71,7 +72,7 @@ class StreamTimeouts {
   // Lazy: armed and cancelled for every request.
   event::LazyTimer headers_timer_;
   // Last frame sent or received per open stream, swept for stream_idle_timeout.
-  std::unordered_map<int32_t, StreamActivity> activity_;
+  common::RecyclingHashMap<int32_t, StreamActivity> activity_;
   event::Timer sweep_timer_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -50,6 +51,39 @@ TEST(BlockRecycler, EachThreadKeepsWhatItReleased) {
   EXPECT_EQ(Blocks::kept(), 0u);
   Blocks::release(mine);
   EXPECT_EQ(Blocks::kept(), 1u);
+}
+
+// The allocator recycles only allocations of its count; others go to
+// std::allocator and are never kept.
+TEST(RecyclingAllocator, RecyclesOnlyItsOwnSize) {
+  using Alloc = RecyclingAllocator<std::string, 3, 8>;
+  Alloc alloc;
+  std::string* three = alloc.allocate(3);
+  std::string* five = alloc.allocate(5);
+  alloc.deallocate(five, 5);
+  EXPECT_EQ(Alloc::Blocks::kept(), 0u);
+  alloc.deallocate(three, 3);
+  EXPECT_EQ(Alloc::Blocks::kept(), 1u);
+  EXPECT_EQ(alloc.allocate(3), three);
+  alloc.deallocate(three, 3);
+}
+
+// A stream table's erased entry leaves its node for the next stream.
+TEST(RecyclingHashMap, AnErasedEntrysNodeServesTheNextInsert) {
+  RecyclingHashMap<int, double, 16> table;
+  using Node = std::__detail::_Hash_node<std::pair<const int, double>, false>;
+  using Nodes = RecyclingAllocator<Node, 1, 16>::Blocks;
+  table[1] = 1.5;
+  table[3] = 2.5;
+  const double* first = &table[1];
+  const size_t kept = Nodes::kept();
+  table.erase(1);
+  EXPECT_EQ(Nodes::kept(), kept + 1);
+  table[5] = 3.5;
+  EXPECT_EQ(Nodes::kept(), kept);
+  EXPECT_EQ(&table[5], first);  // the same node, so the same place for its value
+  EXPECT_EQ(table.at(3), 2.5);
+  EXPECT_EQ(table.size(), 2u);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
