@@ -1,8 +1,9 @@
 // BlockRecycler<kBytes, kKeep>: a per-thread stack of up to kKeep freed blocks
-// of kBytes each, for objects a worker makes and destroys at a high rate (one
-// per RPC) that are too large for malloc's own per-thread cache (glibc's
-// tcache stops at 1,032 bytes), so that each would otherwise take malloc's
-// slower bin search and free's consolidation.
+// of kBytes each, for memory a worker takes and gives back with every RPC
+// that malloc's own per-thread cache would not keep: blocks over its size
+// limit (glibc's tcache stops at 1,032 bytes), or more of one size in flight
+// than it holds (7). Those otherwise take malloc's slower bin search and
+// free's consolidation.
 //
 // A block is handed back to the thread that releases it; past kKeep, or once
 // the thread's stack is gone (thread exit), blocks go straight to operator
