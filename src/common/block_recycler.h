@@ -38,7 +38,7 @@ class BlockRecycler {
   static void release(void* block) {
     if (block == nullptr) return;
     if (t_gone || t_stack.count == kKeep) {
-      ::operator delete(block, kBytes);
+      ::operator delete(block);
       return;
     }
     poison(block);
@@ -56,7 +56,7 @@ class BlockRecycler {
       while (count > 0) {
         void* block = blocks[--count];
         unpoison(block);
-        ::operator delete(block, kBytes);
+        ::operator delete(block);
       }
     }
   };

@@ -37,7 +37,7 @@ void Rpc::operator delete(void* block, size_t size) {
   if (size == sizeof(Rpc)) {
     RpcBlocks::release(block);
   } else {
-    ::operator delete(block, size);
+    ::operator delete(block);
   }
 }
 
