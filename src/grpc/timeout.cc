@@ -1,6 +1,7 @@
 #include "grpc/timeout.h"
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 
 namespace switchyard::grpc {
@@ -44,9 +45,16 @@ std::optional<Duration> parseGrpcTimeout(std::string_view value) {
   return Duration(v * unit->nanos);
 }
 
-std::string formatGrpcTimeout(Duration d) {
+GrpcTimeoutText formatGrpcTimeoutText(Duration d) {
+  GrpcTimeoutText text;
+  auto write = [&text](int64_t v, char unit) {
+    char* end = std::to_chars(text.bytes, text.bytes + 8, v).ptr;  // v has at most 8 digits
+    *end++ = unit;
+    text.size = static_cast<uint8_t>(end - text.bytes);
+    return text;
+  };
   const int64_t ns = d.count();
-  if (ns <= 0) return "1n";
+  if (ns <= 0) return write(1, 'n');
   for (size_t i = 0; i < kUnits.size(); ++i) {
     // Ceiling division; ns > 0 so this cannot overflow.
     int64_t v = (ns - 1) / kUnits[i].nanos + 1;
@@ -58,11 +66,11 @@ std::string formatGrpcTimeout(Duration d) {
       v /= ratio;
       ++i;
     }
-    std::string out = std::to_string(v);
-    out.push_back(kUnits[i].letter);
-    return out;
+    return write(v, kUnits[i].letter);
   }
-  return "99999999H";
+  return write(kMaxGrpcTimeoutValue, 'H');
 }
+
+std::string formatGrpcTimeout(Duration d) { return std::string(formatGrpcTimeoutText(d).view()); }
 
 }  // namespace switchyard::grpc

@@ -6,6 +6,7 @@
 // Pure functions, no I/O.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,5 +48,13 @@ std::optional<Duration> parseGrpcTimeout(std::string_view value);
 // - Values beyond the grammar saturate at "99999999H" (unreachable with a
 //   64-bit nanosecond Duration, kept as a guard).
 std::string formatGrpcTimeout(Duration d);
+
+// The same value in a fixed buffer, for the per-RPC path: no allocation.
+struct GrpcTimeoutText {
+  char bytes[9];  // 1*8 digits and the unit
+  uint8_t size = 0;
+  std::string_view view() const { return {bytes, size}; }
+};
+GrpcTimeoutText formatGrpcTimeoutText(Duration d);
 
 }  // namespace switchyard::grpc

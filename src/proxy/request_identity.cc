@@ -1,5 +1,7 @@
 #include "proxy/request_identity.h"
 
+#include <array>
+#include <cassert>
 #include <chrono>
 #include <cstring>
 #include <cstdint>
@@ -9,7 +11,16 @@
 namespace switchyard::proxy {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
+// The two hex digits of every byte value, so ids are written a byte at a time.
+constexpr std::array<char, 512> kHexPairs = [] {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::array<char, 512> t{};
+  for (size_t b = 0; b < 256; ++b) {
+    t[2 * b] = kHex[b >> 4];
+    t[2 * b + 1] = kHex[b & 0xf];
+  }
+  return t;
+}();
 
 // splitmix64, one state per thread, seeded once from the OS.
 uint64_t nextRandom() {
@@ -27,9 +38,13 @@ uint64_t nextRandom() {
   return z ^ (z >> 31);
 }
 
-// Writes the low `digits` hex digits of v at out; returns the end.
+// Writes the low `digits` (even) hex digits of v at out; returns the end.
 char* putHex(char* out, uint64_t v, int digits) {
-  for (int i = digits - 1; i >= 0; --i) *out++ = kHex[(v >> (i * 4)) & 0xf];
+  assert(digits % 2 == 0);
+  for (int shift = (digits - 2) * 4; shift >= 0; shift -= 8) {
+    std::memcpy(out, &kHexPairs[((v >> shift) & 0xff) * 2], 2);
+    out += 2;
+  }
   return out;
 }
 

@@ -55,8 +55,8 @@ UpstreamRequestHeaders::UpstreamRequestHeaders(const UpstreamRequestInputs& in) 
   }
   if (in.time_left) {
     // Forward what is left of the caller's budget, not what it started with.
-    timeout_ = grpc::formatGrpcTimeout(*in.time_left);
-    nva_.addKept("grpc-timeout", timeout_, kPerRequest);
+    timeout_ = grpc::formatGrpcTimeoutText(*in.time_left);
+    nva_.addKept("grpc-timeout", timeout_.view(), kPerRequest);
   }
   in.identity.appendGenerated(nva_);
   xff_ = has_xff ? std::string(prior_xff) + ", " + in.client.peerIp() : in.client.peerIp();

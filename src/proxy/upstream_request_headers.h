@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/duration.h"
+#include "grpc/timeout.h"
 #include "http2/headers.h"
 #include "proxy/downstream_side.h"
 #include "proxy/protocol_adapter.h"
@@ -55,7 +56,7 @@ class UpstreamRequestHeaders {
   http2::NvList nva_;
   // Storage for the values written here (nva_ points into them).
   std::string attempts_;
-  std::string timeout_;
+  grpc::GrpcTimeoutText timeout_;
   std::string xff_;
 };
 

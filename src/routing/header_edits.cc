@@ -13,7 +13,7 @@ HeaderEdits::HeaderEdits(const config::HeaderEditSpec& spec) {
   for (const auto& kv : spec.add) appended_.push_back(kv);
 }
 
-bool HeaderEdits::drops(std::string_view name) const {
+bool HeaderEdits::listed(std::string_view name) const {
   return std::find(dropped_.begin(), dropped_.end(), name) != dropped_.end();
 }
 

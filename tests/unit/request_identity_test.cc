@@ -4,6 +4,7 @@
 
 #include <regex>
 #include <set>
+#include <vector>
 
 #include "proxy/request_identity.h"
 
@@ -19,6 +20,32 @@ TEST(RequestIdentity, GeneratedRequestIdIsAUuid4AndUnique) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(RequestIdentity, EveryRandomDigitOfAGeneratedIdVaries) {
+  // A digit written from the wrong bits (or always the same one) keeps the
+  // UUID shape; only the spread of values at each position shows it.
+  std::vector<std::set<char>> digits(RequestIdentity::kRequestIdSize);
+  std::vector<std::set<char>> trace_digits(RequestIdentity::kTraceparentSize);
+  for (int i = 0; i < 400; ++i) {
+    std::string id = makeRequestId();
+    for (size_t k = 0; k < id.size(); ++k) digits[k].insert(id[k]);
+    std::string t = makeTraceparent();
+    for (size_t k = 0; k < t.size(); ++k) trace_digits[k].insert(t[k]);
+  }
+  for (size_t k = 0; k < digits.size(); ++k) {
+    if (k == 8 || k == 13 || k == 18 || k == 23) {
+      EXPECT_EQ(digits[k], std::set<char>{'-'}) << k;
+    } else if (k == 14) {
+      EXPECT_EQ(digits[k], std::set<char>{'4'});  // version
+    } else if (k == 19) {
+      EXPECT_EQ(digits[k], (std::set<char>{'8', '9', 'a', 'b'}));  // variant
+    } else {
+      EXPECT_EQ(digits[k].size(), 16u) << "position " << k;
+    }
+  }
+  for (size_t k = 3; k < 3 + 32; ++k) EXPECT_EQ(trace_digits[k].size(), 16u) << "trace id position " << k;
+  for (size_t k = 36; k < 36 + 16; ++k) EXPECT_EQ(trace_digits[k].size(), 16u) << "parent position " << k;
 }
 
 TEST(RequestIdentity, GeneratedTraceparentIsW3cVersion00) {
