@@ -5,10 +5,10 @@
 namespace switchyard::proxy {
 
 bool StreamRpcs::close(int32_t stream_id, uint32_t h2_error) {
-  auto it = rpcs_.find(stream_id);
-  if (it == rpcs_.end()) return false;
-  it->second->onDownstreamClosed(h2_error);
-  rpcs_.erase(it);
+  Rpc* rpc = find(stream_id);
+  if (rpc == nullptr) return false;
+  rpc->onDownstreamClosed(h2_error);
+  rpcs_.erase(stream_id);
   return true;
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/block_recycler.h"
+#include "common/stream_table.h"
 #include "proxy/downstream_side.h"
 #include "proxy/rpc.h"
 
@@ -22,8 +22,8 @@ class StreamRpcs {
  public:
   // The RPC on `stream_id`; null if none.
   Rpc* find(int32_t stream_id) const {
-    auto it = rpcs_.find(stream_id);
-    return it == rpcs_.end() ? nullptr : it->second.get();
+    const std::unique_ptr<Rpc>* rpc = rpcs_.find(stream_id);
+    return rpc == nullptr ? nullptr : rpc->get();
   }
   bool empty() const { return rpcs_.empty(); }
 
@@ -43,7 +43,7 @@ class StreamRpcs {
   void clear() { rpcs_.clear(); }
 
  private:
-  common::RecyclingHashMap<int32_t, std::unique_ptr<Rpc>> rpcs_;
+  common::StreamTable<std::unique_ptr<Rpc>> rpcs_;
 };
 
 }  // namespace switchyard::proxy

@@ -50,8 +50,7 @@ void StreamTimeouts::streamOpened(int32_t stream_id) {
 void StreamTimeouts::touch(int32_t stream_id) {
   if (activity_.empty()) return;  // stream_idle_timeout is off, or no stream is open
   // Only streamOpened adds a stream; frames of streams already forgotten are not.
-  auto it = activity_.find(stream_id);
-  if (it != activity_.end()) it->second.last = clock_.now();
+  if (StreamActivity* a = activity_.find(stream_id)) a->last = clock_.now();
 }
 
 void StreamTimeouts::frameBegins(uint8_t type) {
@@ -76,22 +75,22 @@ void StreamTimeouts::sweep() {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
   const std::string why = "stream idle for " + std::to_string(ms) + "ms (stream_idle_timeout)";
   for (int32_t id : idle) {
-    auto it = activity_.find(id);
-    if (it == activity_.end()) continue;  // closed by an earlier action of this sweep
-    if (!it->second.aborted) {
+    StreamActivity* a = activity_.find(id);
+    if (a == nullptr) continue;  // closed by an earlier action of this sweep
+    if (!a->aborted) {
       // End the RPC with a status; if even that cannot get out, the next sweep resets it.
-      it->second.aborted = true;
+      a->aborted = true;
       if (actions_.end_rpc(id, why)) {
         if (listener_.stats != nullptr) {
           listener_.stats->limitHit(metrics::ListenerLimit::StreamIdleTimeout);
         }
         continue;
       }
-      it = activity_.find(id);
-      if (it == activity_.end()) continue;
+      a = activity_.find(id);
+      if (a == nullptr) continue;
     }
     actions_.reset(id);
-    it->second.last = now;  // one reset per sweep at most
+    a->last = now;  // one reset per sweep at most
   }
   sweep_timer_.arm(sweepInterval(timeout));
 }

@@ -18,7 +18,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/block_recycler.h"
+#include "common/stream_table.h"
 #include "event/clock.h"
 #include "event/loop.h"
 #include "proxy/downstream_side.h"
@@ -49,7 +49,9 @@ class StreamTimeouts {
   void streamOpened(int32_t stream_id);
   // A frame was sent or received on `stream_id`.
   void touch(int32_t stream_id);
-  void streamClosed(int32_t stream_id) { activity_.erase(stream_id); }
+  void streamClosed(int32_t stream_id) {
+    if (!activity_.empty()) activity_.erase(stream_id);
+  }
   // A frame of `type` begins: HEADERS starts request_headers_timeout unless a
   // header block is already pending; any other frame but CONTINUATION means
   // that block ended.
@@ -72,7 +74,7 @@ class StreamTimeouts {
   // Lazy: armed and cancelled for every request.
   event::LazyTimer headers_timer_;
   // Last frame sent or received per open stream, swept for stream_idle_timeout.
-  common::RecyclingHashMap<int32_t, StreamActivity> activity_;
+  common::StreamTable<StreamActivity> activity_;
   event::Timer sweep_timer_;
 };
 

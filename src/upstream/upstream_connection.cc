@@ -109,16 +109,16 @@ int32_t UpstreamConnection::submit(StreamHandler* handler, const nghttp2_nv* nva
 }
 
 StreamHandler* UpstreamConnection::handler(int32_t stream_id) const {
-  auto it = streams_.find(stream_id);
-  return it == streams_.end() ? nullptr : it->second.handler;
+  const StreamState* st = streams_.find(stream_id);
+  return st == nullptr ? nullptr : st->handler;
 }
 
 void UpstreamConnection::cancel(int32_t stream_id, uint32_t h2_error) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return;
-  it->second.handler = nullptr;
+  StreamState* st = streams_.find(stream_id);
+  if (st == nullptr) return;
+  st->handler = nullptr;
   nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, stream_id, h2_error);
-  if (!it->second.sent) {
+  if (!st->sent) {
     // Never sent: nghttp2 drops the queued HEADERS when their turn comes, which
     // at the backend's stream limit may be never. Forget the stream now.
     releasePending(stream_id);
@@ -129,9 +129,7 @@ void UpstreamConnection::cancel(int32_t stream_id, uint32_t h2_error) {
 }
 
 void UpstreamConnection::detach(int32_t stream_id) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return;
-  it->second.handler = nullptr;
+  if (StreamState* st = streams_.find(stream_id)) st->handler = nullptr;
 }
 
 void UpstreamConnection::consume(int32_t stream_id, size_t n) {
@@ -167,8 +165,7 @@ void UpstreamConnection::drain() {
 
 void UpstreamConnection::failAll(StreamFailure failure) {
   for (auto& [id, st] : streams_) releasePending(id);
-  auto streams = std::move(streams_);
-  streams_.clear();
+  auto streams = streams_.takeAll();
   if (stats_ != nullptr) {
     for (size_t i = 0; i < streams.size(); ++i) stats_->streamEnded();
   }
@@ -254,25 +251,24 @@ void UpstreamConnection::onKeepaliveTimer() {
 }
 
 int UpstreamConnection::onBeginHeaders(const nghttp2_frame* frame) {
-  auto it = streams_.find(frame->hd.stream_id);
-  if (it != streams_.end()) it->second.headers.clear();
+  if (StreamState* st = streams_.find(frame->hd.stream_id)) st->headers.clear();
   return 0;
 }
 
 int UpstreamConnection::onHeader(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                                  nghttp2_rcbuf* value) {
-  auto it = streams_.find(frame->hd.stream_id);
-  if (it == streams_.end() || it->second.handler == nullptr) return 0;
-  it->second.headers.add(name, value);
+  StreamState* st = streams_.find(frame->hd.stream_id);
+  if (st == nullptr || st->handler == nullptr) return 0;
+  st->headers.add(name, value);
   return 0;
 }
 
 int UpstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
-      auto it = streams_.find(frame->hd.stream_id);
-      if (it == streams_.end() || it->second.handler == nullptr) return 0;
-      auto& st = it->second;
+      StreamState* found = streams_.find(frame->hd.stream_id);
+      if (found == nullptr || found->handler == nullptr) return 0;
+      auto& st = *found;
       bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
       // nghttp2 calls the final response after a 1xx a HEADERS block, not a RESPONSE.
       bool response = frame->headers.cat == NGHTTP2_HCAT_RESPONSE ||
@@ -296,9 +292,9 @@ int UpstreamConnection::onFrameRecv(const nghttp2_frame* frame) {
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
         // DATA with END_STREAM and no trailers: a broken gRPC server. The
         // RPC sees an empty trailer block and synthesises the status.
-        auto it = streams_.find(frame->hd.stream_id);
-        if (it != streams_.end() && it->second.handler != nullptr) {
-          it->second.handler->onUpstreamTrailers(http2::HeaderList{});
+        StreamState* st = streams_.find(frame->hd.stream_id);
+        if (st != nullptr && st->handler != nullptr) {
+          st->handler->onUpstreamTrailers(http2::HeaderList{});
         }
       }
       return 0;
@@ -333,11 +329,11 @@ int UpstreamConnection::onDataChunk(int32_t stream_id, const uint8_t* data, size
 }
 
 int UpstreamConnection::onStreamClose(int32_t stream_id, uint32_t error_code) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return 0;
-  StreamHandler* h = it->second.handler;
+  StreamState* st = streams_.find(stream_id);
+  if (st == nullptr) return 0;
+  StreamHandler* h = st->handler;
   releasePending(stream_id);
-  streams_.erase(it);
+  streams_.erase(stream_id);
   if (stats_ != nullptr) stats_->streamEnded();
   if (h != nullptr) {
     StreamFailure f = StreamFailure::None;

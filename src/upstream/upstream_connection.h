@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/block_recycler.h"
+#include "common/stream_table.h"
 #include "event/loop.h"
 #include "event/socket_address.h"
 #include "http2/connection.h"
@@ -148,7 +148,7 @@ class UpstreamConnection final : public http2::Connection {
   ConnectionSettings settings_;
   ClosedFn on_closed_;
   metrics::EndpointSeries* stats_ = nullptr;
-  common::RecyclingHashMap<int32_t, StreamState> streams_;
+  common::StreamTable<StreamState> streams_;
   event::Timer connect_timer_;
   event::Timer keepalive_timer_;
   event::Timer pending_timer_;

@@ -37,17 +37,16 @@ void UpstreamConnection::countLimit(metrics::UpstreamLimit limit) {
 }
 
 void UpstreamConnection::releasePending(int32_t stream_id) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end() || !it->second.pending) return;
-  it->second.pending = false;
+  StreamState* st = streams_.find(stream_id);
+  if (st == nullptr || !st->pending) return;
+  st->pending = false;
   if (settings_.pending_count != nullptr) settings_.pending_count->fetch_sub(1, std::memory_order_relaxed);
 }
 
 int UpstreamConnection::onFrameSent(const nghttp2_frame* frame) {
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-    auto it = streams_.find(frame->hd.stream_id);
-    if (it != streams_.end()) {
-      it->second.sent = true;
+    if (StreamState* st = streams_.find(frame->hd.stream_id)) {
+      st->sent = true;
       releasePending(frame->hd.stream_id);
     }
   }
@@ -72,14 +71,14 @@ void UpstreamConnection::expirePending() {
     }
   }
   for (int32_t id : expired) {
-    auto it = streams_.find(id);
-    if (it == streams_.end()) continue;
-    StreamHandler* h = it->second.handler;
+    StreamState* st = streams_.find(id);
+    if (st == nullptr) continue;
+    StreamHandler* h = st->handler;
     countLimit(metrics::UpstreamLimit::PendingTimeout);
     nghttp2_session_set_stream_user_data(session(), id, nullptr);
     nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     releasePending(id);
-    streams_.erase(it);
+    streams_.erase(id);
     if (stats_ != nullptr) stats_->streamEnded();
     if (h != nullptr) h->onUpstreamClosed(StreamFailure::PendingTimeout, 0);
   }
@@ -89,11 +88,10 @@ void UpstreamConnection::expirePending() {
 
 int UpstreamConnection::onHeaderLimit(const nghttp2_frame* frame, bool too_many_fields) {
   countLimit(metrics::UpstreamLimit::ResponseHeaders);
-  auto it = streams_.find(frame->hd.stream_id);
-  if (it != streams_.end()) {
-    it->second.headers.clear();
-    StreamHandler* h = it->second.handler;
-    it->second.handler = nullptr;
+  if (StreamState* st = streams_.find(frame->hd.stream_id)) {
+    st->headers.clear();
+    StreamHandler* h = st->handler;
+    st->handler = nullptr;
     nghttp2_session_set_stream_user_data(session(), frame->hd.stream_id, nullptr);
     log::main().info("upstream stream {}: response header block over the cluster's {} limit; "
                      "resetting it",
