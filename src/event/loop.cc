@@ -3,23 +3,35 @@
 #include <algorithm>
 
 #include <event2/thread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
+#include <string>
 
 namespace switchyard::event {
 
 void initThreading() { evthread_use_pthreads(); }
 
-EventLoop::EventLoop() : base_(event_base_new()) {
+EventLoop::EventLoop() {
+  event_config* cfg = event_config_new();
+  if (cfg == nullptr) throw std::runtime_error("event_config_new failed");
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+  base_.reset(event_base_new_with_config(cfg));
+  event_config_free(cfg);
   if (!base_) throw std::runtime_error("event_base_new failed");
-  wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &EventLoop::onWake, this));
-  // A persistent event with no fd never fires by itself; post() activates it.
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  wake_.reset(event_new(base_.get(), wake_fd_, EV_READ | EV_PERSIST, &EventLoop::onWake, this));
   event_add(wake_.get(), nullptr);
 }
 
 EventLoop::~EventLoop() {
   wake_.reset();
   base_.reset();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 // Keeps running with nothing registered (e.g. a drained worker): only stop() ends it.
@@ -30,14 +42,29 @@ void EventLoop::stop() {
 }
 
 void EventLoop::post(std::function<void()> fn) {
+  bool first;
   {
     std::lock_guard<std::mutex> g(mu_);
     posted_.push_back(std::move(fn));
+    first = posted_.size() == 1;
   }
-  event_active(wake_.get(), EV_READ, 0);
+  // One wake-up per batch: a post behind others is taken by the same drain,
+  // which reads the eventfd before it takes the queue.
+  if (first) {
+    uint64_t one = 1;
+    ssize_t n;
+    do {
+      n = ::write(wake_fd_, &one, sizeof one);
+    } while (n < 0 && errno == EINTR);
+  }
 }
 
-void EventLoop::onWake(evutil_socket_t, short, void* arg) {
+void EventLoop::onWake(evutil_socket_t fd, short, void* arg) {
+  uint64_t count;
+  ssize_t n;
+  do {
+    n = ::read(fd, &count, sizeof count);
+  } while (n < 0 && errno == EINTR);
   static_cast<EventLoop*>(arg)->drainPosted();
 }
 

@@ -1,5 +1,8 @@
 // EventLoop: one libevent event_base, driven by one thread. Other threads
-// talk to it only through post(), which queues a closure and wakes the loop.
+// talk to it only through post(), which queues a closure and wakes the loop
+// through an eventfd. So the base itself is never touched by two threads and
+// runs without libevent's locks (EVENT_BASE_FLAG_NOLOCK): every event added,
+// deleted or activated on the per-RPC path would otherwise take a mutex.
 #pragma once
 
 #include <event2/event.h>
@@ -18,8 +21,8 @@ namespace switchyard::event {
 using EventBasePtr = CHandle<event_base, event_base_free>;
 using EventPtr = CHandle<struct event, event_free>;
 
-// Must be called once, before any EventLoop is created, so that event bases
-// can be woken from other threads.
+// Must be called once, before any event base is created: bases made outside
+// EventLoop (the admin server's HTTP machinery, tests) keep libevent's locks.
 void initThreading();
 
 class EventLoop {
@@ -43,6 +46,7 @@ class EventLoop {
   void drainPosted();
 
   EventBasePtr base_;
+  int wake_fd_ = -1;  // eventfd: readable while posts wait
   EventPtr wake_;
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;
