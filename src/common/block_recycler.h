@@ -41,6 +41,7 @@ class BlockRecycler {
       ::operator delete(block);
       return;
     }
+    if (!t_stack.reaper_armed) armReaper();
     poison(block);
     t_stack.blocks[t_stack.count++] = block;
   }
@@ -48,18 +49,30 @@ class BlockRecycler {
   static size_t kept() { return t_gone ? 0 : t_stack.count; }
 
  private:
+  // Trivial, so reading it costs no per-access check whether this thread has
+  // constructed it yet (as one with a destructor would: a call per access).
   struct Stack {
     void* blocks[kKeep];
-    size_t count = 0;
-    ~Stack() {
+    size_t count;
+    bool reaper_armed;
+  };
+  // Frees what the thread kept as it ends. Touched once per thread, on the
+  // first block kept, which is what makes the thread run its destructor.
+  struct Reaper {
+    bool armed = false;
+    ~Reaper() {
       t_gone = true;
-      while (count > 0) {
-        void* block = blocks[--count];
+      while (t_stack.count > 0) {
+        void* block = t_stack.blocks[--t_stack.count];
         unpoison(block);
         ::operator delete(block);
       }
     }
   };
+  static void armReaper() {
+    t_reaper.armed = true;
+    t_stack.reaper_armed = true;
+  }
 
   static void poison(void* block) {
 #if defined(__SANITIZE_ADDRESS__)
@@ -76,9 +89,10 @@ class BlockRecycler {
 #endif
   }
 
-  // Trivially destructible, so it can be read after the thread's stack is gone.
+  // Trivially destructible, so they can be read after the thread's reaper ran.
   static inline thread_local bool t_gone = false;
-  static inline thread_local Stack t_stack;
+  static inline thread_local Stack t_stack{};
+  static inline thread_local Reaper t_reaper;
 };
 
 // RecyclingAllocator<T, kCount, kKeep>: a standard allocator whose
